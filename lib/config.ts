@@ -1,0 +1,340 @@
+/**
+ * @module The options of Zeek's ZeroMQ cluster backend (`Cluster::Backend::ZeroMQ` in `main.zeek`),
+ * with Zeek's defaults, validation, and environment overrides. Names are Zeek's in camelCase; the
+ * cluster layout and what Zeek derives from it live in `layout.ts`.
+ */
+
+/** What a node does when its XPUB queue to the broker is full (Zeek's `OverflowPolicy`). */
+export type OverflowPolicy = "BLOCK" | "DROP";
+
+/** Options of a node and of the broker it may run. Every field is optional; see {@linkcode DEFAULT_CONFIG}. */
+export interface ZeroMQOptions {
+  /** At `xpubSndhwm`, wait for room (`BLOCK`, counted in `xpub_blocks`) or drop the event (`DROP`, counted in `xpub_drops`). Waiting never freezes the event loop. @default {"BLOCK"} */
+  overflowPolicy?: OverflowPolicy;
+  /**
+   * Where this node's **XPUB** socket connects: the broker's XSUB listen endpoint. Zeek's doc comment
+   * describes this option the other way round; its code, tests and zeekctl use this mapping, and so do we.
+   * @default {"tcp://127.0.0.1:5556"}
+   */
+  connectXpubEndpoint?: string;
+  /**
+   * Where this node's **XSUB** socket connects: the broker's XPUB listen endpoint (Zeek's doc comment
+   * says the opposite; see `connectXpubEndpoint`).
+   * @default {"tcp://127.0.0.1:5555"}
+   */
+  connectXsubEndpoint?: string;
+  /** Logger PULL endpoints this node's PUSH socket connects to. @default {[]} */
+  connectLogEndpoints?: readonly string[];
+  /** Run the central XPUB/XSUB broker in this process (the manager does in a layout). @default {false} */
+  runProxyThread?: boolean;
+  /** libzmq I/O threads of the broker's context. @default {2} */
+  proxyIoThreads?: number;
+  /** The broker's XSUB bind endpoint (nodes' XPUBs connect here). @default {"tcp://127.0.0.1:5556"} */
+  listenXsubEndpoint?: string;
+  /** The broker's XPUB bind endpoint (nodes' XSUBs connect here). @default {"tcp://127.0.0.1:5555"} */
+  listenXpubEndpoint?: string;
+  /** PULL bind endpoint for log writes; empty: this node receives no logs. @default {""} */
+  listenLogEndpoint?: string;
+  /** `ZMQ_LINGER` of the XPUB and PUSH sockets in ms; -1 waits forever, 0 discards. @default {500} */
+  lingerMs?: number;
+  /** `ZMQ_SNDHWM` of the node's XPUB (messages); 0 means unlimited. @default {1000} */
+  xpubSndhwm?: number;
+  /** `ZMQ_SNDBUF` of the node's XPUB in bytes; -1 is the OS default. @default {-1} */
+  xpubSndbuf?: number;
+  /** `ZMQ_RCVHWM` of the node's XSUB (messages). @default {1000} */
+  xsubRcvhwm?: number;
+  /** `ZMQ_RCVBUF` of the node's XSUB in bytes; -1 is the OS default. @default {-1} */
+  xsubRcvbuf?: number;
+  /** `ZMQ_IMMEDIATE` on the log PUSH socket: queue only to completed connections. @default {false} */
+  logImmediate?: boolean;
+  /** `ZMQ_SNDHWM` of the log PUSH socket (batches). @default {1000} */
+  logSndhwm?: number;
+  /** `ZMQ_RCVHWM` of the log PULL socket (batches). @default {1000} */
+  logRcvhwm?: number;
+  /** `ZMQ_SNDBUF` of the log PUSH socket; -1 is the OS default. @default {-1} */
+  logSndbuf?: number;
+  /** `ZMQ_RCVBUF` of the log PULL socket; -1 is the OS default. @default {-1} */
+  logRcvbuf?: number;
+  /** `ZMQ_IPV6` on the node's and the broker's context, so bracketed IPv6 endpoints work. @default {true} */
+  ipv6?: boolean;
+  /** `ZMQ_XPUB_NODROP` on the node's XPUB: a full queue is reported (and counted) instead of silently dropping. @default {true} */
+  connectXpubNodrop?: boolean;
+  /** `ZMQ_XPUB_NODROP` on the broker's XPUB: lossless, but one slow subscriber stalls the broker. @default {true} */
+  listenXpubNodrop?: boolean;
+  /** Messages one socket may deliver per I/O loop turn; 0: no limit. @default {100} */
+  pollMaxMessages?: number;
+  /** Debug output on stderr: 1 = poll, 2 = thread. @default {0} */
+  debugFlags?: number;
+  /** Prefix of `nodeTopic(name)`. @default {"zeek.cluster.node"} */
+  nodeTopicPrefix?: string;
+  /** Prefix of `nodeidTopic(id)`. @default {"zeek.cluster.nodeid"} */
+  nodeidTopicPrefix?: string;
+  /** How long half-finished hello handshakes are kept, in ms (Zeek: `10sec`). @default {10000} */
+  helloExpiration?: number;
+  /** Prefix of the short-lived "ready to publish" topics. @default {"zeek.zeromq.internal."} */
+  internalTopicPrefix?: string;
+  /** Incoming events waiting for the main thread beyond which events are dropped (`onloop_drops`); 0: unlimited. @default {10000} */
+  onloopQueueHwm?: number;
+  /** The broker's CURVE public key (Z85, 40 characters); with the client keys it turns on encryption as a client. @default {""} */
+  curveServerPublickey?: string;
+  /** The broker's CURVE secret key; with `curveClientPublickey` it makes this process a CURVE server. @default {""} */
+  curveServerSecretkey?: string;
+  /** The nodes' CURVE public key, the only client key a CURVE server accepts. @default {""} */
+  curveClientPublickey?: string;
+  /** The nodes' CURVE secret key. @default {""} */
+  curveClientSecretkey?: string;
+}
+
+/** A complete, validated configuration: every option present. */
+export type ZeroMQConfig = { readonly [K in keyof ZeroMQOptions]-?: Exclude<ZeroMQOptions[K], undefined> };
+
+/** The defaults of Zeek's `main.zeek` (plus `onloop_queue_hwm`). */
+export const DEFAULT_CONFIG: ZeroMQConfig = Object.freeze({
+  overflowPolicy: "BLOCK",
+  connectXpubEndpoint: "tcp://127.0.0.1:5556",
+  connectXsubEndpoint: "tcp://127.0.0.1:5555",
+  connectLogEndpoints: Object.freeze([]),
+  runProxyThread: false,
+  proxyIoThreads: 2,
+  listenXsubEndpoint: "tcp://127.0.0.1:5556",
+  listenXpubEndpoint: "tcp://127.0.0.1:5555",
+  listenLogEndpoint: "",
+  lingerMs: 500,
+  xpubSndhwm: 1000,
+  xpubSndbuf: -1,
+  xsubRcvhwm: 1000,
+  xsubRcvbuf: -1,
+  logImmediate: false,
+  logSndhwm: 1000,
+  logRcvhwm: 1000,
+  logSndbuf: -1,
+  logRcvbuf: -1,
+  ipv6: true,
+  connectXpubNodrop: true,
+  listenXpubNodrop: true,
+  pollMaxMessages: 100,
+  debugFlags: 0,
+  nodeTopicPrefix: "zeek.cluster.node",
+  nodeidTopicPrefix: "zeek.cluster.nodeid",
+  helloExpiration: 10_000,
+  internalTopicPrefix: "zeek.zeromq.internal.",
+  onloopQueueHwm: 10_000,
+  curveServerPublickey: "",
+  curveServerSecretkey: "",
+  curveClientPublickey: "",
+  curveClientSecretkey: "",
+});
+
+type Kind = "policy" | "endpoint" | "endpoint?" | "endpoints" | "bool" | "int" | "prefix" | "curve";
+type Key = keyof ZeroMQConfig;
+const INT_MAX = 2 ** 31 - 1;
+
+// The validation rule of every option: its kind and, for integers, the smallest allowed value.
+const RULES: Record<Key, [Kind, number?]> = {
+  overflowPolicy: ["policy"],
+  connectXpubEndpoint: ["endpoint"],
+  connectXsubEndpoint: ["endpoint"],
+  connectLogEndpoints: ["endpoints"],
+  runProxyThread: ["bool"],
+  proxyIoThreads: ["int", 1],
+  listenXsubEndpoint: ["endpoint"],
+  listenXpubEndpoint: ["endpoint"],
+  listenLogEndpoint: ["endpoint?"],
+  lingerMs: ["int", -1],
+  xpubSndhwm: ["int", 0],
+  xpubSndbuf: ["int", -1],
+  xsubRcvhwm: ["int", 0],
+  xsubRcvbuf: ["int", -1],
+  logImmediate: ["bool"],
+  logSndhwm: ["int", 0],
+  logRcvhwm: ["int", 0],
+  logSndbuf: ["int", -1],
+  logRcvbuf: ["int", -1],
+  ipv6: ["bool"],
+  connectXpubNodrop: ["bool"],
+  listenXpubNodrop: ["bool"],
+  pollMaxMessages: ["int", 0],
+  debugFlags: ["int", 0],
+  nodeTopicPrefix: ["prefix"],
+  nodeidTopicPrefix: ["prefix"],
+  helloExpiration: ["int", 1],
+  internalTopicPrefix: ["prefix"],
+  onloopQueueHwm: ["int", 0],
+  curveServerPublickey: ["curve"],
+  curveServerSecretkey: ["curve"],
+  curveClientPublickey: ["curve"],
+  curveClientSecretkey: ["curve"],
+};
+
+/** Zeek's name of every option: `xpubSndhwm` → `xpub_sndhwm`. */
+export const ZEEK_OPTION_NAMES: Readonly<Record<Key, string>> = Object.freeze(
+  Object.fromEntries(
+    Object.keys(RULES).map((key) => [key, key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]),
+  ) as Record<Key, string>,
+);
+
+/** Prefix of the environment variables that override options, e.g. `ZEEK_CLUSTER_BACKEND_ZEROMQ_XPUB_SNDHWM`. */
+export const ENV_PREFIX = "ZEEK_CLUSTER_BACKEND_ZEROMQ_";
+
+/** The environment variable that overrides `option`. */
+export function envVarName(option: keyof ZeroMQOptions): string {
+  return ENV_PREFIX + ZEEK_OPTION_NAMES[option].toUpperCase();
+}
+
+const HOST = String.raw`(?:\*|\[[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]|[\w.-]+)`;
+const ENDPOINT = new RegExp(String.raw`^(?:tcp://(?:${HOST};)?${HOST}:(?:\*|!|\d{1,5})|ipc://.+|inproc://.+)$`);
+const Z85 = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
+
+/** Checks an endpoint string: `tcp://host:port` (IPv6 in brackets, `*` for a wildcard), `ipc://path` or `inproc://name`. */
+export function isEndpoint(value: string): boolean {
+  if (!ENDPOINT.test(value)) return false;
+  const port = /:(\d+)$/.exec(value)?.[1];
+  return !value.startsWith("tcp://") || port === undefined || Number(port) <= 65535;
+}
+
+function fail(where: string, expected: string, value: unknown, typeError: boolean): never {
+  const got = typeof value === "string" ? `'${value}'` : Array.isArray(value) ? JSON.stringify(value) : String(value);
+  const hint = typeof value === "string" && /^tcp:\/\/[0-9a-f]*:[0-9a-f:]*:\d+$/i.test(value) ? " (IPv6 addresses go in brackets)" : "";
+  const Err = typeError ? TypeError : RangeError;
+  throw new Err(`Invalid ${where}: expected ${expected}, got ${got}${hint}`);
+}
+
+/** Validates one option value; `where` names it in the error, e.g. `option 'xpubSndhwm' (Zeek: xpub_sndhwm)`. */
+function check(key: Key, value: unknown, where: string): void {
+  const [kind, min = 0] = RULES[key];
+  switch (kind) {
+    case "policy":
+      if (typeof value !== "string") fail(where, `"BLOCK" or "DROP"`, value, true);
+      if (value !== "BLOCK" && value !== "DROP") fail(where, `"BLOCK" or "DROP"`, value, false);
+      return;
+    case "bool":
+      if (typeof value !== "boolean") fail(where, "a boolean", value, true);
+      return;
+    case "int":
+      if (typeof value !== "number") fail(where, "an integer", value, true);
+      if (!Number.isInteger(value) || value < min || value > INT_MAX) {
+        fail(where, `an integer from ${min} to ${INT_MAX}`, value, false);
+      }
+      return;
+    case "prefix":
+      if (typeof value !== "string") fail(where, "a string", value, true);
+      if (value === "" || /\s/.test(value)) fail(where, "a non-empty topic prefix without spaces", value, false);
+      return;
+    case "curve":
+      if (typeof value !== "string") fail(where, "a string", value, true);
+      if (value !== "" && !Z85.test(value)) fail(where, "a 40-character Z85 key or an empty string", value, false);
+      return;
+    case "endpoints":
+      if (!Array.isArray(value)) fail(where, "an array of endpoints", value, true);
+      for (const [i, ep] of value.entries()) check("connectXpubEndpoint", ep, `${where}[${i}]`);
+      return;
+    case "endpoint?":
+    case "endpoint":
+      if (typeof value !== "string") fail(where, "an endpoint string", value, true);
+      if (kind === "endpoint?" && value === "") return;
+      if (!isEndpoint(value)) fail(where, "an endpoint like tcp://127.0.0.1:5555, ipc://path or inproc://name", value, false);
+  }
+}
+
+function parseEnv(key: Key, raw: string, where: string): unknown {
+  const [kind] = RULES[key];
+  const text = raw.trim();
+  switch (kind) {
+    case "bool":
+      if (/^(t|true|1|yes)$/i.test(text)) return true;
+      if (/^(f|false|0|no)$/i.test(text)) return false;
+      return fail(where, "T or F", raw, false);
+    case "int":
+      return /^-?\d+$/.test(text) ? Number(text) : fail(where, "an integer", raw, false);
+    case "policy":
+      return text.toUpperCase();
+    case "endpoints":
+      return text === "" ? [] : text.split(/[\s,]+/).filter(Boolean);
+    default:
+      return text;
+  }
+}
+
+const CURVE_KEYS = ["curveServerPublickey", "curveServerSecretkey", "curveClientPublickey", "curveClientSecretkey"] as const;
+
+/**
+ * Builds a complete configuration. Precedence, highest first: `options`, then environment variables
+ * (`ZEEK_CLUSTER_BACKEND_ZEROMQ_<ZEEK_NAME>`, e.g. `..._CONNECT_XSUB_ENDPOINT` or Zeek's own
+ * `..._CURVE_SERVER_SECRETKEY`), then `derived` (settings computed from a layout), then the defaults.
+ * As in Zeek, CURVE keys given both as options and in the environment are an error.
+ *
+ * @throws {TypeError} an option of the wrong type, or an unknown option name.
+ * @throws {RangeError} a value out of range, naming the option (or variable) and the value.
+ */
+export function buildConfig(
+  options: ZeroMQOptions,
+  env: Record<string, string | undefined>,
+  derived: ZeroMQOptions = {},
+): ZeroMQConfig {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(`Invalid options: expected an object, got ${String(options)}`);
+  }
+  const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
+  const layers: [ZeroMQOptions, (k: Key) => string][] = [[derived, (k) => `derived setting '${k}'`]];
+  const fromEnv: Record<string, unknown> = {};
+  for (const key of Object.keys(RULES) as Key[]) {
+    const raw = env[envVarName(key)];
+    if (raw !== undefined) fromEnv[key] = parseEnv(key, raw, `environment variable ${envVarName(key)}`);
+  }
+  layers.push([fromEnv as ZeroMQOptions, (k) => `environment variable ${envVarName(k)}`]);
+  layers.push([options, (k) => `option '${k}' (Zeek: ${ZEEK_OPTION_NAMES[k]})`]);
+  for (const [layer, where] of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      if (!(key in RULES)) {
+        throw new TypeError(`Unknown option '${key}': the options are ${Object.keys(RULES).join(", ")}`);
+      }
+      if (value === undefined) continue;
+      check(key as Key, value, where(key as Key));
+      out[key] = key === "connectLogEndpoints" ? Object.freeze([...(value as string[])]) : value;
+    }
+  }
+  const curveOption = CURVE_KEYS.find((k) => (options[k] ?? "") !== "");
+  const curveEnv = CURVE_KEYS.find((k) => fromEnv[k] !== undefined);
+  if (curveOption && curveEnv) {
+    throw new RangeError(
+      `Invalid option '${curveOption}': CURVE is configured via options and environment variables (${envVarName(curveEnv)}) at the same time`,
+    );
+  }
+  return Object.freeze(out) as ZeroMQConfig;
+}
+
+/**
+ * Validates `options`, fills in Zeek's defaults and applies environment overrides.
+ *
+ * @example A node with drop semantics and unlimited incoming queue
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ *
+ * const config = resolveConfig({ overflowPolicy: "DROP", onloopQueueHwm: 0 });
+ * console.log(config.xpubSndhwm); // 1000
+ * ```
+ *
+ * @param options The options to set.
+ * @param env Where overrides are read from; `process.env` unless given.
+ */
+export function resolveConfig(
+  options: ZeroMQOptions = {},
+  env: Record<string, string | undefined> = process.env,
+): ZeroMQConfig {
+  return buildConfig(options, env);
+}
+
+/** The topics every role subscribes to (`Cluster::manager_topic` …). */
+export const ROLE_TOPICS: Readonly<Record<"manager" | "logger" | "proxy" | "worker", string>> = Object.freeze({
+  manager: "zeek.cluster.manager",
+  logger: "zeek.cluster.logger",
+  proxy: "zeek.cluster.proxy",
+  worker: "zeek.cluster.worker",
+});
+
+/** The pool topics (`Cluster::proxy_pool_spec$topic` …); a manager is in no pool. */
+export const POOL_TOPICS: Readonly<Record<"logger" | "proxy" | "worker", string>> = Object.freeze({
+  logger: "zeek.cluster.pool.logger",
+  proxy: "zeek.cluster.pool.proxy",
+  worker: "zeek.cluster.pool.worker",
+});

@@ -1,0 +1,171 @@
+/**
+ * @module The cluster layout (Zeek's `Cluster::nodes`) and the settings Zeek derives from it for one
+ * node: the manager runs the broker, a logger listens for log writes on its port, and every other node
+ * connects its PUSH socket to every logger.
+ */
+
+import { isIP } from "node:net";
+import { buildConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
+
+/** The role of a node (Zeek's `Cluster::NodeType`). */
+export type NodeType = "manager" | "logger" | "proxy" | "worker";
+
+/** Every node type, in Zeek's order. */
+export const NODE_TYPES: readonly NodeType[] = Object.freeze(["manager", "logger", "proxy", "worker"]);
+
+/** One node of a layout (Zeek's `Cluster::Node`). */
+export interface ClusterNode {
+  /** The node's role. */
+  type: NodeType;
+  /** The node's IP address, IPv4 or IPv6 without brackets. */
+  ip: string;
+  /** On a logger, or on the manager when it is the logger: the PULL port that receives log writes. */
+  port?: number;
+}
+
+/** A cluster layout: nodes by name. */
+export interface ClusterLayout {
+  /** The nodes, keyed by name (Zeek's `Cluster::node`, `CLUSTER_NODE`). */
+  nodes: Readonly<Record<string, ClusterNode>>;
+  /** The manager receives the logs (Zeek's `Cluster::manager_is_logger`). @default {true when the layout has no logger} */
+  managerIsLogger?: boolean;
+}
+
+/** A validated layout, with `managerIsLogger` decided. */
+export interface ValidLayout {
+  /** The nodes, keyed by name, in layout order. */
+  readonly nodes: Readonly<Record<string, Readonly<ClusterNode>>>;
+  /** Whether the manager receives the logs. */
+  readonly managerIsLogger: boolean;
+}
+
+const NODE_FIELDS = new Set(["type", "ip", "port"]);
+
+function invalid(what: string, expected: string, value: unknown, typeError = false): never {
+  const got = typeof value === "string" ? `'${value}'` : JSON.stringify(value);
+  throw new (typeError ? TypeError : RangeError)(`Invalid layout: ${what}: expected ${expected}, got ${got}`);
+}
+
+/**
+ * Checks a layout and decides `managerIsLogger`.
+ *
+ * @example Zeek's simple test layout
+ * ```ts
+ * import { validateLayout } from "./layout.ts";
+ *
+ * const layout = validateLayout({
+ *   nodes: {
+ *     manager: { type: "manager", ip: "127.0.0.1" },
+ *     logger: { type: "logger", ip: "127.0.0.1", port: 27762 },
+ *     "worker-1": { type: "worker", ip: "127.0.0.1" },
+ *   },
+ * });
+ * console.log(layout.managerIsLogger); // false: there is a logger
+ * ```
+ *
+ * @throws {TypeError} a field of the wrong type, or an unknown field.
+ * @throws {RangeError} a bad value, naming the node and the field.
+ */
+export function validateLayout(layout: ClusterLayout): ValidLayout {
+  if (typeof layout !== "object" || layout === null) invalid("layout", "an object", layout, true);
+  const { nodes, managerIsLogger } = layout;
+  if (typeof nodes !== "object" || nodes === null || Array.isArray(nodes)) invalid("nodes", "an object of nodes by name", nodes, true);
+  for (const key of Object.keys(layout)) {
+    if (key !== "nodes" && key !== "managerIsLogger") throw new TypeError(`Invalid layout: unknown field '${key}'`);
+  }
+  if (managerIsLogger !== undefined && typeof managerIsLogger !== "boolean") invalid("managerIsLogger", "a boolean", managerIsLogger, true);
+  const names = Object.keys(nodes);
+  if (names.length === 0) invalid("nodes", "at least one node", nodes);
+  const out: Record<string, Readonly<ClusterNode>> = {};
+  for (const name of names) {
+    const node = nodes[name];
+    const at = `nodes[${JSON.stringify(name)}]`;
+    if (name === "" || /[\s\0-\x1f]/.test(name)) invalid("node name", "a name without spaces", name);
+    if (typeof node !== "object" || node === null) invalid(at, "an object", node, true);
+    for (const field of Object.keys(node)) {
+      if (!NODE_FIELDS.has(field)) throw new TypeError(`Invalid layout: ${at} has unknown field '${field}'`);
+    }
+    if (typeof node.type !== "string") invalid(`${at}.type`, NODE_TYPES.join(" | "), node.type, true);
+    if (!NODE_TYPES.includes(node.type)) invalid(`${at}.type`, NODE_TYPES.join(" | "), node.type);
+    if (typeof node.ip !== "string") invalid(`${at}.ip`, "an IP address", node.ip, true);
+    if (isIP(node.ip) === 0) invalid(`${at}.ip`, "an IPv4 or IPv6 address (no brackets)", node.ip);
+    if (node.port !== undefined) {
+      if (typeof node.port !== "number") invalid(`${at}.port`, "a port number", node.port, true);
+      if (!Number.isInteger(node.port) || node.port < 1 || node.port > 65535) invalid(`${at}.port`, "a port from 1 to 65535", node.port);
+    }
+    out[name] = Object.freeze({ ...node });
+  }
+  const managers = names.filter((n) => out[n]!.type === "manager");
+  if (managers.length > 1) invalid("nodes", "at most one manager", managers);
+  const hasLogger = names.some((n) => out[n]!.type === "logger");
+  const valid = { nodes: Object.freeze(out), managerIsLogger: managerIsLogger ?? !hasLogger };
+  for (const name of names) {
+    if (isLogSink(valid, name) && out[name]!.port === undefined) {
+      invalid(`nodes[${JSON.stringify(name)}].port`, "a port: this node receives the logs", undefined);
+    }
+  }
+  return Object.freeze(valid);
+}
+
+/** Zeek's `addr_to_uri`: IPv6 addresses in brackets, IPv4 as is. */
+export function addrToUri(ip: string): string {
+  return isIP(ip) === 6 ? `[${ip}]` : ip;
+}
+
+/** Whether the named node receives log writes: a logger, or the manager when `managerIsLogger`. */
+export function isLogSink(layout: ValidLayout, name: string): boolean {
+  const type = layout.nodes[name]?.type;
+  return type === "logger" || (type === "manager" && layout.managerIsLogger);
+}
+
+/**
+ * The configuration of one node of a layout, derived as Zeek's `main.zeek` does: the manager runs the
+ * broker; a log sink binds its PULL socket on `tcp://<ip>:<port>`; every other node connects its PUSH
+ * socket to every log sink (IPv6 addresses bracketed, also for the manager-as-logger, which Zeek
+ * forgets). Explicit `options` and environment overrides win over what is derived.
+ *
+ * @example The worker of a two-logger layout
+ * ```ts
+ * import { nodeConfig } from "./layout.ts";
+ *
+ * const layout = {
+ *   nodes: {
+ *     manager: { type: "manager", ip: "127.0.0.1" },
+ *     "logger-1": { type: "logger", ip: "127.0.0.1", port: 27762 },
+ *     "logger-2": { type: "logger", ip: "::1", port: 27763 },
+ *     "worker-1": { type: "worker", ip: "127.0.0.1" },
+ *   },
+ * } as const;
+ * console.log(nodeConfig(layout, "worker-1", {}, {}).connectLogEndpoints);
+ * // ["tcp://127.0.0.1:27762", "tcp://[::1]:27763"]
+ * ```
+ *
+ * @throws {RangeError} an unknown node name, or a node that writes logs with nowhere to send them.
+ */
+export function nodeConfig(
+  layout: ClusterLayout,
+  name: string,
+  options: ZeroMQOptions = {},
+  env: Record<string, string | undefined> = process.env,
+): ZeroMQConfig {
+  const valid = validateLayout(layout);
+  const node = valid.nodes[name];
+  if (!node) invalid("node name", `one of ${Object.keys(valid.nodes).join(", ")}`, name);
+  const derived: ZeroMQOptions = { runProxyThread: node.type === "manager" };
+  const names = Object.keys(valid.nodes);
+  if (names.some((n) => isIP(valid.nodes[n]!.ip) === 6)) derived.ipv6 = true;
+  if (isLogSink(valid, name)) {
+    derived.listenLogEndpoint = `tcp://${addrToUri(node.ip)}:${node.port}`;
+  } else {
+    derived.connectLogEndpoints = names
+      .filter((n) => isLogSink(valid, n))
+      .map((n) => `tcp://${addrToUri(valid.nodes[n]!.ip)}:${valid.nodes[n]!.port}`);
+  }
+  const config = buildConfig(options, env, derived);
+  if (!isLogSink(valid, name) && config.connectLogEndpoints.length === 0 && names.length > 1) {
+    throw new RangeError(
+      `Invalid layout: node '${name}' has no logger to send logs to; add a logger node with a port, or set managerIsLogger and a port on the manager, or pass connectLogEndpoints`,
+    );
+  }
+  return config;
+}
