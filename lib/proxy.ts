@@ -1,0 +1,274 @@
+/**
+ * @module The central broker (Zeek's "proxy thread"): an XSUB and an XPUB socket bound on the listen
+ * endpoints and joined by `zmq_proxy_steerable`, which runs in a Worker so the event loop stays free.
+ * Any ZeroMQ peer can use it: it only offers plain XPUB and XSUB sockets.
+ */
+
+import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
+import { ClusterError } from "./errors.ts";
+import type { ProxyWorkerEvent, ProxyWorkerStart } from "./proxy-worker.ts";
+import { ZapHandler } from "./zap.ts";
+import { Context, DONTWAIT, type Socket, SocketOption } from "./zmq.ts";
+
+/** The endpoints a running broker is bound to, wildcard ports resolved. */
+export interface BrokerEndpoints {
+  /** The XSUB endpoint: nodes connect their XPUB here (their `connectXpubEndpoint`). */
+  xsub: string;
+  /** The XPUB endpoint: nodes connect their XSUB here (their `connectXsubEndpoint`). */
+  xpub: string;
+}
+
+/** Traffic counters of one side of the broker, per frame as libzmq counts them. */
+export interface ProxySideStatistics {
+  /** Frames received. */
+  messagesReceived: number;
+  /** Bytes received. */
+  bytesReceived: number;
+  /** Frames sent. */
+  messagesSent: number;
+  /** Bytes sent. */
+  bytesSent: number;
+}
+
+/** The 8 counters of `zmq_proxy_steerable`'s `STATISTICS` command. */
+export interface ProxyStatistics {
+  /** The XSUB side: events arriving from publishers, subscriptions going out to them. */
+  frontend: ProxySideStatistics;
+  /** The XPUB side: events going out to subscribers, subscriptions arriving from them. */
+  backend: ProxySideStatistics;
+}
+
+const STOP_GRACE_MS = 1000;
+const STATS_TIMEOUT_MS = 1000;
+const STATS_CACHE_MS = 10;
+let brokerSeq = 0;
+
+interface Running {
+  ctx: Context;
+  worker: Worker;
+  control: Socket;
+  zap: ZapHandler | undefined;
+  endpoints: BrokerEndpoints;
+  /** Resolves when the worker has left the proxy and closed its sockets. */
+  stopped: Promise<void>;
+  hasStopped: () => boolean;
+}
+
+/**
+ * The central XPUB/XSUB broker.
+ *
+ * @example A broker on ephemeral ports
+ * ```ts
+ * import { Broker } from "./proxy.ts";
+ *
+ * const broker = new Broker({ listenXsubEndpoint: "tcp://127.0.0.1:*", listenXpubEndpoint: "tcp://127.0.0.1:*" });
+ * const { xsub, xpub } = await broker.start();
+ * console.log(`publishers connect to ${xsub}, subscribers to ${xpub}`);
+ * await broker.stop();
+ * ```
+ */
+export class Broker {
+  /** The configuration the broker uses (listen endpoints, `proxyIoThreads`, `listenXpubNodrop`, `ipv6`). */
+  readonly config: ZeroMQConfig;
+  #running: Running | undefined;
+  #starting: Promise<BrokerEndpoints> | undefined;
+  #stopping: Promise<void> | undefined;
+  #stats: { at: number; value: Promise<ProxyStatistics> } | undefined;
+  // After the first start, wildcard ports are pinned so a restart binds where nodes already connect.
+  #bindTo: BrokerEndpoints;
+
+  /**
+   * @param options Zeek's options; the broker reads the listen endpoints, `proxyIoThreads`,
+   * `listenXpubNodrop`, `ipv6`, `debugFlags` and the CURVE server keys. Environment overrides apply.
+   */
+  constructor(options: ZeroMQOptions = {}) {
+    this.config = resolveConfig(options);
+    this.#bindTo = { xsub: this.config.listenXsubEndpoint, xpub: this.config.listenXpubEndpoint };
+  }
+
+  /** The bound endpoints while running. */
+  get endpoints(): BrokerEndpoints | undefined {
+    return this.#running?.endpoints;
+  }
+
+  /** Whether the broker is forwarding. */
+  get running(): boolean {
+    return this.#running !== undefined && this.#stopping === undefined;
+  }
+
+  /**
+   * Binds both sockets and starts forwarding. Resolves once both are bound; rejects with a
+   * {@linkcode ClusterError} naming the endpoint if a bind fails (e.g. `EADDRINUSE`). Starting again
+   * after {@linkcode stop} binds the same endpoints, wildcard ports included.
+   */
+  start(): Promise<BrokerEndpoints> {
+    if (this.#running && !this.#stopping) return Promise.resolve(this.#running.endpoints);
+    this.#starting ??= (async () => {
+      await this.#stopping;
+      try {
+        return await this.#spawn();
+      } finally {
+        this.#starting = undefined;
+      }
+    })();
+    return this.#starting;
+  }
+
+  async #spawn(): Promise<BrokerEndpoints> {
+    const c = this.config;
+    const ctx = new Context({ ioThreads: c.proxyIoThreads, ipv6: c.ipv6 });
+    // Zeek's rule: a CURVE server needs its secret key and the one client key it will accept.
+    const curve = c.curveServerSecretkey !== "" && c.curveClientPublickey !== "";
+    let zap: ZapHandler | undefined;
+    try {
+      zap = curve ? await ZapHandler.start(ctx, [c.curveClientPublickey]) : undefined;
+    } catch (err) {
+      ctx.close();
+      throw err;
+    }
+    const worker = new Worker(new URL("./proxy-worker.ts", import.meta.url).href);
+    const start: ProxyWorkerStart = {
+      context: ctx.handle,
+      xsub: this.#bindTo.xsub,
+      xpub: this.#bindTo.xpub,
+      xpubNodrop: c.listenXpubNodrop,
+      control: `inproc://zeek-zmq-proxy-control-${process.pid}-${++brokerSeq}`,
+      curveSecretKey: curve ? c.curveServerSecretkey : "",
+      debug: (c.debugFlags & 2) !== 0,
+    };
+    let onStopped!: () => void;
+    let hasStopped = false;
+    const stopped = new Promise<void>((resolve) => (onStopped = resolve)).then(() => {
+      hasStopped = true;
+    });
+    const first = new Promise<ProxyWorkerEvent>((resolve) => {
+      worker.onmessage = (event: MessageEvent<ProxyWorkerEvent>) => {
+        if (event.data.type === "stopped") {
+          if (event.data.reason === "error") console.error(`[zeromq] proxy thread failed: ${event.data.message}`);
+          onStopped();
+        }
+        resolve(event.data);
+      };
+      worker.onerror = (event) => {
+        resolve({ type: "stopped", reason: "error", message: event.message });
+        onStopped();
+      };
+    });
+    worker.postMessage(start);
+    const reply = await first;
+    if (reply.type !== "bound") {
+      worker.terminate();
+      await zap?.stop();
+      ctx.close();
+      const message = reply.type === "bind-failed" ? reply.message : `Broker thread failed: ${reply.message ?? reply.reason}`;
+      throw new ClusterError(reply.type === "bind-failed" ? "PROXY_BIND_FAILED" : "PROXY_FAILED", message);
+    }
+    const control = ctx.socket("REQ");
+    control.setOption(SocketOption.LINGER, 0);
+    // RELAXED + CORRELATE: a new request may follow one whose reply never came (a stalled broker).
+    control.setOption(SocketOption.REQ_RELAXED, 1);
+    control.setOption(SocketOption.REQ_CORRELATE, 1);
+    control.connect(start.control);
+    const endpoints = { xsub: reply.xsub, xpub: reply.xpub };
+    this.#bindTo = endpoints;
+    this.#running = { ctx, worker, control, zap, endpoints, stopped, hasStopped: () => hasStopped };
+    return endpoints;
+  }
+
+  /**
+   * Reads the 8 traffic counters through the control socket. Results are reused for 10 ms so
+   * frequent scrapes stay cheap. Never blocks the event loop; rejects with `PROXY_UNRESPONSIVE` if
+   * the broker does not answer within a second (it is stalled on a full subscriber with NODROP).
+   */
+  statistics(): Promise<ProxyStatistics> {
+    const now = performance.now();
+    if (this.#stats && now - this.#stats.at < STATS_CACHE_MS) return this.#stats.value;
+    const value = this.#queryStatistics();
+    this.#stats = { at: now, value };
+    value.catch(() => (this.#stats = undefined));
+    return value;
+  }
+
+  async #queryStatistics(): Promise<ProxyStatistics> {
+    const running = this.#running;
+    if (!running || this.#stopping) throw new ClusterError("PROXY_NOT_RUNNING", "The broker is not running");
+    running.control.send(["STATISTICS"], DONTWAIT);
+    const deadline = performance.now() + STATS_TIMEOUT_MS;
+    for (;;) {
+      const frames = running.control.recv(DONTWAIT);
+      if (frames) return parseStatistics(frames);
+      if (performance.now() > deadline) {
+        throw new ClusterError("PROXY_UNRESPONSIVE", `The broker did not answer STATISTICS within ${STATS_TIMEOUT_MS} ms`);
+      }
+      await Bun.sleep(1);
+    }
+  }
+
+  /**
+   * Stops forwarding and releases the sockets, the Worker and the context, after which the process
+   * can exit by itself. Sends `TERMINATE` on the control socket; a broker stuck in a blocking send is
+   * interrupted by shutting its context down after a second. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#starting?.catch(() => undefined);
+      const running = this.#running;
+      if (!running) return;
+      running.control.send(["TERMINATE"], DONTWAIT);
+      if (!(await within(running.stopped, STOP_GRACE_MS))) {
+        running.ctx.shutdown();
+        await within(running.stopped, STOP_GRACE_MS);
+      }
+      running.worker.terminate();
+      await running.zap?.stop();
+      if (running.hasStopped()) {
+        running.ctx.close();
+      } else {
+        // zmq_ctx_term would wait forever for the worker's sockets; leave the context to the OS.
+        running.control.close();
+        console.error("[zeromq] proxy thread did not stop; its context is left open");
+      }
+      this.#running = undefined;
+      this.#stats = undefined;
+    })().finally(() => (this.#stopping = undefined));
+    return this.#stopping;
+  }
+}
+
+function within(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: Timer | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
+}
+
+function parseStatistics(frames: Uint8Array[]): ProxyStatistics {
+  if (frames.length !== 8 || frames.some((f) => f.length !== 8)) {
+    throw new ClusterError("PROXY_BAD_STATISTICS", `Expected 8 frames of 8 bytes from STATISTICS, got ${frames.length}`);
+  }
+  // libzmq memcpy()s each uint64_t, so the frames are in host byte order.
+  const n = frames.map((f) => Number(new BigUint64Array(f.slice().buffer)[0]));
+  const side = (i: number): ProxySideStatistics => ({
+    messagesReceived: n[i]!,
+    bytesReceived: n[i + 1]!,
+    messagesSent: n[i + 2]!,
+    bytesSent: n[i + 3]!,
+  });
+  return { frontend: side(0), backend: side(4) };
+}
+
+/**
+ * Starts a broker (Zeek's `spawn_zmq_proxy_thread()`), resolving once it is bound.
+ *
+ * @example Starting the broker with Zeek's default endpoints
+ * ```ts ignore
+ * import { startBroker } from "./proxy.ts";
+ *
+ * const broker = await startBroker(); // XSUB tcp://127.0.0.1:5556, XPUB tcp://127.0.0.1:5555
+ * process.on("SIGINT", () => broker.stop());
+ * ```
+ */
+export async function startBroker(options: ZeroMQOptions = {}): Promise<Broker> {
+  const broker = new Broker(options);
+  await broker.start();
+  return broker;
+}
