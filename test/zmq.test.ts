@@ -99,6 +99,34 @@ describe("sockets", () => {
     ctx.close();
   });
 
+  test("unbind and disconnect stop traffic; IPv6 endpoints need an ipv6 context", async () => {
+    const ctx = new Context();
+    const pull = ctx.socket("PULL");
+    pull.bind(ANY_PORT);
+    const endpoint = pull.lastEndpoint;
+    const push = ctx.socket("PUSH");
+    push.connect(endpoint);
+    push.send(["before"]);
+    expect(text((await recvWithin(pull, "message before unbind"))[0])).toBe("before");
+    push.disconnect(endpoint);
+    pull.unbind(endpoint);
+    expect(() => pull.unbind(endpoint)).toThrow(/Cannot unbind PULL socket/);
+    const again = ctx.socket("PULL");
+    again.bind(endpoint); // the port is free again
+    expect(() => ctx.socket("PULL").bind("tcp://[::1]:*")).toThrow(ZmqError);
+    ctx.close();
+
+    const v6 = new Context({ ipv6: true });
+    const v6pull = v6.socket("PULL");
+    v6pull.bind("tcp://[::1]:*");
+    expect(v6pull.lastEndpoint).toMatch(/^tcp:\/\/\[::1\]:\d+$/);
+    const v6push = v6.socket("PUSH");
+    v6push.connect(v6pull.lastEndpoint);
+    v6push.send(["over ::1"]);
+    expect(text((await recvWithin(v6pull, "message over IPv6"))[0])).toBe("over ::1");
+    v6.close();
+  });
+
   test("options round-trip, 32- and 64-bit", () => {
     const ctx = new Context();
     const s = ctx.socket("XPUB");
