@@ -323,18 +323,3 @@ export function resolveConfig(
 ): ZeroMQConfig {
   return buildConfig(options, env);
 }
-
-/** The topics every role subscribes to (`Cluster::manager_topic` …). */
-export const ROLE_TOPICS: Readonly<Record<"manager" | "logger" | "proxy" | "worker", string>> = Object.freeze({
-  manager: "zeek.cluster.manager",
-  logger: "zeek.cluster.logger",
-  proxy: "zeek.cluster.proxy",
-  worker: "zeek.cluster.worker",
-});
-
-/** The pool topics (`Cluster::proxy_pool_spec$topic` …); a manager is in no pool. */
-export const POOL_TOPICS: Readonly<Record<"logger" | "proxy" | "worker", string>> = Object.freeze({
-  logger: "zeek.cluster.pool.logger",
-  proxy: "zeek.cluster.pool.proxy",
-  worker: "zeek.cluster.pool.worker",
-});

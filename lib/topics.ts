@@ -1,0 +1,69 @@
+/**
+ * @module Zeek's topic names and the names of the events the backend itself raises and sends, with the
+ * ZeroMQ backend's `.` separator.
+ */
+
+import { DEFAULT_CONFIG } from "./config.ts";
+
+/** The topic each role subscribes to (`Cluster::manager_topic` …). */
+export const ROLE_TOPICS: Readonly<Record<"manager" | "logger" | "proxy" | "worker", string>> = Object.freeze({
+  manager: "zeek.cluster.manager",
+  logger: "zeek.cluster.logger",
+  proxy: "zeek.cluster.proxy",
+  worker: "zeek.cluster.worker",
+});
+
+/** The pool topics (`Cluster::proxy_pool_spec$topic` …). A manager is in no pool. */
+export const POOL_TOPICS: Readonly<Record<"logger" | "proxy" | "worker", string>> = Object.freeze({
+  logger: "zeek.cluster.pool.logger",
+  proxy: "zeek.cluster.pool.proxy",
+  worker: "zeek.cluster.pool.worker",
+});
+
+/**
+ * Events the backend raises locally or sends for discovery, by their Zeek names. Handlers register for
+ * them like for any other event.
+ */
+export const EVENTS = {
+  /** `(topic)`: a topic was subscribed somewhere in the cluster, raised the first time it is seen. */
+  subscription: "Cluster::Backend::ZeroMQ::subscription",
+  /** `(topic)`: the last subscriber of a topic went away. */
+  unsubscription: "Cluster::Backend::ZeroMQ::unsubscription",
+  /** `(name, id)`: sent to a node's node-id topic when its subscription is seen. */
+  zeromqHello: "Cluster::Backend::ZeroMQ::hello",
+  /** `(name, id)`: sent once both directions work; raises node_up on the receiver. */
+  hello: "Cluster::hello",
+  /** `(name, id)`: another node of the layout is reachable both ways. */
+  nodeUp: "Cluster::node_up",
+  /** `(name, id)`: another node went away (its node-id topic was unsubscribed). */
+  nodeDown: "Cluster::node_down",
+} as const;
+
+/**
+ * Zeek's `Cluster::node_topic(name)`: `<prefix>.<name>.`, with a trailing dot so that `worker-1`
+ * does not also receive what is sent to `worker-10`.
+ *
+ * @example
+ * ```ts
+ * import { nodeTopic } from "./topics.ts";
+ *
+ * console.log(nodeTopic("worker-1")); // "zeek.cluster.node.worker-1."
+ * ```
+ */
+export function nodeTopic(name: string, prefix: string = DEFAULT_CONFIG.nodeTopicPrefix): string {
+  return `${prefix}.${name}.`;
+}
+
+/**
+ * Zeek's `Cluster::nodeid_topic(id)`: `<prefix>.<id>.`.
+ *
+ * @example
+ * ```ts
+ * import { nodeidTopic } from "./topics.ts";
+ *
+ * console.log(nodeidTopic("zeromq_worker-1_host_42_Nabc")); // "zeek.cluster.nodeid.zeromq_worker-1_host_42_Nabc."
+ * ```
+ */
+export function nodeidTopic(id: string, prefix: string = DEFAULT_CONFIG.nodeidTopicPrefix): string {
+  return `${prefix}.${id}.`;
+}
