@@ -4,7 +4,7 @@
  * in movable JS memory, and are freed here. Callers see contexts, sockets, messages and frames.
  */
 
-import { type Pointer, read, toArrayBuffer } from "bun:ffi";
+import { type Pointer, ptr, read, toArrayBuffer } from "bun:ffi";
 import { constants } from "node:os";
 import { ClusterError } from "./errors.ts";
 import {
@@ -169,11 +169,26 @@ export class Context {
   }
 
   /**
-   * Closes this thread's sockets and, if this thread created the context, terminates it. The caller
-   * must have made other threads close their sockets first: `zmq_ctx_term` waits for them.
+   * Closes this thread's sockets and gives up ownership without terminating: the thread that will be
+   * the last user calls {@linkcode Context.terminate} instead. `zmq_ctx_term` waits for lingering
+   * messages, so a Worker can take that wait off the main thread.
    */
-  close(): void {
-    if (this.#closed) return;
+  handOver(): ContextHandle {
+    const handle = this.handle;
+    this.#closeSockets();
+    this.#closed = true;
+    return handle;
+  }
+
+  /** Terminates a context handed over with {@linkcode handOver}, waiting for its lingering messages. */
+  static terminate(handle: ContextHandle): void {
+    while (lib().zmq_ctx_term(handle as unknown as Pointer) !== 0) {
+      const errno = lib().zmq_errno();
+      if (errno !== EINTR) throw new ZmqError(errno, "Cannot terminate the ZeroMQ context");
+    }
+  }
+
+  #closeSockets(): void {
     for (const socket of [...this.#sockets]) {
       // A socket its owner forgot must not make zmq_ctx_term wait for its pending messages. After a
       // context shutdown setsockopt fails with ETERM, and the socket is closed all the same.
@@ -184,12 +199,17 @@ export class Context {
       }
       socket.close();
     }
+  }
+
+  /**
+   * Closes this thread's sockets and, if this thread created the context, terminates it. The caller
+   * must have made other threads close their sockets first: `zmq_ctx_term` waits for them.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closeSockets();
     this.#closed = true;
-    if (!this.#owner) return;
-    while (lib().zmq_ctx_term(this.#ptr) !== 0) {
-      const errno = lib().zmq_errno();
-      if (errno !== EINTR) throw new ZmqError(errno, "Cannot terminate the ZeroMQ context");
-    }
+    if (this.#owner) Context.terminate(this.handle);
   }
 }
 
@@ -414,9 +434,15 @@ export class Message {
    * `DONTWAIT` or after a receive timeout) or `EINTR`.
    */
   receive(socket: Socket, flags = 0): boolean {
-    if (lib().zmq_msg_recv(this.#p(), pointerOf(socket), flags) >= 0) return true;
+    return this.receiveSize(socket, flags) >= 0;
+  }
+
+  /** Like {@linkcode receive}, but returns the frame's size, or -1 where `receive` returns `false`. */
+  receiveSize(socket: Socket, flags = 0): number {
+    const size = lib().zmq_msg_recv(this.#p(), pointerOf(socket), flags);
+    if (size >= 0) return size;
     const errno = lib().zmq_errno();
-    if (errno === EAGAIN || errno === EINTR) return false;
+    if (errno === EAGAIN || errno === EINTR) return -1;
     throw new ZmqError(errno, `Cannot receive on the ${socket.type} socket`);
   }
 
@@ -465,12 +491,12 @@ export class Message {
     return out;
   }
 
-  /** Copies the content into `target` at `offset`; the caller checks that it fits. */
-  copyTo(target: Uint8Array, offset: number): void {
+  /** Copies the content (whose `size` the caller may pass if known) into `target` at `offset`. */
+  copyTo(target: Uint8Array, offset: number, size: number = this.size): void {
     const p = this.#p();
-    const size = Number(lib().zmq_msg_size(p));
     if (offset + size > target.length) throw new RangeError(`Frame of ${size} bytes does not fit at offset ${offset}`);
-    if (size) libzmq().libc.memcpy(target.subarray(offset), lib().zmq_msg_data(p), size);
+    // ptr() of the target's current address, used within this call only.
+    if (size) libzmq().libc.memcpy(ptr(target, offset), lib().zmq_msg_data(p), size);
   }
 
   /** Whether the content equals `bytes`. */

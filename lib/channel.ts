@@ -1,0 +1,250 @@
+/**
+ * @module The channel between a node's main thread and its I/O Worker, shared by both sides: how
+ * control messages are tagged on the inproc PAIRs, where the shared counters live, and how the
+ * worker packs received messages into one transferable batch. Not part of the public API.
+ */
+
+import type { ContextHandle, Message } from "./zmq.ts";
+
+/** Control PAIR (main → worker), 2 frames `[tag, payload]`. */
+export const CTRL_XSUB_UPDATE = 0; // payload: 0x01topic or 0x00topic, sent on the XSUB
+/** Control PAIR: stop now, dropping anything still pending (the graceful stop is a data message). */
+export const CTRL_ABORT = 1;
+
+/** Data PAIR (main → worker): 4 frames `[topic, sender, format, payload]` are a publish; 1 frame is this. */
+export const DATA_TERMINATE = "terminate";
+
+/**
+ * Int32 slots of the shared state. `OnloopDepth`: events handed to the main thread and not yet
+ * processed (the onloop queue). `WantDrain`: set by main when its data PAIR was full; the worker posts
+ * `drain` once it has read from it.
+ */
+export const Slot = { OnloopDepth: 0, WantDrain: 1 } as const;
+const INT_SLOTS = 4;
+
+/** 64-bit counters of the shared state, written by the worker. */
+export const Counter = { XpubDrops: 0, XpubBlocks: 1, OnloopDrops: 2, MsgErrors: 3 } as const;
+/** A counter index. */
+export type Counter = (typeof Counter)[keyof typeof Counter];
+const COUNTERS = 8;
+
+/** The state both threads see: small integer slots and 64-bit counters. */
+export interface SharedState {
+  /** Int32 slots, indexed by {@linkcode Slot}. */
+  ints: Int32Array;
+  /** Counters, indexed by {@linkcode Counter}. */
+  counters: BigInt64Array;
+}
+
+/** Allocates the shared state; the buffer is posted to the worker. */
+export function createSharedState(buffer: SharedArrayBuffer = new SharedArrayBuffer(INT_SLOTS * 4 + COUNTERS * 8)): SharedState {
+  return { ints: new Int32Array(buffer, 0, INT_SLOTS), counters: new BigInt64Array(buffer, INT_SLOTS * 4, COUNTERS) };
+}
+
+/** Adds to a counter (worker side). */
+export function bump(state: SharedState, counter: Counter, by = 1): void {
+  Atomics.add(state.counters, counter, BigInt(by));
+}
+
+/** Reads a counter as a number. */
+export function readCounter(state: SharedState, counter: Counter): number {
+  return Number(Atomics.load(state.counters, counter));
+}
+
+/** What main posts to start the worker. */
+export interface IoWorkerStart {
+  context: ContextHandle;
+  shared: SharedArrayBuffer;
+  /** inproc endpoints of the data and control PAIRs, bound by main. */
+  dataEndpoint: string;
+  controlEndpoint: string;
+  nodeId: string;
+  xpubEndpoint: string;
+  xsubEndpoint: string;
+  socketOptions: {
+    lingerMs: number;
+    xpubSndhwm: number;
+    xpubSndbuf: number;
+    xsubRcvhwm: number;
+    xsubRcvbuf: number;
+    xpubNodrop: boolean;
+  };
+  /** CURVE client keys, or undefined for plain connections. */
+  curve: { serverKey: string; publicKey: string; secretKey: string } | undefined;
+  overflowPolicy: "BLOCK" | "DROP";
+  onloopQueueHwm: number;
+  /** Where to stop reading the XSUB when `onloopQueueHwm` is 0 (never drop), so memory stays bounded. */
+  onloopBackpressureAt: number;
+  pollMaxMessages: number;
+  debug: boolean;
+}
+
+/**
+ * What the worker posts to main. `closed`: its sockets are closed; main then closes its own and posts
+ * {@linkcode TERMINATE_CONTEXT}, and the worker answers `terminated` once lingering messages are out.
+ */
+export type IoWorkerEvent =
+  | { type: "ready" }
+  | { type: "batch"; buffer: ArrayBuffer; events: number }
+  | { type: "drain" }
+  | { type: "report"; key: string; message: string }
+  | { type: "handshake-failed"; message: string }
+  | { type: "closed" }
+  | { type: "terminated" }
+  | { type: "failed"; message: string };
+
+/** Posted by main after `closed`: terminate the context (waiting for linger) off the main thread. */
+export const TERMINATE_CONTEXT = "terminate-context";
+
+/**
+ * Record kinds in a batch. `Event`: 4 frames from the XSUB, `[topic, sender, format, payload]`, which
+ * count in the onloop queue. `Notice`: 1 frame from the XPUB, `0x01topic` or `0x00topic`, which bypasses
+ * the queue limit.
+ */
+export const Kind = { Event: 1, Notice: 2 } as const;
+/** A record kind. */
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+const INITIAL_BATCH = 256 * 1024;
+
+/**
+ * Collects received messages into one buffer: per record `[u8 kind][u8 frame count]`, then per frame
+ * `[u32 length][bytes]`, little-endian. Frames are copied straight from libzmq memory.
+ */
+export class BatchWriter {
+  #buf = new Uint8Array(INITIAL_BATCH);
+  #view = new DataView(this.#buf.buffer);
+  #pos = 0;
+  #recordStart = -1;
+  #lastFrame = 0;
+  #frames = 0;
+  /** Events in the current batch. */
+  events = 0;
+
+  /** Bytes used. */
+  get size(): number {
+    return this.#pos;
+  }
+
+  #ensure(extra: number): void {
+    if (this.#pos + extra <= this.#buf.length) return;
+    const grown = new Uint8Array(Math.max(this.#buf.length * 2, this.#pos + extra));
+    grown.set(this.#buf.subarray(0, this.#pos));
+    this.#buf = grown;
+    this.#view = new DataView(grown.buffer);
+  }
+
+  /** Starts a record. */
+  begin(kind: Kind): void {
+    this.#ensure(2);
+    this.#recordStart = this.#pos;
+    this.#buf[this.#pos] = kind;
+    this.#pos += 2;
+    this.#frames = 0;
+  }
+
+  /** Appends the content of `msg` (`size` bytes) as the next frame of the record. */
+  frame(msg: Message, size: number): void {
+    this.#ensure(4 + size);
+    this.#view.setUint32(this.#pos, size, true);
+    this.#lastFrame = this.#pos + 4;
+    msg.copyTo(this.#buf, this.#lastFrame, size);
+    this.#pos += 4 + size;
+    this.#frames++;
+  }
+
+  /** Whether the last frame written equals `bytes`. */
+  lastFrameEquals(bytes: Uint8Array): boolean {
+    const start = this.#lastFrame;
+    if (this.#pos - start !== bytes.length) return false;
+    for (let i = 0; i < bytes.length; i++) if (this.#buf[start + i] !== bytes[i]) return false;
+    return true;
+  }
+
+  /** Finishes the record. */
+  commit(): void {
+    this.#buf[this.#recordStart + 1] = this.#frames;
+    if (this.#buf[this.#recordStart] === Kind.Event) this.events++;
+    this.#recordStart = -1;
+  }
+
+  /** Drops the record being written. */
+  rollback(): void {
+    if (this.#recordStart >= 0) this.#pos = this.#recordStart;
+    this.#recordStart = -1;
+  }
+
+  /** The finished records as a transferable copy of just the used bytes; resets the writer. */
+  take(): { buffer: ArrayBuffer; events: number } {
+    const out = { buffer: this.#buf.buffer.slice(0, this.#pos), events: this.events };
+    this.#pos = 0;
+    this.events = 0;
+    if (this.#buf.length > 4 * INITIAL_BATCH) {
+      this.#buf = new Uint8Array(INITIAL_BATCH);
+      this.#view = new DataView(this.#buf.buffer);
+    }
+    return out;
+  }
+}
+
+/**
+ * Walks the records of a batch without allocating per record: frames are offsets into `bytes`, and a
+ * view is made only for a frame somebody asks for.
+ */
+export class BatchCursor {
+  /** The whole batch. */
+  readonly bytes: Uint8Array;
+  readonly #view: DataView;
+  #pos = 0;
+  /** Kind of the current record. */
+  kind: Kind = Kind.Event;
+  /** Frames in the current record. */
+  count = 0;
+  readonly #starts: number[] = [];
+  readonly #ends: number[] = [];
+
+  constructor(buffer: ArrayBuffer) {
+    this.bytes = new Uint8Array(buffer);
+    this.#view = new DataView(buffer);
+  }
+
+  /** Moves to the next record; `false` at the end. */
+  next(): boolean {
+    const bytes = this.bytes;
+    let pos = this.#pos;
+    if (pos >= bytes.length) return false;
+    this.kind = bytes[pos] as Kind;
+    this.count = bytes[pos + 1]!;
+    pos += 2;
+    for (let i = 0; i < this.count; i++) {
+      const size = this.#view.getUint32(pos, true);
+      this.#starts[i] = pos + 4;
+      this.#ends[i] = pos += 4 + size;
+    }
+    this.#pos = pos;
+    return true;
+  }
+
+  /** Where frame `i` starts in `bytes`. */
+  start(i: number): number {
+    return this.#starts[i]!;
+  }
+
+  /** Where frame `i` ends in `bytes`. */
+  end(i: number): number {
+    return this.#ends[i]!;
+  }
+
+  /** A view of frame `i`. */
+  frame(i: number): Uint8Array {
+    return this.bytes.subarray(this.#starts[i], this.#ends[i]);
+  }
+
+  /** Whether frame `i` equals `other`, without making a view. */
+  frameEquals(i: number, other: Uint8Array): boolean {
+    const start = this.#starts[i]!;
+    if (this.#ends[i]! - start !== other.length) return false;
+    for (let j = 0; j < other.length; j++) if (this.bytes[start + j] !== other[j]) return false;
+    return true;
+  }
+}
