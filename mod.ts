@@ -1,20 +1,24 @@
 /**
- * Zeek's ZeroMQ cluster backend for Bun: a central XPUB/XSUB broker, Zeek's options, topics and
- * cluster layouts, on libzmq through `bun:ffi`.
+ * Zeek's ZeroMQ cluster backend for Bun: cluster nodes that publish events to each other through a
+ * central XPUB/XSUB broker, discover each other (node_up / node_down), and count every drop, with
+ * Zeek's options, topics and cluster layouts, on libzmq through `bun:ffi`.
  *
- * @example Running the broker and deriving a node's settings from a layout
- * ```ts
- * import { nodeConfig, startBroker } from "zeek-zmq-cluster";
+ * @example Two nodes of a layout; the manager runs the broker
+ * ```ts ignore
+ * import { ClusterNode } from "zeek-zmq-cluster";
  *
  * const layout = {
  *   nodes: {
- *     manager: { type: "manager", ip: "127.0.0.1", port: 27761 },
+ *     manager: { type: "manager", ip: "127.0.0.1", port: 27762 },
  *     "worker-1": { type: "worker", ip: "127.0.0.1" },
  *   },
  * } as const;
- * const config = nodeConfig(layout, "manager");
- * const broker = await startBroker(config); // the manager runs the broker
- * await broker.stop();
+ * const manager = new ClusterNode({ name: "manager", layout });
+ * manager.on("ping", (n: number) => console.log("ping", n));
+ * await manager.start();
+ * const worker = new ClusterNode({ name: "worker-1", layout });
+ * worker.on("Cluster::node_up", () => worker.publish("zeek.cluster.manager", "ping", [1]));
+ * await worker.start();
  * ```
  *
  * @module
@@ -23,6 +27,10 @@
 export * from "./lib/config.ts";
 export * from "./lib/layout.ts";
 export * from "./lib/proxy.ts";
+export * from "./lib/pubsub.ts";
+export * from "./lib/discovery.ts";
+export * from "./lib/serializer.ts";
+export * from "./lib/topics.ts";
 export * from "./lib/errors.ts";
 export * from "./lib/curve.ts";
 export { ZmqError } from "./lib/libzmq.ts";

@@ -14,7 +14,7 @@ export type NodeType = "manager" | "logger" | "proxy" | "worker";
 export const NODE_TYPES: readonly NodeType[] = Object.freeze(["manager", "logger", "proxy", "worker"]);
 
 /** One node of a layout (Zeek's `Cluster::Node`). */
-export interface ClusterNode {
+export interface LayoutNode {
   /** The node's role. */
   type: NodeType;
   /** The node's IP address, IPv4 or IPv6 without brackets. */
@@ -26,7 +26,7 @@ export interface ClusterNode {
 /** A cluster layout: nodes by name. */
 export interface ClusterLayout {
   /** The nodes, keyed by name (Zeek's `Cluster::node`, `CLUSTER_NODE`). */
-  nodes: Readonly<Record<string, ClusterNode>>;
+  nodes: Readonly<Record<string, LayoutNode>>;
   /** The manager receives the logs (Zeek's `Cluster::manager_is_logger`). @default {true when the layout has no logger} */
   managerIsLogger?: boolean;
 }
@@ -34,7 +34,7 @@ export interface ClusterLayout {
 /** A validated layout, with `managerIsLogger` decided. */
 export interface ValidLayout {
   /** The nodes, keyed by name, in layout order. */
-  readonly nodes: Readonly<Record<string, Readonly<ClusterNode>>>;
+  readonly nodes: Readonly<Record<string, Readonly<LayoutNode>>>;
   /** Whether the manager receives the logs. */
   readonly managerIsLogger: boolean;
 }
@@ -76,7 +76,7 @@ export function validateLayout(layout: ClusterLayout): ValidLayout {
   if (managerIsLogger !== undefined && typeof managerIsLogger !== "boolean") invalid("managerIsLogger", "a boolean", managerIsLogger, true);
   const names = Object.keys(nodes);
   if (names.length === 0) invalid("nodes", "at least one node", nodes);
-  const out: Record<string, Readonly<ClusterNode>> = {};
+  const out: Record<string, Readonly<LayoutNode>> = {};
   for (const name of names) {
     const node = nodes[name];
     const at = `nodes[${JSON.stringify(name)}]`;

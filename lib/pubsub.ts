@@ -1,0 +1,453 @@
+/**
+ * @module A cluster node: Zeek's publish/subscribe over the central broker. It publishes events to
+ * topics, subscribes to topic prefixes, calls handlers by event name, observes the cluster's
+ * subscriptions, and runs discovery (node_up / node_down) when it belongs to a layout. All sockets live
+ * in the node's I/O Worker; nothing here waits on libzmq.
+ */
+
+import { hostname } from "node:os";
+import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
+import { Discovery } from "./discovery.ts";
+import { ClusterError } from "./errors.ts";
+import type { BatchCursor } from "./channel.ts";
+import { type IoCounters, IoThread } from "./io-thread.ts";
+import { type ClusterLayout, nodeConfig, type NodeType, validateLayout, type ValidLayout } from "./layout.ts";
+import { Broker } from "./proxy.ts";
+import { type EventFormat, type EventMetadata, getFormat } from "./serializer.ts";
+import { EVENTS, nodeidTopic, nodeTopic, POOL_TOPICS, ROLE_TOPICS } from "./topics.ts";
+
+/** Receives the backend's warnings and errors (Zeek's reporter). */
+export type Reporter = (level: "warning" | "error", message: string) => void;
+
+/** Options of a {@linkcode ClusterNode}: its identity plus any of Zeek's options. */
+export interface NodeOptions extends ZeroMQOptions {
+  /** The node's name (Zeek's `Cluster::node`). */
+  name: string;
+  /** The layout the node belongs to: settings are derived from it and discovery runs. @default {undefined: a pub/sub participant that is not a cluster node} */
+  layout?: ClusterLayout;
+  /** The role when there is no layout, for its role and pool topics. @default {the layout's type, else none} */
+  type?: NodeType;
+  /** Name of the format published events are encoded in. @default {"msgpack-v1"} */
+  format?: string;
+  /** How long `start()` waits until the node can publish (the broker echoed its subscription), in ms. @default {10000} */
+  readyTimeout?: number;
+  /** Where warnings and errors go. @default {lines on stderr prefixed with "[zeromq] "} */
+  reporter?: Reporter;
+  /** Where environment overrides are read from. @default {process.env} */
+  env?: Record<string, string | undefined>;
+}
+
+/** The event being handled, available as `node.current` while its handlers run. */
+export interface EventContext {
+  /** The topic it was published to. */
+  topic: string;
+  /** The sender's node id. */
+  sender: string;
+  /** Its metadata, if any. */
+  metadata: EventMetadata | undefined;
+}
+
+/** Counters of a node, named after Zeek's metrics. */
+export interface NodeStats extends IoCounters {
+  /** `zeek_cluster_core_outgoing_events_total`: events serialized for publishing. */
+  outgoingEvents: number;
+  /** `zeek_cluster_core_incoming_events_total`: events received and decoded. */
+  incomingEvents: number;
+}
+
+/** A handler; it receives the event's arguments. */
+export type EventHandler<A extends unknown[] = unknown[]> = (...args: A) => unknown;
+
+/**
+ * Zeek's node id: `zeromq_<name>_<host>_<pid>_N<random>`.
+ *
+ * @example
+ * ```ts
+ * import { makeNodeId } from "./pubsub.ts";
+ *
+ * console.log(makeNodeId("worker-1")); // e.g. "zeromq_worker-1_myhost_4242_NkX3bT0qL9wZr2Va"
+ * ```
+ */
+export function makeNodeId(name: string): string {
+  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const random = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => alphabet[b % 62]).join("");
+  return `zeromq_${name}_${hostname()}_${process.pid}_N${random}`;
+}
+
+const defaultReporter: Reporter = (level, message) => console.error(`[zeromq] ${level}: ${message}`);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const NODE_OPTIONS = new Set(["name", "layout", "type", "format", "readyTimeout", "reporter", "env"]);
+
+type State = "new" | "starting" | "running" | "stopping" | "stopped";
+
+/**
+ * A cluster node (or a pub/sub participant that is not one).
+ *
+ * @example Two nodes of a layout talking through a broker the manager runs
+ * ```ts ignore
+ * import { ClusterNode } from "./pubsub.ts";
+ *
+ * const layout = {
+ *   nodes: {
+ *     manager: { type: "manager", ip: "127.0.0.1", port: 27762 },
+ *     "worker-1": { type: "worker", ip: "127.0.0.1" },
+ *   },
+ * } as const;
+ * const manager = new ClusterNode({ name: "manager", layout });
+ * manager.on("ping", (n: number) => console.log("ping", n));
+ * await manager.start(); // also starts the broker: the manager runs it
+ * const worker = new ClusterNode({ name: "worker-1", layout });
+ * worker.on("Cluster::node_up", (name: string) => worker.publish(worker.nodeTopic(name), "ping", [1]));
+ * await worker.start();
+ * ```
+ */
+export class ClusterNode {
+  /** The node's name. */
+  readonly name: string;
+  /** The node's unique id (Zeek's `Cluster::node_id()`). */
+  readonly id: string;
+  /** The node's role, if it has one. */
+  readonly type: NodeType | undefined;
+  /** The node's configuration. */
+  readonly config: ZeroMQConfig;
+  /** The layout, when the node belongs to one. */
+  readonly layout: ValidLayout | undefined;
+  /** The hello protocol, when the node belongs to a layout. */
+  readonly discovery: Discovery | undefined;
+  readonly #format: EventFormat;
+  readonly #formatBytes: Uint8Array;
+  readonly #idBytes: Uint8Array;
+  readonly #readyTimeout: number;
+  readonly #reporter: Reporter;
+  readonly #handlers = new Map<string, Set<EventHandler<never[]>>>();
+  readonly #seenTopics = new Set<string>();
+  readonly #readyWaiters = new Map<string, () => void>();
+  readonly #topicBytes = new Map<string, Uint8Array>();
+  readonly #beforeStart: Uint8Array[] = [];
+  readonly #io: IoThread;
+  #broker: Broker | undefined;
+  #state: State = "new";
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #shuttingDown: Promise<void> | undefined;
+  #current: EventContext | undefined;
+  #outgoing = 0;
+  #incoming = 0;
+  #msgErrors = 0;
+  #readySeq = 0;
+  #failStart: ((err: ClusterError) => void) | undefined;
+  #reported = new Set<string>();
+
+  /** @param options The node's name and options; see {@linkcode NodeOptions}. */
+  constructor(options: NodeOptions) {
+    if (typeof options !== "object" || options === null) throw new TypeError(`Invalid options: expected an object, got ${options}`);
+    const { name, layout, type, format = "msgpack-v1", readyTimeout = 10_000, reporter = defaultReporter, env = process.env } = options;
+    if (typeof name !== "string") throw new TypeError(`Invalid option 'name': expected a string, got ${typeof name}`);
+    if (name === "" || /[\s\0-\x1f]/.test(name)) throw new RangeError(`Invalid option 'name': expected a name without spaces, got '${name}'`);
+    if (!Number.isInteger(readyTimeout) || readyTimeout <= 0) {
+      throw new RangeError(`Invalid option 'readyTimeout': expected a positive integer of ms, got ${readyTimeout}`);
+    }
+    const zeromq: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(options)) if (!NODE_OPTIONS.has(key)) zeromq[key] = value;
+    this.layout = layout ? validateLayout(layout) : undefined;
+    this.config = layout ? nodeConfig(layout, name, zeromq, env) : resolveConfig(zeromq, env);
+    const layoutType = this.layout?.nodes[name]?.type;
+    if (type !== undefined && layoutType !== undefined && type !== layoutType) {
+      throw new RangeError(`Invalid option 'type': node '${name}' is a ${layoutType} in the layout, got '${type}'`);
+    }
+    this.type = layoutType ?? type;
+    const found = getFormat(format);
+    if (!found) throw new RangeError(`Invalid option 'format': no format named '${format}' is registered`);
+    this.#format = found;
+    this.#formatBytes = encoder.encode(found.name);
+    this.name = name;
+    this.id = makeNodeId(name);
+    this.#idBytes = encoder.encode(this.id);
+    this.#readyTimeout = readyTimeout;
+    this.#reporter = reporter;
+    this.#io = new IoThread(this.id, {
+      notice: (on, topic) => this.#onNotice(on, decoder.decode(topic)),
+      event: (record) => this.#onEvent(record),
+      report: (message) => this.report("warning", message),
+      handshakeFailed: (message) => {
+        // Zeek makes this fatal; here a starting node fails to start, a running one reports it once.
+        this.report("error", message, `handshake-${message}`);
+        this.#failStart?.(new ClusterError("HANDSHAKE_FAILED", message));
+      },
+    });
+    this.discovery = this.layout ? new Discovery(this, this.layout) : undefined;
+  }
+
+  /** The lifecycle state. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** The event whose handlers are running, or `undefined` outside a handler. */
+  get current(): EventContext | undefined {
+    return this.#current;
+  }
+
+  /** The broker this node runs (the manager of a layout does), once started. */
+  get broker(): Broker | undefined {
+    return this.#broker;
+  }
+
+  /** `Cluster::node_topic(name)` with this node's prefix. */
+  nodeTopic(name: string): string {
+    return nodeTopic(name, this.config.nodeTopicPrefix);
+  }
+
+  /** `Cluster::nodeid_topic(id)` with this node's prefix. */
+  nodeidTopic(id: string): string {
+    return nodeidTopic(id, this.config.nodeidTopicPrefix);
+  }
+
+  /**
+   * Connects to the broker (starting it first when `runProxyThread` is set) and resolves once the node
+   * can publish: the broker has echoed a subscription of its own, so the subscriptions of nodes already
+   * there are known and a publish right away reaches them.
+   *
+   * @throws {ClusterError} `NODE_NOT_READY` if that takes longer than `readyTimeout`; the node is stopped.
+   */
+  start(): Promise<void> {
+    this.#starting ??= this.#start().catch(async (err: unknown) => {
+      await this.#shutdown();
+      throw err;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    if (this.#state !== "new") throw new ClusterError("NODE_STOPPED", `Node '${this.name}' was stopped; create a new one`);
+    this.#state = "starting";
+    const c = this.config;
+    let config = c;
+    if (c.runProxyThread) {
+      // This node hosts the broker, so it connects to what the broker bound (wildcard ports resolved).
+      const ep = await (this.#broker = new Broker(c)).start();
+      config = { ...c, connectXpubEndpoint: reachable(ep.xsub), connectXsubEndpoint: reachable(ep.xpub) };
+    }
+    const client = c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey;
+    const curve = client ? { serverKey: c.curveServerPublickey, publicKey: c.curveClientPublickey, secretKey: c.curveClientSecretkey } : undefined;
+    await this.#io.start(config, curve);
+    for (const notice of this.#beforeStart.splice(0)) this.#io.xsubUpdate(notice);
+    if (this.type !== undefined) {
+      const own = [this.nodeTopic(this.name), this.nodeidTopic(this.id), ROLE_TOPICS[this.type]];
+      if (this.type !== "manager") own.push(POOL_TOPICS[this.type]);
+      for (const topic of own) this.subscribe(topic);
+    }
+    await this.#awaitReady();
+    this.#state = "running";
+    this.discovery?.start();
+    this.#io.flushPending();
+  }
+
+  async #awaitReady(): Promise<void> {
+    const topic = `${this.config.internalTopicPrefix}${this.id}.${++this.#readySeq}.`;
+    const echoed = new Promise<void>((resolve) => this.#readyWaiters.set(topic, resolve));
+    let timer: Timer | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      this.#failStart = reject;
+      timer = setTimeout(() => {
+        const where = `${this.config.connectXpubEndpoint} / ${this.config.connectXsubEndpoint}`;
+        reject(new ClusterError("NODE_NOT_READY", `Node '${this.name}' is not ready after ${this.#readyTimeout} ms: the broker (${where}) did not echo its subscription`));
+      }, this.#readyTimeout);
+    });
+    this.subscribe(topic);
+    try {
+      await Promise.race([echoed, timeout]);
+    } finally {
+      clearTimeout(timer);
+      this.#failStart = undefined;
+      this.#readyWaiters.delete(topic);
+      this.unsubscribe(topic);
+    }
+  }
+
+  /**
+   * Stops the node: publishes still queued get `max(lingerMs, 1 s)` to go out (then they are dropped
+   * and counted), the sockets close (the XPUB keeps its linger), and the broker stops if this node runs
+   * it. Other nodes see this node's node-id topic go away and raise node_down. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      if (this.#state === "starting") await this.#starting?.catch(() => undefined);
+      await this.#shutdown();
+    })();
+    return this.#stopping;
+  }
+
+  #shutdown(): Promise<void> {
+    this.#shuttingDown ??= (async () => {
+      this.#state = "stopping";
+      this.discovery?.stop();
+      const grace = this.config.lingerMs < 0 ? 30_000 : Math.max(this.config.lingerMs, 1000);
+      await this.#io.stop(grace);
+      await this.#broker?.stop();
+      this.#state = "stopped";
+    })();
+    return this.#shuttingDown;
+  }
+
+  /** Subscribes to a topic prefix. Works before `start()` (it is sent once connected) and never blocks. */
+  subscribe(prefix: string): void {
+    this.#xsubUpdate(1, prefix, "subscribe");
+  }
+
+  /** Removes one subscription to a topic prefix. */
+  unsubscribe(prefix: string): void {
+    this.#xsubUpdate(0, prefix, "unsubscribe");
+  }
+
+  #xsubUpdate(flag: 0 | 1, prefix: string, what: string): void {
+    if (typeof prefix !== "string") throw new TypeError(`Cannot ${what}: expected a topic prefix string, got ${typeof prefix}`);
+    const notice = new Uint8Array([flag, ...encoder.encode(prefix)]);
+    if (this.#state === "new" || this.#state === "starting" && !this.#io.started) this.#beforeStart.push(notice);
+    else if (this.#state === "starting" || this.#state === "running") this.#io.xsubUpdate(notice);
+  }
+
+  /**
+   * Calls `handler` with the arguments of every event named `name`, whether it arrived from another
+   * node or was raised here (`Cluster::node_up` …). Returns a function that removes the handler.
+   */
+  on<A extends unknown[]>(name: string, handler: EventHandler<A>): () => void {
+    if (typeof handler !== "function") throw new TypeError(`Invalid handler for '${name}': expected a function`);
+    let set = this.#handlers.get(name);
+    if (!set) this.#handlers.set(name, (set = new Set()));
+    set.add(handler as EventHandler<never[]>);
+    return () => set.delete(handler as EventHandler<never[]>);
+  }
+
+  /** Raises an event locally, as if it had arrived: its handlers run now. */
+  raise(name: string, args: unknown[], context?: EventContext): void {
+    const handlers = this.#handlers.get(name);
+    if (!handlers?.size) return;
+    const previous = this.#current;
+    this.#current = context;
+    try {
+      for (const handler of handlers) {
+        try {
+          const result = (handler as EventHandler)(...args);
+          if (result instanceof Promise) result.catch((err: unknown) => this.#handlerFailed(name, err));
+        } catch (err: unknown) {
+          this.#handlerFailed(name, err);
+        }
+      }
+    } finally {
+      this.#current = previous;
+    }
+  }
+
+  #handlerFailed(name: string, err: unknown): void {
+    this.report("error", `handler for '${name}' failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  }
+
+  /**
+   * Publishes an event to a topic (Zeek's `Cluster::publish`). It reaches every node subscribed to a
+   * prefix of the topic. Returns `false` when the event had to wait in the local queue because the I/O
+   * thread is behind: under BLOCK, `await node.drain()` before publishing more; under DROP, events
+   * beyond `xpubSndhwm` queued locally are dropped and counted in `xpubDrops`.
+   *
+   * @throws {TypeError} a topic or name that is not a string, args that are not an array, or a value the format cannot encode.
+   */
+  publish(topic: string, name: string, args: unknown[] = [], metadata?: EventMetadata): boolean {
+    if (this.#state === "stopping" || this.#state === "stopped") {
+      throw new ClusterError("NODE_STOPPED", `Cannot publish '${name}': node '${this.name}' is ${this.#state}`);
+    }
+    if (typeof topic !== "string") throw new TypeError(`Cannot publish: expected a topic string, got ${typeof topic}`);
+    if (typeof name !== "string" || name === "") throw new TypeError(`Cannot publish to '${topic}': expected an event name, got ${String(name)}`);
+    if (!Array.isArray(args)) throw new TypeError(`Cannot publish '${name}': expected an array of arguments, got ${typeof args}`);
+    const payload = this.#format.encode(metadata ? { name, args, metadata } : { name, args });
+    this.#outgoing++;
+    let topicBytes = this.#topicBytes.get(topic);
+    if (!topicBytes) {
+      if (this.#topicBytes.size > 1024) this.#topicBytes.clear();
+      this.#topicBytes.set(topic, (topicBytes = encoder.encode(topic)));
+    }
+    return this.#io.publish([topicBytes, this.#idBytes, this.#formatBytes, payload], this.#state === "running");
+  }
+
+  /** Resolves once every event waiting in the local queue has been handed to the I/O thread. */
+  drain(): Promise<void> {
+    return this.#io.drain();
+  }
+
+  /** The node's counters. */
+  stats(): NodeStats {
+    const io = this.#io.counters();
+    return { ...io, msgErrors: io.msgErrors + this.#msgErrors, outgoingEvents: this.#outgoing, incomingEvents: this.#incoming };
+  }
+
+  /** Reports a problem through the node's reporter. With a `key`, only the first report of that kind is passed on. */
+  report(level: "warning" | "error", message: string, key?: string): void {
+    if (key !== undefined) {
+      if (this.#reported.has(key)) return;
+      this.#reported.add(key);
+    }
+    this.#reporter(level, message);
+  }
+
+  #onNotice(subscribe: boolean, topic: string): void {
+    if (subscribe) {
+      this.#readyWaiters.get(topic)?.();
+      if (this.#seenTopics.has(topic)) return; // Zeek raises the event the first time a topic is seen
+      this.#seenTopics.add(topic);
+      this.raise(EVENTS.subscription, [topic]);
+    } else {
+      this.#seenTopics.delete(topic);
+      this.raise(EVENTS.unsubscription, [topic]);
+    }
+  }
+
+  /** Whether a topic is currently subscribed somewhere in the cluster, as this node's XPUB has seen. */
+  hasSubscription(topic: string): boolean {
+    return this.#seenTopics.has(topic);
+  }
+
+  #onEvent(record: BatchCursor): void {
+    const fmt = record.frameEquals(2, this.#formatBytes) ? this.#format : getFormat(decoder.decode(record.frame(2)));
+    if (!fmt) return this.#msgError("format", `Wrong format: '${decoder.decode(record.frame(2))}' is not a registered format`);
+    let event;
+    try {
+      event = fmt.decodeRange ? fmt.decodeRange(record.bytes, record.start(3), record.end(3)) : fmt.decode(record.frame(3));
+    } catch (err: unknown) {
+      return this.#msgError("decode", `Failed to unserialize message: ${decoder.decode(record.frame(0))}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.#incoming++;
+    if (!this.#handlers.get(event.name)?.size) return;
+    this.raise(event.name, event.args, new ReceivedEvent(record, event.metadata));
+  }
+
+  #msgError(kind: string, message: string): void {
+    this.#msgErrors++;
+    this.report("warning", message, `msg-error-${kind}`);
+  }
+}
+
+/** A bound endpoint as a connect address: wildcard hosts become loopback. */
+function reachable(endpoint: string): string {
+  return endpoint.replace(/^tcp:\/\/0\.0\.0\.0:/, "tcp://127.0.0.1:").replace(/^tcp:\/\/\[::\]:/, "tcp://[::1]:");
+}
+
+/** The context of a received event; topic and sender are decoded only if a handler asks. */
+class ReceivedEvent implements EventContext {
+  readonly #bytes: Uint8Array;
+  readonly #at: [number, number, number, number];
+  readonly metadata: EventMetadata | undefined;
+
+  constructor(record: BatchCursor, metadata: EventMetadata | undefined) {
+    this.#bytes = record.bytes;
+    this.#at = [record.start(0), record.end(0), record.start(1), record.end(1)];
+    this.metadata = metadata;
+  }
+
+  get topic(): string {
+    return decoder.decode(this.#bytes.subarray(this.#at[0], this.#at[1]));
+  }
+
+  get sender(): string {
+    return decoder.decode(this.#bytes.subarray(this.#at[2], this.#at[3]));
+  }
+}
