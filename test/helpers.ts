@@ -1,6 +1,5 @@
 /** Helpers shared by the tests: bounded waits, subprocesses killed by pid, and peer detection. */
 
-import { afterEach } from "bun:test";
 import type { Subprocess } from "bun";
 import { DONTWAIT, type Socket } from "../lib/zmq.ts";
 
@@ -47,15 +46,19 @@ export async function expectSilence(socket: Socket, ms: number): Promise<void> {
 
 const spawned = new Set<Subprocess>();
 
-afterEach(() => {
+/** Kills (by pid) every process spawned through these helpers that is still running. test/setup.ts runs it after each test. */
+export function killSpawned(): void {
   for (const proc of spawned) if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
   spawned.clear();
-});
+}
+process.on("exit", killSpawned);
 
 /** A spawned process with line-by-line access to its output. */
 export interface Child {
   /** The process; killed by pid after the test if still running. */
-  proc: Subprocess<"ignore", "pipe", "pipe">;
+  proc: Subprocess<"pipe", "pipe", "pipe">;
+  /** Writes one line (a JSON command for the node driver) to the process's stdin. */
+  send(command: unknown): void;
   /** Every stdout and stderr line so far. */
   lines: string[];
   /** Resolves with the first line matching `pattern`, failing after `timeoutMs`. */
@@ -76,13 +79,17 @@ async function collect(stream: ReadableStream<Uint8Array>, lines: string[]): Pro
 
 /** Spawns `cmd` with piped output; the test's afterEach kills it by its own pid. */
 export function spawnChild(cmd: string[], env: Record<string, string | undefined> = {}): Child {
-  const proc = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
   spawned.add(proc);
   const lines: string[] = [];
   const done = Promise.all([collect(proc.stdout, lines), collect(proc.stderr, lines)]);
   return {
     proc,
     lines,
+    send: (command) => {
+      proc.stdin.write(`${typeof command === "string" ? command : JSON.stringify(command)}\n`);
+      proc.stdin.flush();
+    },
     waitForLine: (pattern, timeoutMs = 10_000) => {
       const found = () => lines.map((l) => l.match(pattern)).find((m) => m !== null);
       return waitFor(found, `a line matching ${pattern} (output so far:\n${lines.join("\n")})`, timeoutMs);
@@ -98,7 +105,8 @@ export function spawnChild(cmd: string[], env: Record<string, string | undefined
 
 /** Spawns a Bun script of this repository. */
 export function spawnBun(args: string[], env: Record<string, string | undefined> = {}): Child {
-  return spawnChild([process.execPath, ...args], env);
+  // --no-orphans: the child exits by itself should this process die before it can kill it.
+  return spawnChild([process.execPath, "--no-orphans", ...args], env);
 }
 
 /** Debian's python3 with pyzmq and msgpack, an independent ZeroMQ peer; `undefined` if not installed. */
@@ -109,3 +117,20 @@ export const PYTHON: string | undefined = (() => {
   }
   return undefined;
 })();
+
+const DRIVER = new URL("./fixtures/node-driver.ts", import.meta.url).pathname;
+
+/** A node in its own process (see fixtures/node-driver.ts), ready once it printed `ready`. */
+export async function startNodeProcess(spec: Record<string, unknown>): Promise<Child & { id: string }> {
+  const child = spawnBun([DRIVER, JSON.stringify(spec)]);
+  const id = (await child.waitForLine(/^ready (\S+)/, 15_000))[1]!;
+  return Object.assign(child, { id });
+}
+
+/** Asks a node driver for its counters. */
+export async function statsOf(child: Child): Promise<Record<string, unknown> & { counts: Record<string, { received: number; last: number; gaps: number }> }> {
+  const before = child.lines.length;
+  child.send({ cmd: "stats" });
+  const line = await waitFor(() => child.lines.slice(before).find((l) => l.startsWith("stats ")), "a stats line");
+  return JSON.parse(line.slice(6));
+}

@@ -7,7 +7,7 @@ import { curveKeypair, curvePublicKey, libzmqInfo, z85Decode, z85Encode } from "
 import { ClusterError } from "../lib/errors.ts";
 import { addonCandidates } from "../lib/libzmq.ts";
 import { Context, DONTWAIT, Message, Poller, POLLIN, SocketOption, ZmqError } from "../lib/zmq.ts";
-import { ANY_PORT, bytes, recvWithin, spawnBun, text } from "./helpers.ts";
+import { ANY_PORT, bytes, recvWithin, spawnBun, text, waitFor } from "./helpers.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
 
@@ -112,7 +112,15 @@ describe("sockets", () => {
     pull.unbind(endpoint);
     expect(() => pull.unbind(endpoint)).toThrow(/Cannot unbind PULL socket/);
     const again = ctx.socket("PULL");
-    again.bind(endpoint); // the port is free again
+    // libzmq closes the listener in its I/O thread, so the port is free again shortly after unbind().
+    await waitFor(() => {
+      try {
+        again.bind(endpoint);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "the port to be free after unbind");
     expect(() => ctx.socket("PULL").bind("tcp://[::1]:*")).toThrow(ZmqError);
     ctx.close();
 

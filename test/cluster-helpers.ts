@@ -1,0 +1,55 @@
+/** In-process cluster helpers: layouts like Zeek's btest ones and nodes that clean up after the test. */
+
+import type { ClusterLayout } from "../lib/layout.ts";
+import { ClusterNode, type NodeOptions } from "../lib/pubsub.ts";
+import { ANY_PORT, waitFor } from "./helpers.ts";
+
+/** A layout: manager (the log sink; logging is not exercised here), then the named nodes. */
+export function layoutOf(nodes: Record<string, "logger" | "proxy" | "worker">): ClusterLayout {
+  const all: Record<string, ClusterLayout["nodes"][string]> = { manager: { type: "manager", ip: "127.0.0.1", port: 1 } };
+  for (const [name, type] of Object.entries(nodes)) all[name] = { type, ip: "127.0.0.1", ...(type === "logger" ? { port: 1 } : {}) };
+  return { nodes: all, managerIsLogger: !Object.values(nodes).includes("logger") };
+}
+
+const started: ClusterNode[] = [];
+
+/** Stops every node made with {@linkcode makeNode}. test/setup.ts runs it after each test. */
+export async function stopNodes(): Promise<void> {
+  await Promise.all(started.splice(0).map((n) => n.stop()));
+}
+
+/** What a node's reporter received. */
+export type Reports = string[];
+
+/** Creates a node whose reports are collected; it is stopped after the test. */
+export function makeNode(options: NodeOptions): ClusterNode & { reports: Reports } {
+  const reports: Reports = [];
+  const node = new ClusterNode({ readyTimeout: 10_000, reporter: (level, msg) => reports.push(`${level}: ${msg}`), ...options });
+  started.push(node);
+  return Object.assign(node, { reports });
+}
+
+/** A manager that runs the broker on ephemeral ports, started. */
+export async function startManager(layout: ClusterLayout, options: Partial<NodeOptions> = {}): Promise<ClusterNode & { reports: Reports }> {
+  const manager = makeNode({ name: "manager", layout, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT, ...options });
+  await manager.start();
+  return manager;
+}
+
+/** The options that connect a node to `manager`'s broker. */
+export function via(manager: ClusterNode): { connectXpubEndpoint: string; connectXsubEndpoint: string } {
+  const ep = manager.broker!.endpoints!;
+  return { connectXpubEndpoint: ep.xsub, connectXsubEndpoint: ep.xpub };
+}
+
+/** Records every call of an event's handlers as the JSON of its arguments. */
+export function record(node: ClusterNode, ...names: string[]): string[] {
+  const seen: string[] = [];
+  for (const name of names) node.on(name, (...args: unknown[]) => seen.push(`${name} ${JSON.stringify(args)}`));
+  return seen;
+}
+
+/** Waits until `log` contains `entry`. */
+export function expectEntry(log: string[], entry: string, timeoutMs = 10_000): Promise<boolean> {
+  return waitFor(() => log.includes(entry), `'${entry}' (so far: ${JSON.stringify(log)})`, timeoutMs);
+}

@@ -1,0 +1,43 @@
+// Independent peers: the Python node of docs/examples, written from docs/wire.md with Debian's pyzmq
+// and msgpack, joins a cluster of this library, says hello, exchanges events and leaves.
+
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { MSGPACK_V1 } from "../lib/serializer.ts";
+import { EVENTS } from "../lib/topics.ts";
+import { expectEntry, layoutOf, record, startManager } from "./cluster-helpers.ts";
+import { PYTHON, spawnChild } from "./helpers.ts";
+
+const DOCS = join(import.meta.dir, "..", "docs");
+
+describe("interop", () => {
+  test.skipIf(!PYTHON)("the Python node from docs/examples joins, gets node_up both ways, and talks", async () => {
+    const layout = layoutOf({ "py-worker": "worker" });
+    const manager = await startManager(layout);
+    const log = record(manager, EVENTS.nodeUp, EVENTS.nodeDown, "ping");
+    let pingContext = "";
+    manager.on("ping", (...args: unknown[]) => {
+      pingContext = JSON.stringify({ sender: manager.current?.sender, topic: manager.current?.topic, metadata: manager.current?.metadata });
+      manager.publish(manager.nodeTopic("py-worker"), "pong", [...args, { ok: true }]);
+    });
+    const { xsub, xpub } = manager.broker!.endpoints!;
+    const py = spawnChild([PYTHON!, join(DOCS, "examples/python_node.py"), "py-worker", xsub, xpub]);
+    expect(await py.exited(15_000)).toBe(0);
+    expect(py.lines).toContain("node_up manager");
+    expect(py.lines).toContain('event zeek.cluster.node.py-worker. pong ["py-worker", 1, 2.5, {"ok": true}]');
+    await expectEntry(log, 'ping ["py-worker",1,2.5]');
+    const up = log.find((l) => l.startsWith(`${EVENTS.nodeUp} ["py-worker"`))!;
+    const pyId = JSON.parse(up.slice(EVENTS.nodeUp.length + 1))[1] as string;
+    expect(pyId).toMatch(/^python_py-worker_/);
+    expect(JSON.parse(pingContext)).toEqual({ sender: pyId, topic: "zeek.cluster.manager", metadata: [[200, "sent by python"]] });
+    await expectEntry(log, `${EVENTS.nodeDown} ["py-worker","${pyId}"]`);
+    expect(manager.reports).toEqual([]);
+  });
+
+  test("the payload example in docs/wire.md is what msgpack-v1 produces", async () => {
+    const doc = await Bun.file(join(DOCS, "wire.md")).text();
+    const hex = /frame 3: ([0-9a-f ]+)\n/.exec(doc)![1]!.trim().split(/\s+/).join("");
+    const encoded = Buffer.from(MSGPACK_V1.encode({ name: "ping", args: [1, "hello", 1.5] })).toString("hex");
+    expect(encoded).toBe(hex);
+  });
+});
