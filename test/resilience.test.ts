@@ -74,6 +74,30 @@ describe("failures", () => {
     expect(worker.lines.filter((l) => l.includes("node_up"))).toHaveLength(1);
   });
 
+  test("a node back with a new id that never said goodbye: warning, synthetic node_down, node_up", async () => {
+    const [broker, ep] = await standaloneBroker();
+    const layout = layoutOf({ "worker-1": "worker" });
+    const options = { connectXpubEndpoint: ep.xsub, connectXsubEndpoint: ep.xpub, runProxyThread: false };
+    const worker = makeNode({ name: "worker-1", layout, ...options });
+    const log = record(worker, EVENTS.nodeUp, EVENTS.nodeDown);
+    await worker.start();
+    const first = await startNodeProcess({ name: "manager", layout, options });
+    await expectEntry(log, `${EVENTS.nodeUp} ["manager","${first.id}"]`);
+    // The manager dies while the broker is down, so nobody sees its node-id topic go away.
+    await broker.stop();
+    first.proc.kill("SIGKILL");
+    await first.exited();
+    await broker.start();
+    const second = await startNodeProcess({ name: "manager", layout, options });
+    await expectEntry(log, `${EVENTS.nodeUp} ["manager","${second.id}"]`);
+    expect(log).toEqual([
+      `${EVENTS.nodeUp} ["manager","${first.id}"]`,
+      `${EVENTS.nodeDown} ["manager","${first.id}"]`,
+      `${EVENTS.nodeUp} ["manager","${second.id}"]`,
+    ]);
+    expect(worker.reports).toContain(`warning: node 'manager' never said goodbye (old id:${first.id} new id:${second.id})`);
+  });
+
   test("malformed messages from a raw peer are counted, reported once per kind, and skipped", async () => {
     const [, ep] = await standaloneBroker();
     const victim = makeNode({ name: "victim", connectXpubEndpoint: ep.xsub, connectXsubEndpoint: ep.xpub });
