@@ -1,0 +1,231 @@
+/**
+ * @module Log streams (Zeek's `Log::create_stream`): typed fields, record validation, and the
+ * `msgpack-log-v1` batch payload that writers PUSH to loggers.
+ */
+
+import { isIP } from "node:net";
+import { Packr, Unpackr } from "msgpackr";
+
+/** Zeek's scalar log types. */
+export type LogScalarType = "string" | "count" | "int" | "double" | "bool" | "time" | "interval" | "addr" | "subnet" | "port" | "enum";
+/** A log field's type: a scalar, or a set or vector of one. */
+export type LogFieldType = LogScalarType | `set[${LogScalarType}]` | `vector[${LogScalarType}]`;
+/** A field in a stream definition: its type, or `{ type, optional }` (Zeek's `&optional`). */
+export type LogFieldSpec = LogFieldType | { type: LogFieldType; optional?: boolean };
+
+/** What {@linkcode defineStream} takes. */
+export interface LogStreamOptions {
+  /** The stream's id, e.g. `Conn::LOG`. */
+  id: string;
+  /** The path: the file name without extension, e.g. `conn`. */
+  path: string;
+  /** The fields in log order, by name (dots allowed: `id.orig_h`). */
+  fields: Record<string, LogFieldSpec>;
+}
+
+/** One field of a stream. */
+export interface LogField {
+  /** The field name. */
+  readonly name: string;
+  /** Its type. */
+  readonly type: LogFieldType;
+  /** Whether records may leave it unset. */
+  readonly optional: boolean;
+}
+
+/** A defined log stream. */
+export interface LogStream {
+  /** The stream's id. */
+  readonly id: string;
+  /** The path (file name without extension). */
+  readonly path: string;
+  /** The fields, in order. */
+  readonly fields: readonly LogField[];
+}
+
+/** A batch of records of one stream and path, as it travels from a writer to a logger. */
+export interface LogBatch {
+  /** The stream's id. */
+  stream: string;
+  /** The path. */
+  path: string;
+  /** The fields, in order. */
+  fields: LogField[];
+  /** The records, one array of values per record, aligned with `fields`; `null` for unset. */
+  records: unknown[][];
+  /** The writer's sequence number, present when the writer wants an acknowledgment. */
+  seq?: number;
+}
+
+/** The format name in frame 2 of a log message. */
+export const LOG_FORMAT = "msgpack-log-v1";
+
+const SCALARS = new Set<string>(["string", "count", "int", "double", "bool", "time", "interval", "addr", "subnet", "port", "enum"]);
+
+/** Splits `set[addr]` into its container and element type. */
+export function parseFieldType(type: string): { container: "set" | "vector" | undefined; scalar: LogScalarType } | undefined {
+  const m = /^(set|vector)\[(\w+)\]$/.exec(type);
+  const scalar = m ? m[2]! : type;
+  if (!SCALARS.has(scalar)) return undefined;
+  return { container: m?.[1] as "set" | "vector" | undefined, scalar: scalar as LogScalarType };
+}
+
+/**
+ * Defines a log stream.
+ *
+ * @example Part of Zeek's conn.log
+ * ```ts
+ * import { defineStream } from "./logformat.ts";
+ *
+ * const CONN = defineStream({
+ *   id: "Conn::LOG",
+ *   path: "conn",
+ *   fields: { ts: "time", uid: "string", "id.orig_h": "addr", "id.orig_p": "port", service: { type: "string", optional: true } },
+ * });
+ * console.log(CONN.fields.map((f) => f.name)); // ["ts", "uid", "id.orig_h", "id.orig_p", "service"]
+ * ```
+ *
+ * @throws {TypeError} a definition of the wrong shape.
+ * @throws {RangeError} an unknown field type, naming the stream and the field.
+ */
+export function defineStream(options: LogStreamOptions): LogStream {
+  const { id, path, fields } = options ?? ({} as LogStreamOptions);
+  if (typeof id !== "string" || id === "") throw new TypeError(`Invalid log stream: expected an id string, got ${JSON.stringify(id)}`);
+  if (typeof path !== "string" || !/^[\w.-]+$/.test(path)) throw new RangeError(`Invalid log stream '${id}': path must be a file name, got ${JSON.stringify(path)}`);
+  if (typeof fields !== "object" || fields === null || Object.keys(fields).length === 0) {
+    throw new TypeError(`Invalid log stream '${id}': expected fields by name`);
+  }
+  const list = Object.entries(fields).map(([name, spec]): LogField => {
+    const type = typeof spec === "string" ? spec : spec?.type;
+    if (typeof type !== "string" || !parseFieldType(type)) {
+      throw new RangeError(`Invalid log stream '${id}': field '${name}' has unknown type ${JSON.stringify(type)}`);
+    }
+    return Object.freeze({ name, type, optional: typeof spec === "object" && spec.optional === true });
+  });
+  return Object.freeze({ id, path, fields: Object.freeze(list) });
+}
+
+const isInt = (v: unknown) => (typeof v === "number" && Number.isInteger(v)) || typeof v === "bigint";
+
+/** Checks one scalar value; returns it as sent on the wire, or `undefined` if it does not fit. */
+function scalar(type: LogScalarType, v: unknown): unknown {
+  switch (type) {
+    case "string":
+    case "enum":
+      return typeof v === "string" ? v : undefined;
+    case "count":
+      return isInt(v) && (v as number | bigint) >= 0 ? v : undefined;
+    case "int":
+      return isInt(v) ? v : undefined;
+    case "double":
+      return typeof v === "number" ? v : undefined;
+    case "time":
+      return v instanceof Date ? v.getTime() / 1000 : typeof v === "number" && Number.isFinite(v) ? v : undefined;
+    case "interval":
+      return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+    case "bool":
+      return typeof v === "boolean" ? v : undefined;
+    case "addr":
+      return typeof v === "string" && isIP(v) !== 0 ? v : undefined;
+    case "subnet": {
+      const m = typeof v === "string" ? /^(.+)\/(\d{1,3})$/.exec(v) : null;
+      const family = m ? isIP(m[1]!) : 0;
+      return family !== 0 && Number(m![2]) <= (family === 4 ? 32 : 128) ? v : undefined;
+    }
+    case "port":
+      return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? v : undefined;
+  }
+}
+
+const EXPECTED: Record<LogScalarType, string> = {
+  string: "a string", enum: "an enum name (string)", count: "a non-negative integer", int: "an integer",
+  double: "a number", time: "a time (seconds since the epoch, or a Date)", interval: "an interval in seconds",
+  bool: "a boolean", addr: "an IP address string", subnet: "a subnet like 10.0.0.0/8", port: "a port number 0-65535",
+};
+
+/** Checks a value against a field; returns the wire value, or throws a TypeError naming stream and field. */
+export function checkValue(stream: string, field: LogField, value: unknown): unknown {
+  const { container, scalar: type } = parseFieldType(field.type)!;
+  const fail = (what: string): never => {
+    throw new TypeError(`Log stream '${stream}': field '${field.name}' expects ${what}, got ${describe(value)}`);
+  };
+  if (!container) return scalar(type, value) ?? fail(EXPECTED[type]);
+  if (!Array.isArray(value) && !(value instanceof Set)) fail(`a ${container} of ${type} (an array)`);
+  return Array.from(value as Iterable<unknown>, (v) => scalar(type, v) ?? fail(`${container} elements that are ${EXPECTED[type]}`));
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined || typeof v !== "object") return typeof v === "string" ? `'${v}'` : String(v);
+  return Array.isArray(v) ? `an array` : v instanceof Date ? "a Date" : "an object";
+}
+
+/**
+ * Validates a record against a stream and returns its values in field order (`null` for unset).
+ *
+ * @throws {TypeError} a missing required field, an unknown field, or a value of the wrong type,
+ * naming the stream and the field.
+ */
+export function recordValues(stream: LogStream, record: Record<string, unknown>): unknown[] {
+  if (typeof record !== "object" || record === null) throw new TypeError(`Log stream '${stream.id}': expected a record object, got ${describe(record)}`);
+  let known = 0;
+  const values = stream.fields.map((field) => {
+    const value = record[field.name];
+    if (value === undefined || value === null) {
+      if (!field.optional) throw new TypeError(`Log stream '${stream.id}': field '${field.name}' is required`);
+      if (field.name in record) known++;
+      return null;
+    }
+    known++;
+    return checkValue(stream.id, field, value);
+  });
+  if (known !== Object.keys(record).length) {
+    const names = new Set(stream.fields.map((f) => f.name));
+    const unknown = Object.keys(record).find((k) => !names.has(k));
+    throw new TypeError(`Log stream '${stream.id}': has no field '${unknown}'`);
+  }
+  return values;
+}
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+// int64AsType "auto" is supported by msgpackr but missing from its types.
+const unpackr = new Unpackr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "auto" as unknown as "number" });
+
+/**
+ * The `msgpack-log-v1` payload: MessagePack of `[stream, path, fields, records]` or, when the writer
+ * wants an acknowledgment, `[stream, path, fields, records, seq]`; `fields` is a list of
+ * `[name, type, optional]`, `records` a list of value lists in field order with nil for unset.
+ */
+export function encodeBatch(batch: LogBatch): Uint8Array {
+  const fields = batch.fields.map((f) => [f.name, f.type, f.optional]);
+  const body: unknown[] = [batch.stream, batch.path, fields, batch.records];
+  if (batch.seq !== undefined) body.push(batch.seq);
+  return packr.pack(body);
+}
+
+/** Decodes and checks a `msgpack-log-v1` payload; throws a `TypeError` describing what is wrong. */
+export function decodeBatch(bytes: Uint8Array, start = 0, end: number = bytes.length): LogBatch {
+  const value: unknown = unpackr.unpack(bytes, { start, end });
+  if (!Array.isArray(value) || (value.length !== 4 && value.length !== 5)) throw new TypeError("Invalid log batch: expected [stream, path, fields, records(, seq)]");
+  const [stream, path, rawFields, records, seq] = value as [unknown, unknown, unknown, unknown, unknown];
+  if (typeof stream !== "string" || typeof path !== "string" || !/^[\w.-]+$/.test(path)) throw new TypeError("Invalid log batch: bad stream or path");
+  if (!Array.isArray(rawFields) || !Array.isArray(records)) throw new TypeError(`Invalid log batch for '${stream}': fields and records must be lists`);
+  const fields = rawFields.map((f: unknown): LogField => {
+    if (!Array.isArray(f) || typeof f[0] !== "string" || typeof f[1] !== "string" || !parseFieldType(f[1])) {
+      throw new TypeError(`Invalid log batch for '${stream}': bad field ${JSON.stringify(f)}`);
+    }
+    return { name: f[0], type: f[1] as LogFieldType, optional: f[2] === true };
+  });
+  for (const record of records as unknown[]) {
+    if (!Array.isArray(record) || record.length !== fields.length) throw new TypeError(`Invalid log batch for '${stream}': a record does not match the fields`);
+    record.forEach((v, i) => {
+      const field = fields[i]!;
+      if (v === null) {
+        if (!field.optional) throw new TypeError(`Invalid log batch for '${stream}': required field '${field.name}' is unset`);
+      } else {
+        checkValue(stream, field, v);
+      }
+    });
+  }
+  if (seq !== undefined && !Number.isInteger(seq)) throw new TypeError(`Invalid log batch for '${stream}': bad sequence number`);
+  return { stream, path, fields, records: records as unknown[][], ...(seq === undefined ? {} : { seq: seq as number }) };
+}
