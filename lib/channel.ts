@@ -10,20 +10,25 @@ import type { ContextHandle, Message } from "./zmq.ts";
 export const CTRL_XSUB_UPDATE = 0; // payload: 0x01topic or 0x00topic, sent on the XSUB
 /** Control PAIR: stop now, dropping anything still pending (the graceful stop is a data message). */
 export const CTRL_ABORT = 1;
+/** Control PAIR: read what the PULL socket holds, close it, then post `pull-closed`. */
+export const CTRL_CLOSE_PULL = 2;
 
-/** Data PAIR (main → worker): 4 frames `[topic, sender, format, payload]` are a publish; 1 frame is this. */
+/**
+ * Data PAIR (main → worker): 4 frames `[topic, sender, format, payload]` are a publish; 1 frame is
+ * this. Log PAIR: 3 frames `[u32 records, u32 seq (little-endian), format, payload]`.
+ */
 export const DATA_TERMINATE = "terminate";
 
 /**
  * Int32 slots of the shared state. `OnloopDepth`: events handed to the main thread and not yet
  * processed (the onloop queue). `WantDrain`: set by main when its data PAIR was full; the worker posts
- * `drain` once it has read from it.
+ * `drain` once it has read from it. `LogDepth` and `LogWantDrain`: the same for log batches.
  */
-export const Slot = { OnloopDepth: 0, WantDrain: 1 } as const;
+export const Slot = { OnloopDepth: 0, WantDrain: 1, LogDepth: 2, LogWantDrain: 3 } as const;
 const INT_SLOTS = 4;
 
 /** 64-bit counters of the shared state, written by the worker. */
-export const Counter = { XpubDrops: 0, XpubBlocks: 1, OnloopDrops: 2, MsgErrors: 3 } as const;
+export const Counter = { XpubDrops: 0, XpubBlocks: 1, OnloopDrops: 2, MsgErrors: 3, LogBlocks: 4 } as const;
 /** A counter index. */
 export type Counter = (typeof Counter)[keyof typeof Counter];
 const COUNTERS = 8;
@@ -55,13 +60,24 @@ export function readCounter(state: SharedState, counter: Counter): number {
 export interface IoWorkerStart {
   context: ContextHandle;
   shared: SharedArrayBuffer;
-  /** inproc endpoints of the data and control PAIRs, bound by main. */
+  /** inproc endpoints of the data, log and control PAIRs, bound by main. */
   dataEndpoint: string;
+  logEndpoint: string;
   controlEndpoint: string;
   nodeId: string;
   xpubEndpoint: string;
   xsubEndpoint: string;
+  /** Logger endpoints the PUSH socket connects to (none: no PUSH socket). */
+  logConnect: readonly string[];
+  /** Where the PULL socket binds (empty: no PULL socket). */
+  logListen: string;
+  logOverflowPolicy: "BLOCK" | "DROP";
   socketOptions: {
+    logSndhwm: number;
+    logRcvhwm: number;
+    logSndbuf: number;
+    logRcvbuf: number;
+    logImmediate: boolean;
     lingerMs: number;
     xpubSndhwm: number;
     xpubSndbuf: number;
@@ -71,6 +87,8 @@ export interface IoWorkerStart {
   };
   /** CURVE client keys, or undefined for plain connections. */
   curve: { serverKey: string; publicKey: string; secretKey: string } | undefined;
+  /** CURVE server secret key for the PULL socket, or empty. */
+  curveServerKey: string;
   overflowPolicy: "BLOCK" | "DROP";
   onloopQueueHwm: number;
   /** Where to stop reading the XSUB when `onloopQueueHwm` is 0 (never drop), so memory stays bounded. */
@@ -84,9 +102,12 @@ export interface IoWorkerStart {
  * {@linkcode TERMINATE_CONTEXT}, and the worker answers `terminated` once lingering messages are out.
  */
 export type IoWorkerEvent =
-  | { type: "ready" }
-  | { type: "batch"; buffer: ArrayBuffer; events: number }
+  | { type: "ready"; logListen: string }
+  | { type: "batch"; buffer: ArrayBuffer; events: number; logs: number }
   | { type: "drain" }
+  | { type: "log-drain" }
+  | { type: "log-dropped"; batches: [seq: number, records: number][] }
+  | { type: "pull-closed" }
   | { type: "report"; key: string; message: string }
   | { type: "handshake-failed"; message: string }
   | { type: "closed" }
@@ -99,9 +120,9 @@ export const TERMINATE_CONTEXT = "terminate-context";
 /**
  * Record kinds in a batch. `Event`: 4 frames from the XSUB, `[topic, sender, format, payload]`, which
  * count in the onloop queue. `Notice`: 1 frame from the XPUB, `0x01topic` or `0x00topic`, which bypasses
- * the queue limit.
+ * the queue limit. `Log`: 4 frames from the PULL, `["log-write", sender, format, payload]`.
  */
-export const Kind = { Event: 1, Notice: 2 } as const;
+export const Kind = { Event: 1, Notice: 2, Log: 3 } as const;
 /** A record kind. */
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -120,6 +141,8 @@ export class BatchWriter {
   #frames = 0;
   /** Events in the current batch. */
   events = 0;
+  /** Log messages in the current batch. */
+  logs = 0;
 
   /** Bytes used. */
   get size(): number {
@@ -165,6 +188,7 @@ export class BatchWriter {
   commit(): void {
     this.#buf[this.#recordStart + 1] = this.#frames;
     if (this.#buf[this.#recordStart] === Kind.Event) this.events++;
+    else if (this.#buf[this.#recordStart] === Kind.Log) this.logs++;
     this.#recordStart = -1;
   }
 
@@ -175,10 +199,11 @@ export class BatchWriter {
   }
 
   /** The finished records as a transferable copy of just the used bytes; resets the writer. */
-  take(): { buffer: ArrayBuffer; events: number } {
-    const out = { buffer: this.#buf.buffer.slice(0, this.#pos), events: this.events };
+  take(): { buffer: ArrayBuffer; events: number; logs: number } {
+    const out = { buffer: this.#buf.buffer.slice(0, this.#pos), events: this.events, logs: this.logs };
     this.#pos = 0;
     this.events = 0;
+    this.logs = 0;
     if (this.#buf.length > 4 * INITIAL_BATCH) {
       this.#buf = new Uint8Array(INITIAL_BATCH);
       this.#view = new DataView(this.#buf.buffer);

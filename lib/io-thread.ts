@@ -1,19 +1,20 @@
 /**
- * @module The main-thread side of a node's I/O Worker: it starts the worker, hands it publishes and
- * subscription changes through two inproc PAIRs without ever waiting on libzmq, queues publishes
- * locally when the worker is behind (BLOCK), receives batches of incoming messages, and stops the
- * worker within bounds. Not part of the public API; `pubsub.ts` builds on it.
+ * @module The main-thread side of a node's I/O Worker: it starts the worker, hands it publishes, log
+ * batches and subscription changes through inproc PAIRs without ever waiting on libzmq, queues locally
+ * when the worker is behind (BLOCK), receives batches of incoming messages, and stops the worker within
+ * bounds. Not part of the public API; `pubsub.ts` builds on it.
  */
 
 import {
+  BatchCursor,
   Counter,
   createSharedState,
   CTRL_ABORT,
+  CTRL_CLOSE_PULL,
   CTRL_XSUB_UPDATE,
   DATA_TERMINATE,
   type IoWorkerEvent,
   type IoWorkerStart,
-  BatchCursor,
   Kind,
   readCounter,
   type SharedState,
@@ -22,6 +23,7 @@ import {
 } from "./channel.ts";
 import type { ZeroMQConfig } from "./config.ts";
 import { ClusterError } from "./errors.ts";
+import { ZapHandler } from "./zap.ts";
 import { Context, DONTWAIT, type Socket, SocketOption } from "./zmq.ts";
 
 /** Where received traffic goes. */
@@ -30,6 +32,10 @@ export interface IoHandlers {
   notice(subscribe: boolean, topic: Uint8Array): void;
   /** An event from the XSUB: the cursor stands on a record of `[topic, sender, format, payload]`. */
   event(record: BatchCursor): void;
+  /** A log message from the PULL: the cursor stands on `["log-write", sender, format, payload]`; may be async. */
+  log(record: BatchCursor): void | Promise<void>;
+  /** Log batches, as [seq, records], that were dropped before reaching a logger. */
+  logDropped(batches: [number, number][]): void;
   /** A problem the worker reports once per kind. */
   report(message: string): void;
   /** A connection to the broker failed its handshake (CURVE on one side only, a wrong key). */
@@ -50,7 +56,12 @@ export interface IoCounters {
   onloopQueueDepth: number;
   /** Publishes waiting in the local queue for the worker. */
   pendingPublishes: number;
+  /** Times a log batch had to wait for a logger (BLOCK). */
+  logBlocks: number;
 }
+
+/** What {@linkcode Outbox.send} did with a message. */
+export type SendResult = "sent" | "queued" | "dropped";
 
 /** Stop reading the XSUB when this many events wait for main and the onloop HWM is 0 (never drop). */
 const ONLOOP_BACKPRESSURE_AT = 10_000;
@@ -62,61 +73,125 @@ function settle(promise: Promise<unknown>, ms: number): Promise<boolean> {
   return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
 }
 
+/** One inproc PAIR to the worker, with a local queue for when the worker is behind. */
+class Outbox {
+  socket: Socket | undefined;
+  pending: Uint8Array[][] = [];
+  localDrops = 0;
+  #drained: (() => void)[] = [];
+
+  constructor(readonly state: SharedState, readonly wantDrain: number, readonly dropLimit: () => number) {}
+
+  send(frames: Uint8Array[], now: boolean): SendResult {
+    if (now && this.pending.length === 0 && this.socket?.send(frames, DONTWAIT)) return "sent";
+    if (this.pending.length >= this.dropLimit()) {
+      this.localDrops++;
+      return "dropped";
+    }
+    this.pending.push(frames);
+    if (now) this.flush();
+    return "queued";
+  }
+
+  flush(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    while (this.pending.length > 0) {
+      // Ask for a wake-up first, then retry: the worker reads the full PAIR later and sees the flag.
+      Atomics.store(this.state.ints, this.wantDrain, 1);
+      if (!socket.send(this.pending[0]!, DONTWAIT)) {
+        // zmq_send processes the worker's "room again" notices at most once a millisecond; reading
+        // ZMQ_EVENTS processes them now. Without this a stale EAGAIN could wait for a wake-up forever.
+        socket.events();
+        if (!socket.send(this.pending[0]!, DONTWAIT)) return;
+      }
+      this.pending.shift();
+    }
+    Atomics.store(this.state.ints, this.wantDrain, 0);
+    for (const resolve of this.#drained.splice(0)) resolve();
+  }
+
+  drain(): Promise<void> {
+    if (this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained.push(resolve));
+  }
+}
+
 /** One node's I/O Worker, seen from the main thread. */
 export class IoThread {
   #config: ZeroMQConfig | undefined;
   readonly #nodeId: string;
   readonly #handlers: IoHandlers;
   readonly #state: SharedState = createSharedState();
+  readonly #events: Outbox;
+  readonly #logs: Outbox;
   #ctx: Context | undefined;
   #worker: Worker | undefined;
-  #data: Socket | undefined;
   #control: Socket | undefined;
-  #pending: Uint8Array[][] = [];
-  #batches: [ArrayBuffer, number][] = [];
-  #localDrops = 0;
-  #drained: (() => void)[] = [];
+  #zap: ZapHandler | undefined;
+  #batches: [ArrayBuffer, number, number][] = [];
+  #logListen = "";
   #closed = Promise.withResolvers<void>();
   #terminated = Promise.withResolvers<void>();
+  #pullClosed = Promise.withResolvers<void>();
 
   constructor(nodeId: string, handlers: IoHandlers) {
     this.#nodeId = nodeId;
     this.#handlers = handlers;
+    const dropLimit = (hwm: () => number) => () => (hwm() > 0 ? hwm() : Infinity);
+    const c = () => this.#config;
+    this.#events = new Outbox(this.#state, Slot.WantDrain, dropLimit(() => (c()?.overflowPolicy === "DROP" ? c()!.xpubSndhwm : 0)));
+    this.#logs = new Outbox(this.#state, Slot.LogWantDrain, dropLimit(() => (this.#logPolicy === "DROP" ? (c()?.logSndhwm ?? 0) : 0)));
   }
+
+  #logPolicy: "BLOCK" | "DROP" = "BLOCK";
 
   /** Whether {@linkcode start} has created the sockets. */
   get started(): boolean {
-    return this.#data !== undefined;
+    return this.#events.socket !== undefined;
+  }
+
+  /** The endpoint the PULL socket bound (wildcard port resolved), or empty. */
+  get logListenEndpoint(): string {
+    return this.#logListen;
   }
 
   /** Starts the worker with `c`'s endpoints and options; resolves once its sockets are connecting. */
-  async start(c: ZeroMQConfig, curve: IoWorkerStart["curve"]): Promise<void> {
+  async start(c: ZeroMQConfig, curve: IoWorkerStart["curve"], logPolicy: "BLOCK" | "DROP"): Promise<void> {
     this.#config = c;
+    this.#logPolicy = logPolicy;
     const ctx = (this.#ctx = new Context({ ioThreads: 1, ipv6: c.ipv6 }));
     const base = `inproc://zeek-zmq-io-${process.pid}-${++seq}`;
-    const data = (this.#data = ctx.socket("PAIR"));
-    const control = (this.#control = ctx.socket("PAIR"));
-    for (const s of [data, control]) s.setOption(SocketOption.LINGER, 0);
+    const [data, logs, control] = ["data", "logs", "control"].map((name) => {
+      const socket = ctx.socket("PAIR");
+      socket.setOption(SocketOption.LINGER, 0);
+      socket.bind(`${base}-${name}`);
+      return socket;
+    }) as [Socket, Socket, Socket];
     control.setOption(SocketOption.SNDHWM, 0); // subscriptions are few: never make them wait
-    data.bind(`${base}-data`);
-    control.bind(`${base}-control`);
+    // A logger with CURVE admits only the cluster's client key (Zeek starts a ZAP thread likewise).
+    const server = c.listenLogEndpoint !== "" && c.curveServerSecretkey !== "" && c.curveClientPublickey !== "";
+    if (server) this.#zap = await ZapHandler.start(ctx, [c.curveClientPublickey]);
     const worker = (this.#worker = new Worker(new URL("./io-worker.ts", import.meta.url).href));
     const ready = Promise.withResolvers<void>();
     worker.onmessage = (e: MessageEvent<IoWorkerEvent>) => this.#onWorker(e.data, ready);
     worker.onerror = (e) => {
       ready.reject(new ClusterError("IO_THREAD_FAILED", `The I/O thread failed: ${e.message}`));
       this.#handlers.report(`io thread failed: ${e.message}`);
-      this.#closed.resolve();
-      this.#terminated.resolve();
+      for (const p of [this.#closed, this.#terminated, this.#pullClosed]) p.resolve();
     };
     const start: IoWorkerStart = {
       context: ctx.handle,
       shared: this.#state.ints.buffer as SharedArrayBuffer,
       dataEndpoint: `${base}-data`,
+      logEndpoint: `${base}-logs`,
       controlEndpoint: `${base}-control`,
       nodeId: this.#nodeId,
       xpubEndpoint: c.connectXpubEndpoint,
       xsubEndpoint: c.connectXsubEndpoint,
+      logConnect: c.connectLogEndpoints,
+      logListen: c.listenLogEndpoint,
+      logOverflowPolicy: logPolicy,
       socketOptions: {
         lingerMs: c.lingerMs,
         xpubSndhwm: c.xpubSndhwm,
@@ -124,8 +199,14 @@ export class IoThread {
         xsubRcvhwm: c.xsubRcvhwm,
         xsubRcvbuf: c.xsubRcvbuf,
         xpubNodrop: c.connectXpubNodrop,
+        logSndhwm: c.logSndhwm,
+        logRcvhwm: c.logRcvhwm,
+        logSndbuf: c.logSndbuf,
+        logRcvbuf: c.logRcvbuf,
+        logImmediate: c.logImmediate,
       },
       curve,
+      curveServerKey: server ? c.curveServerSecretkey : "",
       overflowPolicy: c.overflowPolicy,
       onloopQueueHwm: c.onloopQueueHwm,
       onloopBackpressureAt: ONLOOP_BACKPRESSURE_AT,
@@ -137,27 +218,38 @@ export class IoThread {
       await ready.promise;
     } catch (err) {
       worker.terminate();
+      await this.#zap?.stop();
       ctx.close();
       throw err;
     }
+    [this.#events.socket, this.#logs.socket, this.#control] = [data, logs, control];
   }
 
   #onWorker(event: IoWorkerEvent, ready: PromiseWithResolvers<void>): void {
     switch (event.type) {
       case "ready":
+        this.#logListen = event.logListen;
         return ready.resolve();
       case "failed":
         ready.reject(new ClusterError("IO_THREAD_FAILED", event.message));
-        this.#closed.resolve();
-        return this.#terminated.resolve();
+        for (const p of [this.#closed, this.#terminated, this.#pullClosed]) p.resolve();
+        return;
       case "batch":
-        return this.#onBatch(event.buffer, event.events);
+        this.#batches.push([event.buffer, event.events, event.logs]);
+        if (this.#batches.length === 1) setImmediate(() => this.#processBatches());
+        return;
       case "drain":
-        return this.flushPending();
+        return this.#events.flush();
+      case "log-drain":
+        return this.#logs.flush();
+      case "log-dropped":
+        return this.#handlers.logDropped(event.batches);
       case "report":
         return this.#handlers.report(event.message);
       case "handshake-failed":
         return this.#handlers.handshakeFailed(event.message);
+      case "pull-closed":
+        return this.#pullClosed.resolve();
       case "closed":
         return this.#closed.resolve();
       case "terminated":
@@ -167,65 +259,60 @@ export class IoThread {
 
   // Bun delivers a stream of worker messages ahead of timers, so a busy worker could starve them.
   // Batches are queued here and processed from setImmediate, which lets timers and I/O run between.
-  #onBatch(buffer: ArrayBuffer, events: number): void {
-    this.#batches.push([buffer, events]);
-    if (this.#batches.length === 1) setImmediate(() => this.#processBatches());
-  }
-
   #processBatches(): void {
-    for (const [buffer, events] of this.#batches.splice(0)) {
+    for (const [buffer, events, logs] of this.#batches.splice(0)) {
+      const pendingLogs: Promise<void>[] = [];
       try {
         const cursor = new BatchCursor(buffer);
         while (cursor.next()) {
           if (cursor.kind === Kind.Event) this.#handlers.event(cursor);
-          else this.#handlers.notice(cursor.bytes[cursor.start(0)] === 1, cursor.bytes.subarray(cursor.start(0) + 1, cursor.end(0)));
+          else if (cursor.kind === Kind.Log) {
+            const done = this.#handlers.log(cursor);
+            if (done) pendingLogs.push(done);
+          } else this.#handlers.notice(cursor.bytes[cursor.start(0)] === 1, cursor.bytes.subarray(cursor.start(0) + 1, cursor.end(0)));
         }
       } finally {
         Atomics.sub(this.#state.ints, Slot.OnloopDepth, events);
+        // Log batches count as waiting until their sink is done with them: that is the logger's backpressure.
+        Promise.allSettled(pendingLogs).then(() => Atomics.sub(this.#state.ints, Slot.LogDepth, logs));
       }
     }
   }
 
   /**
-   * Hands a publish to the worker. Returns `false` when it had to wait in the local queue (BLOCK:
-   * await {@linkcode drain}) or, under DROP with the queue at `xpubSndhwm`, was dropped and counted.
+   * Hands a publish to the worker. `"queued"`: it waits in the local queue (BLOCK: await
+   * {@linkcode drain}); `"dropped"`: under DROP the queue was at `xpubSndhwm` (counted in `xpubDrops`).
    */
-  publish(frames: Uint8Array[], now: boolean): boolean {
-    if (now && this.#pending.length === 0 && this.#data?.send(frames, DONTWAIT)) return true;
-    const c = this.#config;
-    const limit = c?.overflowPolicy === "DROP" && c.xpubSndhwm > 0 ? c.xpubSndhwm : Infinity;
-    if (this.#pending.length >= limit) {
-      this.#localDrops++;
-      return false;
-    }
-    this.#pending.push(frames);
-    if (now) this.flushPending();
-    return false;
+  publish(frames: Uint8Array[], now: boolean): SendResult {
+    return this.#events.send(frames, now);
   }
 
-  /** Hands queued publishes to the worker while its PAIR takes them; asks for a wake-up otherwise. */
+  /**
+   * Hands log batch `seq` of `records` records (`format`, `payload`) to the worker, like
+   * {@linkcode publish}; under DROP its local queue is bounded by `logSndhwm`.
+   */
+  sendLog(records: number, seq: number, format: Uint8Array, payload: Uint8Array, now: boolean): SendResult {
+    const header = new Uint8Array(8);
+    const view = new DataView(header.buffer);
+    view.setUint32(0, records, true);
+    view.setUint32(4, seq, true);
+    return this.#logs.send([header, format, payload], now);
+  }
+
+  /** Hands queued publishes and log batches to the worker as far as its PAIRs take them. */
   flushPending(): void {
-    const data = this.#data;
-    if (!data) return;
-    while (this.#pending.length > 0) {
-      // Ask for a wake-up first, then retry: the worker reads the full PAIR later and sees the flag.
-      Atomics.store(this.#state.ints, Slot.WantDrain, 1);
-      if (!data.send(this.#pending[0]!, DONTWAIT)) {
-        // zmq_send processes the worker's "room again" notices at most once a millisecond; reading
-        // ZMQ_EVENTS processes them now. Without this a stale EAGAIN could wait for a wake-up forever.
-        data.events();
-        if (!data.send(this.#pending[0]!, DONTWAIT)) return;
-      }
-      this.#pending.shift();
-    }
-    Atomics.store(this.#state.ints, Slot.WantDrain, 0);
-    for (const resolve of this.#drained.splice(0)) resolve();
+    this.#events.flush();
+    this.#logs.flush();
   }
 
   /** Resolves once every locally queued publish has been handed to the worker. */
   drain(): Promise<void> {
-    if (this.#pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#drained.push(resolve));
+    return this.#events.drain();
+  }
+
+  /** Resolves once every locally queued log batch has been handed to the worker. */
+  drainLogs(): Promise<void> {
+    return this.#logs.drain();
   }
 
   /** Sends `0x01topic` / `0x00topic` on the XSUB. */
@@ -233,39 +320,51 @@ export class IoThread {
     this.#control?.send([new Uint8Array([CTRL_XSUB_UPDATE]), notice], DONTWAIT);
   }
 
+  /** Reads what the PULL socket holds, closes it, and resolves once those batches were handed over. */
+  async closePull(): Promise<void> {
+    if (!this.#control || this.#logListen === "") return;
+    this.#control.send([new Uint8Array([CTRL_CLOSE_PULL])], DONTWAIT);
+    await settle(this.#pullClosed.promise, 2000);
+    await new Promise((resolve) => setImmediate(resolve)); // let the last batch be processed
+  }
+
   /** The transport counters. */
   counters(): IoCounters {
     const s = this.#state;
     return {
-      xpubDrops: readCounter(s, Counter.XpubDrops) + this.#localDrops,
+      xpubDrops: readCounter(s, Counter.XpubDrops) + this.#events.localDrops,
       xpubBlocks: readCounter(s, Counter.XpubBlocks),
       onloopDrops: readCounter(s, Counter.OnloopDrops),
       msgErrors: readCounter(s, Counter.MsgErrors),
       onloopQueueDepth: Atomics.load(s.ints, Slot.OnloopDepth),
-      pendingPublishes: this.#pending.length,
+      pendingPublishes: this.#events.pending.length,
+      logBlocks: readCounter(s, Counter.LogBlocks),
     };
   }
 
   /**
    * Stops the worker: queued publishes get `graceMs` to go out (then they are dropped and counted),
-   * the XPUB keeps its linger, and the context is terminated in the worker so the main thread never
-   * waits for lingering messages.
+   * the XPUB and PUSH keep their linger, and the context is terminated in the worker so the main thread
+   * never waits for lingering messages.
    */
   async stop(graceMs: number): Promise<void> {
-    const worker = this.#worker;
-    const ctx = this.#ctx;
-    if (!worker || !ctx || !this.#data || !this.#control) return;
-    if (!(await settle(this.drain(), graceMs))) {
-      this.#localDrops += this.#pending.length;
-      this.#handlers.report(`dropped ${this.#pending.length} queued publishes at shutdown`);
-      this.#pending = [];
+    const [worker, ctx, data, control] = [this.#worker, this.#ctx, this.#events.socket, this.#control];
+    if (!worker || !ctx || !data || !control) return;
+    for (const outbox of [this.#events, this.#logs]) {
+      if (await settle(outbox.drain(), graceMs)) continue;
+      this.#handlers.report(`dropped ${outbox.pending.length} queued ${outbox === this.#logs ? "log batches" : "publishes"} at shutdown`);
+      const header = (f: Uint8Array[]) => new DataView(f[0]!.buffer);
+      if (outbox === this.#logs) this.#handlers.logDropped(outbox.pending.map((f): [number, number] => [header(f).getUint32(4, true), header(f).getUint32(0, true)]));
+      else outbox.localDrops += outbox.pending.length;
+      outbox.pending = [];
     }
-    this.#data.send([DATA_TERMINATE], DONTWAIT);
+    data.send([DATA_TERMINATE], DONTWAIT);
     if (!(await settle(this.#closed.promise, graceMs))) {
-      this.#control.send([new Uint8Array([CTRL_ABORT])], DONTWAIT);
+      control.send([new Uint8Array([CTRL_ABORT])], DONTWAIT);
       await settle(this.#closed.promise, 1000);
     }
-    this.#data = this.#control = undefined;
+    this.#events.socket = this.#logs.socket = this.#control = undefined;
+    await this.#zap?.stop();
     ctx.handOver();
     worker.postMessage(TERMINATE_CONTEXT);
     if (!(await settle(this.#terminated.promise, Math.max(0, this.#config?.lingerMs ?? 0) + 2000))) {

@@ -1,14 +1,15 @@
 /**
- * @module A node's I/O Worker. It owns every socket of the node (XPUB and XSUB to the broker, the two
- * inproc PAIRs from the main thread) and sits in `zmq_poll`, so the main thread never waits on libzmq.
+ * @module A node's I/O Worker. It owns every socket of the node (XPUB and XSUB to the broker, PUSH to
+ * the loggers, PULL on a logger, the inproc PAIRs from the main thread) and sits in `zmq_poll`, so the
+ * main thread never waits on libzmq.
  *
- * - Publishes arrive on the data PAIR and go to the XPUB. At the HWM, DROP discards and counts
- *   (`xpub_drops`); BLOCK counts a block (`xpub_blocks`) and waits in a blocking send with a 10 ms
- *   timeout, reading the XSUB between tries, so incoming traffic keeps flowing while it waits.
- * - Events from the XSUB and subscription notices from the XPUB are copied into one batch, handed to
- *   main whenever the sockets run dry. Events beyond `onloop_queue_hwm` waiting on main are dropped
- *   (`onloop_drops`); with a HWM of 0 the worker stops reading the XSUB instead, so nothing is lost and
- *   memory stays bounded. Notices always pass.
+ * - Publishes (data PAIR → XPUB) and log batches (log PAIR → PUSH) each follow their overflow policy
+ *   on their own: DROP discards and counts; BLOCK counts a block and waits in a blocking send with a
+ *   10 ms timeout, serving every other socket between tries. A stalled logger never holds up events.
+ * - Events from the XSUB, subscription notices from the XPUB and log batches from the PULL are copied
+ *   into one batch for main, handed over whenever the sockets run dry. Events beyond
+ *   `onloop_queue_hwm` waiting on main are dropped (`onloop_drops`); with a HWM of 0, and for log
+ *   batches always, the worker stops reading instead, so nothing is lost and memory stays bounded.
  */
 
 import {
@@ -17,24 +18,25 @@ import {
   Counter,
   createSharedState,
   CTRL_ABORT,
+  CTRL_CLOSE_PULL,
   CTRL_XSUB_UPDATE,
   DATA_TERMINATE,
   type IoWorkerEvent,
   type IoWorkerStart,
   Kind,
+  type SharedState,
   Slot,
   TERMINATE_CONTEXT,
 } from "./channel.ts";
-import { Context, DONTWAIT, ETERM, Message, Poller, POLLIN, SNDMORE, type Socket, SocketOption, ZmqError } from "./zmq.ts";
+import { openSockets, type WorkerSockets } from "./io-sockets.ts";
+import { Context, DONTWAIT, ETERM, Message, Poller, POLLIN, SNDMORE, type Socket, ZmqError } from "./zmq.ts";
 
 declare const self: Worker;
 
-const BLOCK_WAIT_MS = 10;
 const FLUSH_BYTES = 512 * 1024;
+const LOG_BACKPRESSURE_AT = 100; // log batches waiting on main before the PULL pauses
 const TERMINATE = new TextEncoder().encode(DATA_TERMINATE);
-const [DATA, CONTROL, XPUB, XSUB, MONITORS] = [0, 1, 2, 3, 4];
-/** ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | _PROTOCOL | _AUTH */
-const HANDSHAKE_FAILED = 0x0800 | 0x2000 | 0x4000;
+const LOG_WRITE = new TextEncoder().encode("log-write");
 
 function post(event: IoWorkerEvent, transfer?: ArrayBuffer[]): void {
   self.postMessage(event, transfer ? { transfer } : undefined);
@@ -53,6 +55,115 @@ self.onmessage = (event: MessageEvent<IoWorkerStart | typeof TERMINATE_CONTEXT>)
   run(started);
 };
 
+/**
+ * Moves messages from an inproc PAIR to an outgoing socket under an overflow policy. Frames after the
+ * first never hit the HWM (libzmq checks it once per message), so only the first one can wait; while
+ * it waits it stays in this outlet's message and the rest of the message stays in the PAIR.
+ */
+class Outlet {
+  blocked = false;
+  /** Log batches dropped since the last look, as [seq, records]; main counts them. */
+  readonly dropped: [number, number][] = [];
+  readonly #msg = new Message();
+  #seq = 0;
+  #records = 0;
+
+  constructor(
+    readonly source: Socket,
+    readonly sink: Socket | undefined,
+    readonly policy: "BLOCK" | "DROP",
+    readonly state: SharedState,
+    readonly counters: { drops?: Counter; blocks: Counter },
+    readonly report: (key: string, message: string) => void,
+    /** Log outlets send these frames first and read `[records, seq]` as the first PAIR frame. */
+    readonly prefix: Uint8Array[] | undefined,
+  ) {}
+
+  #readHeader(): void {
+    if (!this.prefix) return;
+    const header = new DataView(this.#msg.bytes().buffer);
+    [this.#records, this.#seq] = [header.getUint32(0, true), header.getUint32(4, true)];
+  }
+
+  /** Takes one message from the PAIR: `"none"` if there was none, `"terminate"`, or `"done"`. */
+  readOne(): "none" | "terminate" | "done" {
+    const msg = this.#msg;
+    if (!msg.receive(this.source, DONTWAIT)) return "none";
+    if (!msg.more) {
+      if (msg.equals(TERMINATE)) return "terminate";
+      this.report("inproc", "inproc: error: expected a publish or terminate");
+      bump(this.state, Counter.MsgErrors);
+      return "done";
+    }
+    this.#readHeader();
+    if (this.sink && this.#sendFirst(DONTWAIT)) {
+      this.#sendRest();
+    } else if (!this.sink || this.policy === "DROP") {
+      this.#drop(this.sink ? "dropped a message due to hwm" : "dropped: no logger endpoints");
+      this.#skipRest();
+    } else {
+      bump(this.state, this.counters.blocks);
+      this.blocked = true;
+    }
+    return "done";
+  }
+
+  /** Retries the waiting message with a blocking send: libzmq sleeps until there is room, or 10 ms. */
+  retry(): void {
+    if (!this.#sendFirst(0)) return;
+    this.blocked = false;
+    this.#sendRest();
+  }
+
+  /** Drops what waits and what is left in the PAIR, counting it (at shutdown). */
+  dropAll(): void {
+    if (this.blocked) {
+      this.#drop("dropped at shutdown");
+      this.#skipRest();
+      this.blocked = false;
+    }
+    while (this.#msg.receive(this.source, DONTWAIT)) {
+      if (!this.#msg.more) continue; // a terminate marker
+      this.#readHeader();
+      this.#drop("dropped at shutdown");
+      this.#skipRest();
+    }
+  }
+
+  #sendFirst(flags: number): boolean {
+    const sink = this.sink!;
+    const send = () => (this.prefix ? sink.sendFrame(this.prefix[0]!, flags | SNDMORE) : this.#msg.sendTo(sink, flags | SNDMORE));
+    // On EAGAIN, ZMQ_EVENTS processes libzmq's throttled "room again" commands before we decide.
+    return send() || (flags !== 0 && (sink.events(), send()));
+  }
+
+  #sendRest(): void {
+    const sink = this.sink!;
+    const msg = this.#msg;
+    for (const frame of this.prefix?.slice(1) ?? []) sink.sendFrame(frame, SNDMORE);
+    for (;;) {
+      if (!msg.receive(this.source, DONTWAIT)) return this.report("inproc-partial", "inproc: error: message ended early");
+      const more = msg.more;
+      if (!msg.sendTo(sink, more ? SNDMORE : 0)) this.report("partial", "error: could not send the rest of a message");
+      if (!more) return;
+    }
+  }
+
+  #skipRest(): void {
+    while (this.#msg.more && this.#msg.receive(this.source, DONTWAIT));
+  }
+
+  #drop(why: string): void {
+    if (this.counters.drops !== undefined) bump(this.state, this.counters.drops);
+    if (this.prefix) this.dropped.push([this.#seq, this.#records]);
+    this.report(`drop-${this.prefix ? "log" : "xpub"}`, `${this.prefix ? "log" : "xpub"}: warn: ${why}`);
+  }
+
+  close(): void {
+    this.#msg.close();
+  }
+}
+
 function run(cfg: IoWorkerStart): void {
   const state = createSharedState(cfg.shared);
   const ctx = Context.attach(cfg.context);
@@ -63,168 +174,94 @@ function run(cfg: IoWorkerStart): void {
     post({ type: "report", key, message });
   };
   const debug = (text: string) => cfg.debug && console.error(`[zeromq] io thread ${cfg.nodeId}: ${text}`);
-  let data: Socket, control: Socket, xpub: Socket, xsub: Socket;
-  const monitors: [Socket, string][] = [];
+  let s: WorkerSockets;
   try {
-    data = ctx.socket("PAIR");
-    control = ctx.socket("PAIR");
-    xpub = ctx.socket("XPUB");
-    xsub = ctx.socket("XSUB");
-    const o = cfg.socketOptions;
-    xpub.setOption(SocketOption.LINGER, o.lingerMs);
-    xpub.setOption(SocketOption.XPUB_NODROP, o.xpubNodrop);
-    xpub.setOption(SocketOption.XPUB_VERBOSE, 1);
-    xpub.setOption(SocketOption.SNDHWM, o.xpubSndhwm);
-    xpub.setOption(SocketOption.SNDBUF, o.xpubSndbuf);
-    xpub.setOption(SocketOption.SNDTIMEO, BLOCK_WAIT_MS);
-    xsub.setOption(SocketOption.LINGER, 0);
-    xsub.setOption(SocketOption.RCVHWM, o.xsubRcvhwm);
-    xsub.setOption(SocketOption.RCVBUF, o.xsubRcvbuf);
-    for (const s of [xpub, xsub]) {
-      if (!cfg.curve) continue;
-      s.setOption(SocketOption.CURVE_SERVERKEY, cfg.curve.serverKey);
-      s.setOption(SocketOption.CURVE_PUBLICKEY, cfg.curve.publicKey);
-      s.setOption(SocketOption.CURVE_SECRETKEY, cfg.curve.secretKey);
-    }
-    control.setOption(SocketOption.RCVHWM, 0);
-    data.connect(cfg.dataEndpoint);
-    control.connect(cfg.controlEndpoint);
-    // Handshake failures (CURVE on one side only, a wrong key) are only visible to a socket monitor.
-    for (const [socket, name, endpoint] of [[xpub, "xpub", cfg.xpubEndpoint], [xsub, "xsub", cfg.xsubEndpoint]] as const) {
-      const address = `${cfg.controlEndpoint}-monitor-${name}`;
-      socket.monitor(address, HANDSHAKE_FAILED);
-      const monitor = ctx.socket("PAIR");
-      monitor.setOption(SocketOption.LINGER, 0);
-      monitor.connect(address);
-      monitors.push([monitor, endpoint]);
-    }
-    xpub.connect(cfg.xpubEndpoint);
-    xsub.connect(cfg.xsubEndpoint);
+    s = openSockets(ctx, cfg);
   } catch (err: unknown) {
     ctx.close();
     post({ type: "failed", message: err instanceof Error ? err.message : String(err) });
     return;
   }
-  post({ type: "ready" });
+  post({ type: "ready", logListen: s.pull?.lastEndpoint ?? "" });
   debug(`started, XPUB -> ${cfg.xpubEndpoint}, XSUB -> ${cfg.xsubEndpoint}`);
 
-  const poller = new Poller([
-    { socket: data, events: POLLIN },
-    { socket: control, events: POLLIN },
-    { socket: xpub, events: POLLIN },
-    { socket: xsub, events: POLLIN },
-    ...monitors.map(([socket]) => ({ socket, events: POLLIN })),
-  ]);
-  let msg = new Message();
-  let held = new Message(); // the first frame of a publish waiting for XPUB room (BLOCK)
-  const batch = new BatchWriter();
   const idBytes = new TextEncoder().encode(cfg.nodeId);
+  const events = new Outlet(s.data, s.xpub, cfg.overflowPolicy, state, { drops: Counter.XpubDrops, blocks: Counter.XpubBlocks }, report, undefined);
+  const logs = new Outlet(s.logs, s.push, cfg.logOverflowPolicy, state, { blocks: Counter.LogBlocks }, report, [LOG_WRITE, idBytes]);
+  const postDropped = () => logs.dropped.length > 0 && post({ type: "log-dropped", batches: logs.dropped.splice(0) });
+  const msg = new Message();
+  const batch = new BatchWriter();
   const limit = cfg.pollMaxMessages || Infinity;
   const hwm = cfg.onloopQueueHwm;
   const flushEvents = hwm > 0 ? Math.max(1, Math.min(8192, Math.floor(hwm / 2))) : 8192;
-  let blocked = false;
-  let xsubPaused = false;
   let terminating = false;
   let aborted = false;
 
+  // The poll set changes when the PULL closes or a socket pauses; items are addressed by role.
+  let items: { socket: Socket; role: string }[] = [];
+  let poller = new Poller([]);
+  const paused = new Set<string>();
+  const rebuild = () => {
+    poller.close();
+    const all: [Socket | undefined, string][] = [[s.data, "data"], [s.logs, "logs"], [s.control, "control"], [s.xpub, "xpub"], [s.xsub, "xsub"], [s.pull, "pull"]];
+    items = [...all.filter((e): e is [Socket, string] => e[0] !== undefined), ...s.monitors.map(([m]) => [m, "monitor"] as [Socket, string])]
+      .filter(([, role]) => !paused.has(role))
+      .map(([socket, role]) => ({ socket, role }));
+    poller = new Poller(items.map(({ socket }) => ({ socket, events: POLLIN })));
+  };
+  rebuild();
+  const setPaused = (role: string, pause: boolean) => {
+    if (paused.has(role) === pause) return;
+    if (pause) paused.add(role);
+    else paused.delete(role);
+    rebuild();
+  };
+
   const flush = () => {
     if (batch.size === 0) return;
-    const { buffer, events } = batch.take();
-    Atomics.add(state.ints, Slot.OnloopDepth, events);
-    post({ type: "batch", buffer, events }, [buffer]);
+    const taken = batch.take();
+    Atomics.add(state.ints, Slot.OnloopDepth, taken.events);
+    Atomics.add(state.ints, Slot.LogDepth, taken.logs);
+    post({ type: "batch", ...taken }, [taken.buffer]);
   };
   const waitingOnMain = () => Atomics.load(state.ints, Slot.OnloopDepth) + batch.events;
-  // The first frame of a publish is in `msg` and has more frames behind it.
-  const discardRest = () => {
-    while (msg.receive(data, DONTWAIT) && msg.more);
-  };
-  // Frames after the first never hit the HWM: libzmq checks it once per message.
-  const forwardRest = () => {
+  const logsWaitingOnMain = () => Atomics.load(state.ints, Slot.LogDepth) + batch.logs;
+
+  /** Copies one multipart message into the batch; returns its frame count, or -1 if none waited. */
+  const readInto = (socket: Socket, kind: Kind, maxFrames: number, onFrame?: (index: number) => void): number => {
+    let size = msg.receiveSize(socket, DONTWAIT);
+    if (size < 0) return -1;
+    batch.begin(kind);
+    let parts = 0;
     for (;;) {
-      if (!msg.receive(data, DONTWAIT)) return report("inproc-partial", "inproc: error: publish ended early");
-      const more = msg.more;
-      if (!msg.sendTo(xpub, more ? SNDMORE : 0)) report("xpub-partial", "xpub: error: could not send the rest of a message");
-      if (!more) return;
+      if (parts < maxFrames) batch.frame(msg, size);
+      onFrame?.(parts);
+      parts++;
+      if (!msg.more || (size = msg.receiveSize(socket, DONTWAIT)) < 0) return parts;
     }
   };
-
-  const readData = (): boolean => {
-    if (!msg.receive(data, DONTWAIT)) return false;
-    if (!msg.more) {
-      if (msg.equals(TERMINATE)) {
-        terminating = true;
-      } else {
-        bump(state, Counter.MsgErrors);
-        report("inproc", "inproc: error: expected a publish or terminate");
-      }
-      return true;
-    }
-    // On EAGAIN, ZMQ_EVENTS processes libzmq's throttled "room again" commands before we decide.
-    if (msg.sendTo(xpub, DONTWAIT | SNDMORE) || (xpub.events(), msg.sendTo(xpub, DONTWAIT | SNDMORE))) {
-      forwardRest();
-    } else if (cfg.overflowPolicy === "DROP") {
-      bump(state, Counter.XpubDrops);
-      report("xpub-drop", "xpub: warn: dropped a message due to hwm");
-      discardRest();
-    } else {
-      bump(state, Counter.XpubBlocks);
-      [held, msg] = [msg, held];
-      blocked = true;
-    }
-    return true;
-  };
-
-  const tryUnblock = () => {
-    // Blocking send with SNDTIMEO: libzmq sleeps until the pipe has room, or 10 ms pass.
-    if (!held.sendTo(xpub, SNDMORE)) return;
-    [held, msg] = [msg, held];
-    blocked = false;
-    forwardRest();
-  };
-
-  const readControl = () => {
-    if (!msg.receive(control, DONTWAIT)) return false;
-    const tag = msg.byteAt(0);
-    const frames = msg.more && msg.receive(control, DONTWAIT) ? msg : undefined;
-    if (tag === CTRL_XSUB_UPDATE && frames) xsub.send([frames.bytes()], DONTWAIT);
-    else if (tag === CTRL_ABORT) aborted = true;
-    return true;
+  const malformed = (key: string, message: string) => {
+    batch.rollback();
+    bump(state, Counter.MsgErrors);
+    report(key, message);
   };
 
   const readNotice = (): boolean => {
-    let size = msg.receiveSize(xpub, DONTWAIT);
-    if (size < 0) return false;
-    batch.begin(Kind.Notice);
-    let parts = 0;
-    do {
-      if (parts++ === 0) batch.frame(msg, size);
-    } while (msg.more && (size = msg.receiveSize(xpub, DONTWAIT)) >= 0);
-    const first = parts === 1 && msg.size > 0 ? msg.byteAt(0) : -1;
-    if (parts !== 1) {
-      batch.rollback();
-      bump(state, Counter.MsgErrors);
-      report("xpub-parts", `xpub: error: expected 1 part, have ${parts}!`);
-    } else if (first !== 0 && first !== 1) batch.rollback(); // not a (un)subscription: ignored, as in Zeek
+    let first = -1;
+    const parts = readInto(s.xpub, Kind.Notice, 1, (i) => i === 0 && (first = msg.size > 0 ? msg.byteAt(0) : -1));
+    if (parts < 0) return false;
+    if (parts !== 1) malformed("xpub-parts", `xpub: error: expected 1 part, have ${parts}!`);
+    else if (first !== 0 && first !== 1) batch.rollback(); // not a (un)subscription: ignored, as in Zeek
     else batch.commit();
     return true;
   };
 
   const readEvent = (): boolean => {
-    let size = msg.receiveSize(xsub, DONTWAIT);
-    if (size < 0) return false;
-    batch.begin(Kind.Event);
-    let parts = 0;
     let fromSelf = false;
-    for (;;) {
-      if (parts < 4) batch.frame(msg, size);
-      if (parts === 1) fromSelf = batch.lastFrameEquals(idBytes);
-      parts++;
-      if (!msg.more || (size = msg.receiveSize(xsub, DONTWAIT)) < 0) break;
-    }
+    const parts = readInto(s.xsub, Kind.Event, 4, (i) => i === 1 && (fromSelf = batch.lastFrameEquals(idBytes)));
+    if (parts < 0) return false;
     if (parts !== 4) {
-      batch.rollback();
-      bump(state, Counter.MsgErrors);
-      report("xsub-parts", `xsub: error: expected 4 parts, have ${parts}!`);
+      malformed("xsub-parts", `xsub: error: expected 4 parts, have ${parts}!`);
     } else if (fromSelf) {
       batch.rollback();
     } else if (hwm > 0 && waitingOnMain() >= hwm) {
@@ -237,47 +274,85 @@ function run(cfg: IoWorkerStart): void {
     return true;
   };
 
-  // Monitor messages: [u16 event, u32 value] in host byte order, then the endpoint (Zeek's format).
-  const readMonitor = (index: number) => {
-    const [socket, endpoint] = monitors[index]!;
-    const frames = socket.recv(DONTWAIT);
-    if (!frames || frames.length !== 2 || frames[0]!.length < 6) return;
-    const view = new DataView(frames[0]!.buffer, frames[0]!.byteOffset, 6);
-    const [eventId, value] = [view.getUint16(0, true), view.getUint32(2, true)];
-    post({ type: "handshake-failed", message: `ZeroMQ: Handshake for socket ${endpoint} failed: event=0x${eventId.toString(16)} value=${value}` });
+  const readLog = (): boolean => {
+    const parts = readInto(s.pull!, Kind.Log, 4);
+    if (parts < 0) return false;
+    if (parts !== 4) malformed("log-parts", `log: error: expected 4 parts, have ${parts}!`);
+    else batch.commit();
+    return true;
   };
 
-  const drainSocket = (read: () => boolean) => {
+  const readControl = (): boolean => {
+    const frames = s.control.recv(DONTWAIT);
+    if (!frames) return false;
+    const tag = frames[0]?.[0];
+    if (tag === CTRL_XSUB_UPDATE && frames[1]) s.xsub.sendFrame(frames[1], DONTWAIT);
+    else if (tag === CTRL_ABORT) aborted = true;
+    else if (tag === CTRL_CLOSE_PULL) closePull();
+    return true;
+  };
+
+  const closePull = () => {
+    if (s.pull) while (readLog());
+    flush();
+    s.pull?.close();
+    s.pull = undefined;
+    paused.delete("pull");
+    rebuild();
+    post({ type: "pull-closed" });
+  };
+
+  // Monitor messages: [u16 event, u32 value] in host byte order, then the endpoint (Zeek's format).
+  const readMonitor = (socket: Socket) => {
+    const frames = socket.recv(DONTWAIT);
+    const endpoint = s.monitors.find(([m]) => m === socket)?.[1];
+    if (!frames || frames.length !== 2 || frames[0]!.length < 6) return;
+    const view = new DataView(frames[0]!.buffer, frames[0]!.byteOffset, 6);
+    const [id, value] = [view.getUint16(0, true), view.getUint32(2, true)];
+    post({ type: "handshake-failed", message: `ZeroMQ: Handshake for socket ${endpoint} failed: event=0x${id.toString(16)} value=${value}` });
+  };
+
+  const drain = (read: () => boolean) => {
     for (let n = 0; n < limit && read(); n++);
+  };
+  const readOutlet = (outlet: Outlet, wantDrain: number, drainEvent: "drain" | "log-drain") => {
+    for (let n = 0; n < limit && !outlet.blocked && !terminating; n++) {
+      const got = outlet.readOne();
+      if (got === "none") break;
+      if (got === "terminate") terminating = true;
+    }
+    if (Atomics.exchange(state.ints, wantDrain, 0) === 1) post({ type: drainEvent });
   };
 
   // One loop turn; anything unexpected is reported and the loop goes on, except the context ending.
   const turn = () => {
-    if (blocked) tryUnblock(); // waits up to 10 ms inside libzmq
-    // Never drop: with a HWM of 0, stop reading the XSUB while main is this far behind, and libzmq
-    // pushes back to the broker; resume once main catches up.
-    const pause = hwm === 0 && waitingOnMain() >= cfg.onloopBackpressureAt;
-    if (pause !== xsubPaused) poller.setEvents(XSUB, (xsubPaused = pause) ? 0 : POLLIN);
-    const ready = poller.wait(blocked || batch.size > 0 ? 0 : xsubPaused ? 1 : -1);
-    if (cfg.debug) debug(`poll: ${ready} ready, blocked=${blocked}, paused=${xsubPaused}`);
-    if (ready === 0) {
-      flush(); // the sockets ran dry: hand the batch over before sleeping
-      return;
-    }
-    if (poller.revents(CONTROL) & POLLIN) drainSocket(readControl);
-    if (poller.revents(XPUB) & POLLIN) drainSocket(readNotice);
-    if (!xsubPaused && poller.revents(XSUB) & POLLIN) drainSocket(readEvent);
-    monitors.forEach((_, i) => poller.revents(MONITORS + i) & POLLIN && readMonitor(i));
-    if (!blocked && poller.revents(DATA) & POLLIN) {
-      for (let n = 0; n < limit && !blocked && !terminating && readData(); n++);
-      if (Atomics.exchange(state.ints, Slot.WantDrain, 0) === 1) post({ type: "drain" });
+    if (events.blocked) events.retry(); // each waits up to 10 ms inside libzmq
+    if (logs.blocked) logs.retry();
+    // Never drop: stop reading while main is this far behind, and libzmq pushes back to the sender.
+    setPaused("xsub", hwm === 0 && waitingOnMain() >= cfg.onloopBackpressureAt);
+    setPaused("pull", s.pull !== undefined && logsWaitingOnMain() >= LOG_BACKPRESSURE_AT);
+    const busy = events.blocked || logs.blocked;
+    const ready = poller.wait(busy || batch.size > 0 ? 0 : paused.size > 0 ? 1 : -1);
+    if (cfg.debug) debug(`poll: ${ready} ready, blocked=${busy}, paused=${[...paused]}`);
+    if (ready === 0) return flush(); // the sockets ran dry: hand the batch over before sleeping
+    for (let i = 0; i < items.length; i++) {
+      if (!(poller.revents(i) & POLLIN)) continue;
+      const { socket, role } = items[i]!;
+      if (role === "control") drain(readControl);
+      else if (role === "xpub") drain(readNotice);
+      else if (role === "xsub") drain(readEvent);
+      else if (role === "pull" && s.pull) drain(readLog);
+      else if (role === "monitor") readMonitor(socket);
+      else if (role === "data" && !events.blocked) readOutlet(events, Slot.WantDrain, "drain");
+      else if (role === "logs" && !logs.blocked) readOutlet(logs, Slot.LogWantDrain, "log-drain");
     }
     if (batch.size >= FLUSH_BYTES || batch.events >= flushEvents) flush();
+    postDropped();
   };
 
   for (;;) {
     try {
-      if (aborted || (terminating && !blocked)) break;
+      if (aborted || (terminating && !events.blocked)) break;
       turn();
     } catch (err: unknown) {
       if (err instanceof ZmqError && err.errno === ETERM) break;
@@ -288,29 +363,28 @@ function run(cfg: IoWorkerStart): void {
   }
   try {
     flush();
-    if (aborted) {
-      // Whatever had not reached the XPUB is lost: count it.
-      let lost = blocked ? 1 : 0;
-      while (msg.receive(data, DONTWAIT)) {
-        if (!msg.more) continue; // the terminate marker
-        lost++;
-        discardRest();
-      }
-      if (lost > 0) {
-        bump(state, Counter.XpubDrops, lost);
-        report("abort-drops", `dropped ${lost} publishes that were still waiting at shutdown`);
-      }
+    // At a graceful stop, log batches still queued get up to the linger to go out; the rest is counted.
+    const end = performance.now() + Math.max(0, cfg.socketOptions.lingerMs);
+    while (!aborted && performance.now() < end) {
+      if (logs.blocked) logs.retry();
+      else if (logs.readOne() === "none") break;
     }
+    events.dropAll();
+    logs.dropAll();
+    postDropped();
   } catch (err: unknown) {
     report("io-failed", `io thread failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   debug(aborted ? "aborted" : "terminating");
   poller.close();
   msg.close();
-  held.close();
-  for (const [monitor] of monitors) monitor.close();
-  xsub.close();
-  xpub.close(); // keeps its linger: queued publishes still go out
+  events.close();
+  logs.close();
+  for (const [monitor] of s.monitors) monitor.close();
+  s.pull?.close();
+  s.xsub.close();
+  s.xpub.close(); // keeps its linger: queued publishes still go out
+  s.push?.close(); // likewise for log batches
   ctx.close();
   post({ type: "closed" });
 }

@@ -356,6 +356,18 @@ export class Socket {
   }
 
   /**
+   * Sends one frame with exactly `flags` (add `SNDMORE` for a frame that is not the last). Returns
+   * `false` on `EAGAIN` (with `DONTWAIT`, or when a send timeout expires) or `EINTR`.
+   */
+  sendFrame(frame: Frame, flags = 0): boolean {
+    const bytes = bytesOf(frame);
+    if (lib().zmq_send(this.#handle(), bytes.length ? bytes : null, bytes.length, flags) >= 0) return true;
+    const errno = lib().zmq_errno();
+    if (errno === EAGAIN || errno === EINTR) return false;
+    throw new ZmqError(errno, `Cannot send on the ${this.type} socket`);
+  }
+
+  /**
    * Receives one whole multipart message as copied frames, or `null` when `DONTWAIT` is given (or a
    * receive timeout expires) and nothing is waiting.
    */
