@@ -59,7 +59,7 @@ export class Discovery {
   /** Starts the expiry sweep. */
   start(): void {
     const every = Math.max(50, Math.floor(this.#node.config.helloExpiration / 4));
-    this.#timer ??= setInterval(() => this.#sweep(), every);
+    this.#timer ??= setInterval(() => this.#sweep(), every).unref();
   }
 
   /** Stops the expiry sweep. */

@@ -11,7 +11,10 @@ import { Discovery } from "./discovery.ts";
 import { ClusterError } from "./errors.ts";
 import type { BatchCursor } from "./channel.ts";
 import { type IoCounters, IoThread } from "./io-thread.ts";
-import { type ClusterLayout, nodeConfig, type NodeType, validateLayout, type ValidLayout } from "./layout.ts";
+import { type ClusterLayout, isLogSink, nodeConfig, type NodeType, validateLayout, type ValidLayout } from "./layout.ts";
+import { LOG_FORMAT, type LogStream } from "./logformat.ts";
+import { LogReceiver, type LogReceiverOptions, type LogReceiverStats } from "./logpull.ts";
+import { LogWriter, type LogWriterOptions, type LogWriterStats } from "./logpush.ts";
 import { Broker } from "./proxy.ts";
 import { type EventFormat, type EventMetadata, getFormat } from "./serializer.ts";
 import { EVENTS, nodeidTopic, nodeTopic, POOL_TOPICS, ROLE_TOPICS } from "./topics.ts";
@@ -35,7 +38,12 @@ export interface NodeOptions extends ZeroMQOptions {
   reporter?: Reporter;
   /** Where environment overrides are read from. @default {process.env} */
   env?: Record<string, string | undefined>;
+  /** Logging: how this node writes logs and, on a logger, where received records go. @default {Zeek's defaults; files in ./logs} */
+  logging?: LoggingOptions;
 }
+
+/** Options for writing logs (every node) and receiving them (loggers). */
+export interface LoggingOptions extends LogWriterOptions, LogReceiverOptions {}
 
 /** The event being handled, available as `node.current` while its handlers run. */
 export interface EventContext {
@@ -48,7 +56,7 @@ export interface EventContext {
 }
 
 /** Counters of a node, named after Zeek's metrics. */
-export interface NodeStats extends IoCounters {
+export interface NodeStats extends IoCounters, LogWriterStats, LogReceiverStats {
   /** `zeek_cluster_core_outgoing_events_total`: events serialized for publishing. */
   outgoingEvents: number;
   /** `zeek_cluster_core_incoming_events_total`: events received and decoded. */
@@ -77,7 +85,8 @@ export function makeNodeId(name: string): string {
 const defaultReporter: Reporter = (level, message) => console.error(`[zeromq] ${level}: ${message}`);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const NODE_OPTIONS = new Set(["name", "layout", "type", "format", "readyTimeout", "reporter", "env"]);
+const NODE_OPTIONS = new Set(["name", "layout", "type", "format", "readyTimeout", "reporter", "env", "logging"]);
+const LOG_FORMAT_BYTES = encoder.encode(LOG_FORMAT);
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
 
@@ -115,6 +124,10 @@ export class ClusterNode {
   readonly layout: ValidLayout | undefined;
   /** The hello protocol, when the node belongs to a layout. */
   readonly discovery: Discovery | undefined;
+  /** Batches and sends this node's log records; undefined when it has nowhere to send them. */
+  readonly logWriter: LogWriter | undefined;
+  /** Receives log records, on a logger (or the manager when it is the logger). */
+  readonly logReceiver: LogReceiver | undefined;
   readonly #format: EventFormat;
   readonly #formatBytes: Uint8Array;
   readonly #idBytes: Uint8Array;
@@ -142,7 +155,7 @@ export class ClusterNode {
   /** @param options The node's name and options; see {@linkcode NodeOptions}. */
   constructor(options: NodeOptions) {
     if (typeof options !== "object" || options === null) throw new TypeError(`Invalid options: expected an object, got ${options}`);
-    const { name, layout, type, format = "msgpack-v1", readyTimeout = 10_000, reporter = defaultReporter, env = process.env } = options;
+    const { name, layout, type, format = "msgpack-v1", readyTimeout = 10_000, reporter = defaultReporter, env = process.env, logging = {} } = options;
     if (typeof name !== "string") throw new TypeError(`Invalid option 'name': expected a string, got ${typeof name}`);
     if (name === "" || /[\s\0-\x1f]/.test(name)) throw new RangeError(`Invalid option 'name': expected a name without spaces, got '${name}'`);
     if (!Number.isInteger(readyTimeout) || readyTimeout <= 0) {
@@ -175,8 +188,37 @@ export class ClusterNode {
         this.report("error", message, `handshake-${message}`);
         this.#failStart?.(new ClusterError("HANDSHAKE_FAILED", message));
       },
+      log: (record) => this.logReceiver?.handle(record),
+      logDropped: (batches) => this.logWriter?.onDropped(batches),
     });
     this.discovery = this.layout ? new Discovery(this, this.layout) : undefined;
+    [this.logWriter, this.logReceiver] = this.#setUpLogging(logging);
+  }
+
+  #setUpLogging(options: LoggingOptions): [LogWriter | undefined, LogReceiver | undefined] {
+    const { files, sink, dir, format, rotateInterval, rotateSize, ...writerOptions } = options;
+    const receiverOptions = { files, sink, dir, format, rotateInterval, rotateSize };
+    const receiver = this.config.listenLogEndpoint === ""
+      ? undefined
+      : new LogReceiver(Object.fromEntries(Object.entries(receiverOptions).filter(([, v]) => v !== undefined)), {
+        ack: (sender, seqs) => this.#send(this.#logAckTopic(sender), EVENTS.logAck, [this.name, seqs]),
+        malformed: (kind, message) => this.#msgError(kind, message),
+      });
+    if (!receiver && this.config.connectLogEndpoints.length === 0) return [undefined, receiver];
+    const writer = new LogWriter({
+      send: (records, seq, payload) => this.#io.sendLog(records, seq, LOG_FORMAT_BYTES, payload, this.#state === "running"),
+      drain: () => this.#io.drainLogs(),
+      report: (message, key) => this.report("warning", message, key),
+      ...(receiver ? { local: (batch) => receiver.accept(batch, this.id) } : {}),
+    }, writerOptions);
+    if (!receiver) {
+      // Acknowledgments come on a topic of this writer's own, also when it is not a layout node.
+      if (writer.options.acknowledge) this.subscribe(this.#logAckTopic(this.id));
+      this.on(EVENTS.logAck, (_logger: string, seqs: number[]) => Array.isArray(seqs) && writer.onAck(seqs));
+      this.on(EVENTS.logStopped, () => writer.onLoggerStopped());
+      this.on(EVENTS.nodeDown, (name: string) => this.layout && isLogSink(this.layout, name) && writer.onLoggerDown());
+    }
+    return [writer, receiver];
   }
 
   /** The lifecycle state. */
@@ -231,7 +273,7 @@ export class ClusterNode {
     }
     const client = c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey;
     const curve = client ? { serverKey: c.curveServerPublickey, publicKey: c.curveClientPublickey, secretKey: c.curveClientSecretkey } : undefined;
-    await this.#io.start(config, curve);
+    await this.#io.start(config, curve, this.logWriter?.options.overflowPolicy ?? "BLOCK");
     for (const notice of this.#beforeStart.splice(0)) this.#io.xsubUpdate(notice);
     if (this.type !== undefined) {
       const own = [this.nodeTopic(this.name), this.nodeidTopic(this.id), ROLE_TOPICS[this.type]];
@@ -242,6 +284,40 @@ export class ClusterNode {
     this.#state = "running";
     this.discovery?.start();
     this.#io.flushPending();
+    this.logWriter?.start();
+  }
+
+  /** Where loggers send acknowledgments and `log_stopped` to the writer with node id `id`. */
+  #logAckTopic(id: string): string {
+    return `${this.config.internalTopicPrefix}${id}.log.`;
+  }
+
+  /** Where this node's PULL socket listens for log writes (wildcard port resolved), or empty. */
+  get logEndpoint(): string {
+    return this.#io.logListenEndpoint;
+  }
+
+  /**
+   * Writes a log record (Zeek's `Log::write`): checked against the stream, batched, and sent to the
+   * loggers (or written here, on a logger). Returns `false` when records are held back (BLOCK: await
+   * `node.logWriter.drain()` before writing more).
+   *
+   * @throws {TypeError} a record that does not match the stream, naming the stream and the field.
+   * @throws {ClusterError} `NO_LOG_ENDPOINTS` when this node has no logger to send to.
+   */
+  log(stream: LogStream, record: Record<string, unknown>, path?: string): boolean {
+    if (!this.logWriter) {
+      throw new ClusterError("NO_LOG_ENDPOINTS", `Cannot write to '${stream?.id}': node '${this.name}' is no logger and has no connectLogEndpoints`);
+    }
+    return this.logWriter.write(stream, record, path);
+  }
+
+  /**
+   * Sends every buffered log record and resolves with `true` once the loggers have written them (or
+   * what could not be sent was dropped and counted); `false` if `timeoutMs` passed first.
+   */
+  flushLogs(timeoutMs?: number): Promise<boolean> {
+    return this.logWriter?.flush(timeoutMs) ?? Promise.resolve(true);
   }
 
   async #awaitReady(): Promise<void> {
@@ -284,6 +360,15 @@ export class ClusterNode {
       this.#state = "stopping";
       this.discovery?.stop();
       const grace = this.config.lingerMs < 0 ? 30_000 : Math.max(this.config.lingerMs, 1000);
+      // Writers first send what they buffered and wait for the loggers' acknowledgments. A logger then
+      // takes what its PULL socket holds, writes and acknowledges it, and says it is gone, so writers
+      // send again whatever it never wrote.
+      await this.logWriter?.close(grace);
+      if (this.logReceiver) {
+        if (this.#io.started) await this.#io.closePull();
+        this.logReceiver.close();
+        for (const sender of this.logReceiver.senders) this.#send(this.#logAckTopic(sender), EVENTS.logStopped, [this.name]);
+      }
       await this.#io.stop(grace);
       await this.#broker?.stop();
       this.#state = "stopped";
@@ -356,6 +441,11 @@ export class ClusterNode {
     if (this.#state === "stopping" || this.#state === "stopped") {
       throw new ClusterError("NODE_STOPPED", `Cannot publish '${name}': node '${this.name}' is ${this.#state}`);
     }
+    return this.#send(topic, name, args, metadata);
+  }
+
+  // publish() without the state check: the backend's own events still go out while stopping.
+  #send(topic: string, name: string, args: unknown[], metadata?: EventMetadata): boolean {
     if (typeof topic !== "string") throw new TypeError(`Cannot publish: expected a topic string, got ${typeof topic}`);
     if (typeof name !== "string" || name === "") throw new TypeError(`Cannot publish to '${topic}': expected an event name, got ${String(name)}`);
     if (!Array.isArray(args)) throw new TypeError(`Cannot publish '${name}': expected an array of arguments, got ${typeof args}`);
@@ -366,7 +456,7 @@ export class ClusterNode {
       if (this.#topicBytes.size > 1024) this.#topicBytes.clear();
       this.#topicBytes.set(topic, (topicBytes = encoder.encode(topic)));
     }
-    return this.#io.publish([topicBytes, this.#idBytes, this.#formatBytes, payload], this.#state === "running");
+    return this.#io.publish([topicBytes, this.#idBytes, this.#formatBytes, payload], this.#state === "running" || this.#state === "stopping") === "sent";
   }
 
   /** Resolves once every event waiting in the local queue has been handed to the I/O thread. */
@@ -377,7 +467,9 @@ export class ClusterNode {
   /** The node's counters. */
   stats(): NodeStats {
     const io = this.#io.counters();
-    return { ...io, msgErrors: io.msgErrors + this.#msgErrors, outgoingEvents: this.#outgoing, incomingEvents: this.#incoming };
+    const writer = this.logWriter?.stats() ?? LogWriter.emptyStats();
+    const receiver = this.logReceiver?.stats() ?? { logBatchesReceived: 0, logRecordsReceived: 0, logDuplicateBatches: 0 };
+    return { ...io, ...writer, ...receiver, msgErrors: io.msgErrors + this.#msgErrors, outgoingEvents: this.#outgoing, incomingEvents: this.#incoming };
   }
 
   /** Reports a problem through the node's reporter. With a `key`, only the first report of that kind is passed on. */

@@ -37,6 +37,10 @@ export const EVENTS = {
   nodeUp: "Cluster::node_up",
   /** `(name, id)`: another node went away (its node-id topic was unsubscribed). */
   nodeDown: "Cluster::node_down",
+  /** `(logger name, [seq...])`: a logger has written these log batches of the receiving writer. */
+  logAck: "Cluster::Backend::ZeroMQ::log_ack",
+  /** `(logger name)`: a logger stopped; everything it wrote was acknowledged before this. */
+  logStopped: "Cluster::Backend::ZeroMQ::log_stopped",
 } as const;
 
 /**

@@ -1,0 +1,140 @@
+/**
+ * @module Receiving logs on a logger node (or the manager when it is the logger): batches arrive on the
+ * PULL socket, are checked, written to files (JSON lines or Zeek's TSV, rotated) and/or handed to a
+ * callback, and then acknowledged to their writer over pub/sub, so the writer knows what is on disk.
+ * A batch seen twice (sent again after a lost acknowledgment) is acknowledged again but written once.
+ */
+
+import type { BatchCursor } from "./channel.ts";
+import { LogFiles, type LogFilesOptions } from "./logfiles.ts";
+import { decodeBatch, LOG_FORMAT, type LogBatch } from "./logformat.ts";
+
+/** Options of a logger: where records go. */
+export interface LogReceiverOptions extends LogFilesOptions {
+  /** Write files at all; `false` when only `sink` should get the records. @default {true} */
+  files?: boolean;
+  /** Called with every batch (and the sender's node id); a returned promise delays the acknowledgment. @default {none} */
+  sink?: (batch: LogBatch, sender: string) => void | Promise<void>;
+}
+
+/** What the receiver needs from its node. */
+export interface LogReceiverHooks {
+  /** Acknowledges batches `seqs` to the writer with node id `sender`. */
+  ack(sender: string, seqs: number[]): void;
+  /** Counts and reports a malformed batch (once per kind). */
+  malformed(kind: string, message: string): void;
+}
+
+/** The receiver's counters. */
+export interface LogReceiverStats {
+  /** Batches and records written. */
+  logBatchesReceived: number;
+  logRecordsReceived: number;
+  /** Batches that arrived again and were not written twice. */
+  logDuplicateBatches: number;
+}
+
+const decoder = new TextDecoder();
+const FORMAT = new TextEncoder().encode(LOG_FORMAT);
+const REMEMBERED_PER_SENDER = 100_000;
+
+/** The log receiving side of one node. */
+export class LogReceiver {
+  readonly files: LogFiles | undefined;
+  readonly #sink: LogReceiverOptions["sink"];
+  readonly #hooks: LogReceiverHooks;
+  readonly #seen = new Map<string, Set<number>>();
+  readonly #acks = new Map<string, number[]>();
+  readonly #senders = new Set<string>();
+  readonly #stats: LogReceiverStats = { logBatchesReceived: 0, logRecordsReceived: 0, logDuplicateBatches: 0 };
+  #flushScheduled = false;
+
+  constructor(options: LogReceiverOptions, hooks: LogReceiverHooks) {
+    const { files = true, sink, ...fileOptions } = options;
+    if (sink !== undefined && typeof sink !== "function") throw new TypeError("Invalid log option 'sink': expected a function");
+    this.files = files ? new LogFiles(fileOptions) : undefined;
+    this.#sink = sink;
+    this.#hooks = hooks;
+  }
+
+  /** Node ids of every writer that sent a batch. */
+  get senders(): ReadonlySet<string> {
+    return this.#senders;
+  }
+
+  /** The counters. */
+  stats(): LogReceiverStats {
+    return { ...this.#stats };
+  }
+
+  /** A log message from the PULL socket (`["log-write", sender, format, payload]`). */
+  handle(record: BatchCursor): void | Promise<void> {
+    const sender = decoder.decode(record.frame(1));
+    if (!record.frameEquals(2, FORMAT)) {
+      return this.#hooks.malformed("log-format", `Got log message in format '${decoder.decode(record.frame(2))}', but have deserializer '${LOG_FORMAT}'`);
+    }
+    let batch: LogBatch;
+    try {
+      batch = decodeBatch(record.bytes, record.start(3), record.end(3));
+    } catch (err: unknown) {
+      return this.#hooks.malformed("log-decode", `Failed to unserialize log message from ${sender}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.#senders.add(sender);
+    if (batch.seq !== undefined && this.#remember(sender, batch.seq)) {
+      this.#stats.logDuplicateBatches++;
+      return this.#ack(sender, batch.seq);
+    }
+    const done = this.accept(batch, sender);
+    if (batch.seq === undefined) return done;
+    const seq = batch.seq;
+    return done ? done.then(() => this.#ack(sender, seq)) : this.#ack(sender, seq);
+  }
+
+  /** Writes a batch (from the network, or from this node's own writer). */
+  accept(batch: LogBatch, sender: string): void | Promise<void> {
+    this.#stats.logBatchesReceived++;
+    this.#stats.logRecordsReceived += batch.records.length;
+    this.files?.write(batch);
+    this.#scheduleFlush();
+    return this.#sink?.(batch, sender) ?? undefined;
+  }
+
+  /** Writes what is buffered to the files and sends the acknowledgments that waited for it. */
+  flush(): void {
+    this.#flushScheduled = false;
+    this.files?.flush();
+    for (const [sender, seqs] of this.#acks) this.#hooks.ack(sender, seqs);
+    this.#acks.clear();
+  }
+
+  /** Flushes, acknowledges, and closes the files (rotating them if rotation is configured). */
+  close(): void {
+    this.flush();
+    this.files?.close();
+  }
+
+  // True if this batch was seen before (a resend).
+  #remember(sender: string, seq: number): boolean {
+    let seen = this.#seen.get(sender);
+    if (!seen) this.#seen.set(sender, (seen = new Set()));
+    if (seen.has(seq)) return true;
+    seen.add(seq);
+    if (seen.size > REMEMBERED_PER_SENDER) seen.delete(seen.values().next().value!);
+    return false;
+  }
+
+  #ack(sender: string, seq: number): void {
+    let seqs = this.#acks.get(sender);
+    if (!seqs) this.#acks.set(sender, (seqs = []));
+    seqs.push(seq);
+    this.#scheduleFlush();
+  }
+
+  // Files are written and acknowledgments sent once per turn of the event loop, after a whole batch of
+  // messages: one write(2) per file instead of one per batch.
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+}
