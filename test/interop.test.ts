@@ -3,10 +3,11 @@
 
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { defineStream } from "../lib/logformat.ts";
 import { MSGPACK_V1 } from "../lib/serializer.ts";
 import { EVENTS } from "../lib/topics.ts";
-import { expectEntry, layoutOf, record, startManager } from "./cluster-helpers.ts";
-import { PYTHON, spawnChild } from "./helpers.ts";
+import { expectEntry, layoutOf, makeNode, record, startManager } from "./cluster-helpers.ts";
+import { ANY_PORT, PYTHON, spawnChild } from "./helpers.ts";
 
 const DOCS = join(import.meta.dir, "..", "docs");
 
@@ -39,5 +40,22 @@ describe("interop", () => {
     const hex = /frame 3: ([0-9a-f ]+)\n/.exec(doc)![1]!.trim().split(/\s+/).join("");
     const encoded = Buffer.from(MSGPACK_V1.encode({ name: "ping", args: [1, "hello", 1.5] })).toString("hex");
     expect(encoded).toBe(hex);
+  });
+});
+
+describe("interop: logs", () => {
+  test.skipIf(!PYTHON)("the Python logger from docs/examples reads batches written by a node", async () => {
+    const py = spawnChild([PYTHON!, join(DOCS, "examples/python_logger.py"), "30"]);
+    const endpoint = (await py.waitForLine(/^listening (\S+)$/))[1]!;
+    const hub = makeNode({ name: "py-log-writer", runProxyThread: true, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT, connectLogEndpoints: [endpoint], logging: { acknowledge: false, writeBufferSize: 7 } });
+    await hub.start();
+    const CONN = defineStream({ id: "Conn::LOG", path: "conn", fields: { ts: "time", uid: "string", "id.orig_h": "addr", tags: "set[string]", service: { type: "string", optional: true } } });
+    for (let i = 0; i < 30; i++) hub.log(CONN, { ts: 1700000000 + i, uid: `C${i}`, "id.orig_h": "10.0.0.1", tags: ["a"], ...(i % 2 ? { service: "dns" } : {}) });
+    await hub.flushLogs(5000);
+    expect(await py.exited()).toBe(0);
+    const records = py.lines.filter((l) => l.startsWith("record conn ")).map((l) => JSON.parse(l.slice("record conn ".length)));
+    expect(records).toHaveLength(30);
+    expect(records[1]).toEqual({ ts: 1700000001, uid: "C1", "id.orig_h": "10.0.0.1", tags: ["a"], service: "dns" });
+    expect(records[0]).toEqual({ ts: 1700000000, uid: "C0", "id.orig_h": "10.0.0.1", tags: ["a"] });
   });
 });
