@@ -21,6 +21,8 @@ export interface LayoutNode {
   ip: string;
   /** On a logger, or on the manager when it is the logger: the PULL port that receives log writes. */
   port?: number;
+  /** Where the node serves `/metrics` (Zeek's `metrics_port`). */
+  metricsPort?: number;
 }
 
 /** A cluster layout: nodes by name. */
@@ -39,7 +41,7 @@ export interface ValidLayout {
   readonly managerIsLogger: boolean;
 }
 
-const NODE_FIELDS = new Set(["type", "ip", "port"]);
+const NODE_FIELDS = new Set(["type", "ip", "port", "metricsPort"]);
 
 function invalid(what: string, expected: string, value: unknown, typeError = false): never {
   const got = typeof value === "string" ? `'${value}'` : JSON.stringify(value);
@@ -89,9 +91,11 @@ export function validateLayout(layout: ClusterLayout): ValidLayout {
     if (!NODE_TYPES.includes(node.type)) invalid(`${at}.type`, NODE_TYPES.join(" | "), node.type);
     if (typeof node.ip !== "string") invalid(`${at}.ip`, "an IP address", node.ip, true);
     if (isIP(node.ip) === 0) invalid(`${at}.ip`, "an IPv4 or IPv6 address (no brackets)", node.ip);
-    if (node.port !== undefined) {
-      if (typeof node.port !== "number") invalid(`${at}.port`, "a port number", node.port, true);
-      if (!Number.isInteger(node.port) || node.port < 1 || node.port > 65535) invalid(`${at}.port`, "a port from 1 to 65535", node.port);
+    for (const field of ["port", "metricsPort"] as const) {
+      const port = node[field];
+      if (port === undefined) continue;
+      if (typeof port !== "number") invalid(`${at}.${field}`, "a port number", port, true);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) invalid(`${at}.${field}`, "a port from 1 to 65535", port);
     }
     out[name] = Object.freeze({ ...node });
   }

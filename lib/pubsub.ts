@@ -11,12 +11,14 @@ import { Discovery } from "./discovery.ts";
 import { ClusterError } from "./errors.ts";
 import type { BatchCursor } from "./channel.ts";
 import { type IoCounters, IoThread } from "./io-thread.ts";
-import { type ClusterLayout, isLogSink, nodeConfig, type NodeType, validateLayout, type ValidLayout } from "./layout.ts";
-import { LOG_FORMAT, type LogStream } from "./logformat.ts";
-import { LogReceiver, type LogReceiverOptions, type LogReceiverStats } from "./logpull.ts";
-import { LogWriter, type LogWriterOptions, type LogWriterStats } from "./logpush.ts";
+import { type ClusterLayout, nodeConfig, type NodeType, validateLayout, type ValidLayout } from "./layout.ts";
+import type { LogStream } from "./logformat.ts";
+import type { LogReceiver, LogReceiverStats } from "./logpull.ts";
+import type { LogWriter, LogWriterStats } from "./logpush.ts";
+import { type LoggingOptions, NodeLogging } from "./node-logging.ts";
 import { Broker } from "./proxy.ts";
 import { type EventFormat, type EventMetadata, getFormat } from "./serializer.ts";
+import { type MetricsOptions, NodeMetrics } from "./telemetry.ts";
 import { EVENTS, nodeidTopic, nodeTopic, POOL_TOPICS, ROLE_TOPICS } from "./topics.ts";
 
 /** Receives the backend's warnings and errors (Zeek's reporter). */
@@ -40,10 +42,11 @@ export interface NodeOptions extends ZeroMQOptions {
   env?: Record<string, string | undefined>;
   /** Logging: how this node writes logs and, on a logger, where received records go. @default {Zeek's defaults; files in ./logs} */
   logging?: LoggingOptions;
+  /** Metrics: what to count and where to serve `/metrics` (a `port`, 0 for a free one, or the layout's `metricsPort`). @default {counted; served only with a port} */
+  metrics?: MetricsOptions;
 }
 
-/** Options for writing logs (every node) and receiving them (loggers). */
-export interface LoggingOptions extends LogWriterOptions, LogReceiverOptions {}
+export type { LoggingOptions } from "./node-logging.ts";
 
 /** The event being handled, available as `node.current` while its handlers run. */
 export interface EventContext {
@@ -85,8 +88,7 @@ export function makeNodeId(name: string): string {
 const defaultReporter: Reporter = (level, message) => console.error(`[zeromq] ${level}: ${message}`);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const NODE_OPTIONS = new Set(["name", "layout", "type", "format", "readyTimeout", "reporter", "env", "logging"]);
-const LOG_FORMAT_BYTES = encoder.encode(LOG_FORMAT);
+const NODE_OPTIONS = new Set(["name", "layout", "type", "format", "readyTimeout", "reporter", "env", "logging", "metrics"]);
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
 
@@ -124,10 +126,9 @@ export class ClusterNode {
   readonly layout: ValidLayout | undefined;
   /** The hello protocol, when the node belongs to a layout. */
   readonly discovery: Discovery | undefined;
-  /** Batches and sends this node's log records; undefined when it has nowhere to send them. */
-  readonly logWriter: LogWriter | undefined;
-  /** Receives log records, on a logger (or the manager when it is the logger). */
-  readonly logReceiver: LogReceiver | undefined;
+  readonly #logging: NodeLogging;
+  /** The node's metrics (`await node.metrics.render()`) and its `/metrics` server. */
+  readonly metrics: NodeMetrics;
   readonly #format: EventFormat;
   readonly #formatBytes: Uint8Array;
   readonly #idBytes: Uint8Array;
@@ -155,7 +156,7 @@ export class ClusterNode {
   /** @param options The node's name and options; see {@linkcode NodeOptions}. */
   constructor(options: NodeOptions) {
     if (typeof options !== "object" || options === null) throw new TypeError(`Invalid options: expected an object, got ${options}`);
-    const { name, layout, type, format = "msgpack-v1", readyTimeout = 10_000, reporter = defaultReporter, env = process.env, logging = {} } = options;
+    const { name, layout, type, format = "msgpack-v1", readyTimeout = 10_000, reporter = defaultReporter, env = process.env, logging = {}, metrics = {} } = options;
     if (typeof name !== "string") throw new TypeError(`Invalid option 'name': expected a string, got ${typeof name}`);
     if (name === "" || /[\s\0-\x1f]/.test(name)) throw new RangeError(`Invalid option 'name': expected a name without spaces, got '${name}'`);
     if (!Number.isInteger(readyTimeout) || readyTimeout <= 0) {
@@ -188,37 +189,29 @@ export class ClusterNode {
         this.report("error", message, `handshake-${message}`);
         this.#failStart?.(new ClusterError("HANDSHAKE_FAILED", message));
       },
-      log: (record) => this.logReceiver?.handle(record),
-      logDropped: (batches) => this.logWriter?.onDropped(batches),
+      log: (record) => this.#logging.handle(record),
+      logDropped: (batches) => this.#logging.writer?.onDropped(batches),
     });
     this.discovery = this.layout ? new Discovery(this, this.layout) : undefined;
-    [this.logWriter, this.logReceiver] = this.#setUpLogging(logging);
+    this.#logging = new NodeLogging(this, {
+      io: this.#io,
+      send: (topic, name, args) => this.#send(topic, name, args),
+      msgError: (kind, message) => this.#msgError(kind, message),
+      live: () => this.#state === "running" || this.#state === "stopping",
+    }, logging);
+    const { port, hostname, ...telemetry } = metrics;
+    const metricsPort = port ?? this.layout?.nodes[name]?.metricsPort;
+    this.metrics = new NodeMetrics(this, telemetry, metricsPort === undefined ? undefined : { port: metricsPort, ...(hostname ? { hostname } : {}) });
   }
 
-  #setUpLogging(options: LoggingOptions): [LogWriter | undefined, LogReceiver | undefined] {
-    const { files, sink, dir, format, rotateInterval, rotateSize, ...writerOptions } = options;
-    const receiverOptions = { files, sink, dir, format, rotateInterval, rotateSize };
-    const receiver = this.config.listenLogEndpoint === ""
-      ? undefined
-      : new LogReceiver(Object.fromEntries(Object.entries(receiverOptions).filter(([, v]) => v !== undefined)), {
-        ack: (sender, seqs) => this.#send(this.#logAckTopic(sender), EVENTS.logAck, [this.name, seqs]),
-        malformed: (kind, message) => this.#msgError(kind, message),
-      });
-    if (!receiver && this.config.connectLogEndpoints.length === 0) return [undefined, receiver];
-    const writer = new LogWriter({
-      send: (records, seq, payload) => this.#io.sendLog(records, seq, LOG_FORMAT_BYTES, payload, this.#state === "running"),
-      drain: () => this.#io.drainLogs(),
-      report: (message, key) => this.report("warning", message, key),
-      ...(receiver ? { local: (batch) => receiver.accept(batch, this.id) } : {}),
-    }, writerOptions);
-    if (!receiver) {
-      // Acknowledgments come on a topic of this writer's own, also when it is not a layout node.
-      if (writer.options.acknowledge) this.subscribe(this.#logAckTopic(this.id));
-      this.on(EVENTS.logAck, (_logger: string, seqs: number[]) => Array.isArray(seqs) && writer.onAck(seqs));
-      this.on(EVENTS.logStopped, () => writer.onLoggerStopped());
-      this.on(EVENTS.nodeDown, (name: string) => this.layout && isLogSink(this.layout, name) && writer.onLoggerDown());
-    }
-    return [writer, receiver];
+  /** Batches and sends this node's log records; undefined when it has nowhere to send them. */
+  get logWriter(): LogWriter | undefined {
+    return this.#logging.writer;
+  }
+
+  /** Receives log records, on a logger (or the manager when it is the logger). */
+  get logReceiver(): LogReceiver | undefined {
+    return this.#logging.receiver;
   }
 
   /** The lifecycle state. */
@@ -274,6 +267,7 @@ export class ClusterNode {
     const client = c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey;
     const curve = client ? { serverKey: c.curveServerPublickey, publicKey: c.curveClientPublickey, secretKey: c.curveClientSecretkey } : undefined;
     await this.#io.start(config, curve, this.logWriter?.options.overflowPolicy ?? "BLOCK");
+    this.metrics.startServer();
     for (const notice of this.#beforeStart.splice(0)) this.#io.xsubUpdate(notice);
     if (this.type !== undefined) {
       const own = [this.nodeTopic(this.name), this.nodeidTopic(this.id), ROLE_TOPICS[this.type]];
@@ -285,11 +279,6 @@ export class ClusterNode {
     this.discovery?.start();
     this.#io.flushPending();
     this.logWriter?.start();
-  }
-
-  /** Where loggers send acknowledgments and `log_stopped` to the writer with node id `id`. */
-  #logAckTopic(id: string): string {
-    return `${this.config.internalTopicPrefix}${id}.log.`;
   }
 
   /** Where this node's PULL socket listens for log writes (wildcard port resolved), or empty. */
@@ -360,15 +349,8 @@ export class ClusterNode {
       this.#state = "stopping";
       this.discovery?.stop();
       const grace = this.config.lingerMs < 0 ? 30_000 : Math.max(this.config.lingerMs, 1000);
-      // Writers first send what they buffered and wait for the loggers' acknowledgments. A logger then
-      // takes what its PULL socket holds, writes and acknowledges it, and says it is gone, so writers
-      // send again whatever it never wrote.
-      await this.logWriter?.close(grace);
-      if (this.logReceiver) {
-        if (this.#io.started) await this.#io.closePull();
-        this.logReceiver.close();
-        for (const sender of this.logReceiver.senders) this.#send(this.#logAckTopic(sender), EVENTS.logStopped, [this.name]);
-      }
+      await this.metrics.stopServer();
+      await this.#logging.stop(grace);
       await this.#io.stop(grace);
       await this.#broker?.stop();
       this.#state = "stopped";
@@ -451,6 +433,7 @@ export class ClusterNode {
     if (!Array.isArray(args)) throw new TypeError(`Cannot publish '${name}': expected an array of arguments, got ${typeof args}`);
     const payload = this.#format.encode(metadata ? { name, args, metadata } : { name, args });
     this.#outgoing++;
+    if (this.metrics.events.active) this.metrics.events.outgoing(topic, name, payload.length);
     let topicBytes = this.#topicBytes.get(topic);
     if (!topicBytes) {
       if (this.#topicBytes.size > 1024) this.#topicBytes.clear();
@@ -467,9 +450,7 @@ export class ClusterNode {
   /** The node's counters. */
   stats(): NodeStats {
     const io = this.#io.counters();
-    const writer = this.logWriter?.stats() ?? LogWriter.emptyStats();
-    const receiver = this.logReceiver?.stats() ?? { logBatchesReceived: 0, logRecordsReceived: 0, logDuplicateBatches: 0 };
-    return { ...io, ...writer, ...receiver, msgErrors: io.msgErrors + this.#msgErrors, outgoingEvents: this.#outgoing, incomingEvents: this.#incoming };
+    return { ...io, ...this.#logging.stats(), msgErrors: io.msgErrors + this.#msgErrors, outgoingEvents: this.#outgoing, incomingEvents: this.#incoming };
   }
 
   /** Reports a problem through the node's reporter. With a `key`, only the first report of that kind is passed on. */
@@ -508,6 +489,7 @@ export class ClusterNode {
       return this.#msgError("decode", `Failed to unserialize message: ${decoder.decode(record.frame(0))}: ${err instanceof Error ? err.message : String(err)}`);
     }
     this.#incoming++;
+    if (this.metrics.events.active) this.metrics.events.incoming(decoder.decode(record.frame(0)), event.name, record.end(3) - record.start(3));
     if (!this.#handlers.get(event.name)?.size) return;
     this.raise(event.name, event.args, new ReceivedEvent(record, event.metadata));
   }

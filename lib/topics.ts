@@ -41,6 +41,8 @@ export const EVENTS = {
   logAck: "Cluster::Backend::ZeroMQ::log_ack",
   /** `(logger name)`: a logger stopped; everything it wrote was acknowledged before this. */
   logStopped: "Cluster::Backend::ZeroMQ::log_stopped",
+  /** `(node name, "host:port")`: a node tells the manager where its metrics are served. */
+  metricsEndpoint: "Cluster::Backend::ZeroMQ::metrics_endpoint",
 } as const;
 
 /**

@@ -1,0 +1,95 @@
+/**
+ * @module How a node takes part in logging: a writer on every node with somewhere to send logs (local on
+ * a logger, PUSH to the loggers elsewhere), a receiver on loggers, the acknowledgment events between
+ * them, and the order in which they stop. Not part of the public API; `pubsub.ts` creates it.
+ */
+
+import type { BatchCursor } from "./channel.ts";
+import type { IoThread } from "./io-thread.ts";
+import { isLogSink } from "./layout.ts";
+import { LOG_FORMAT } from "./logformat.ts";
+import { LogReceiver, type LogReceiverOptions, type LogReceiverStats } from "./logpull.ts";
+import { LogWriter, type LogWriterOptions, type LogWriterStats } from "./logpush.ts";
+import type { ClusterNode } from "./pubsub.ts";
+import { EVENTS } from "./topics.ts";
+
+/** Options for writing logs (every node) and receiving them (loggers). */
+export interface LoggingOptions extends LogWriterOptions, LogReceiverOptions {}
+
+/** What logging needs from the node beyond its public API. */
+export interface NodeInternals {
+  io: IoThread;
+  /** Publishes even while the node is stopping. */
+  send(topic: string, name: string, args: unknown[]): boolean;
+  /** Counts and reports a malformed message. */
+  msgError(kind: string, message: string): void;
+  /** Whether publishes go out now (the node is running or stopping). */
+  live(): boolean;
+}
+
+const LOG_FORMAT_BYTES = new TextEncoder().encode(LOG_FORMAT);
+const NO_RECEIVER_STATS: LogReceiverStats = Object.freeze({ logBatchesReceived: 0, logRecordsReceived: 0, logDuplicateBatches: 0 });
+
+/** A node's writer and receiver. */
+export class NodeLogging {
+  /** Batches and sends this node's records; undefined when it has nowhere to send them. */
+  readonly writer: LogWriter | undefined;
+  /** Receives records, on a logger (or the manager when it is the logger). */
+  readonly receiver: LogReceiver | undefined;
+  readonly #node: ClusterNode;
+  readonly #internals: NodeInternals;
+
+  constructor(node: ClusterNode, internals: NodeInternals, options: LoggingOptions) {
+    this.#node = node;
+    this.#internals = internals;
+    const { files, sink, dir, format, rotateInterval, rotateSize, ...writerOptions } = options;
+    const receiverOptions = Object.fromEntries(Object.entries({ files, sink, dir, format, rotateInterval, rotateSize }).filter(([, v]) => v !== undefined));
+    const c = node.config;
+    this.receiver = c.listenLogEndpoint === "" ? undefined : new LogReceiver(receiverOptions, {
+      ack: (sender, seqs) => internals.send(this.#ackTopic(sender), EVENTS.logAck, [node.name, seqs]),
+      malformed: (kind, message) => internals.msgError(kind, message),
+    });
+    if (!this.receiver && c.connectLogEndpoints.length === 0) return;
+    const receiver = this.receiver;
+    const writer = (this.writer = new LogWriter({
+      send: (records, seq, payload) => internals.io.sendLog(records, seq, LOG_FORMAT_BYTES, payload, internals.live()),
+      drain: () => internals.io.drainLogs(),
+      report: (message, key) => node.report("warning", message, key),
+      ...(receiver ? { local: (batch) => receiver.accept(batch, node.id) } : {}),
+    }, writerOptions));
+    if (receiver) return;
+    // Acknowledgments come on a topic of this writer's own, also when it is not a layout node.
+    if (writer.options.acknowledge) node.subscribe(this.#ackTopic(node.id));
+    node.on(EVENTS.logAck, (_logger: string, seqs: number[]) => Array.isArray(seqs) && writer.onAck(seqs));
+    node.on(EVENTS.logStopped, () => writer.onLoggerStopped());
+    node.on(EVENTS.nodeDown, (name: string) => node.layout && isLogSink(node.layout, name) && writer.onLoggerDown());
+  }
+
+  /** Where loggers send acknowledgments and `log_stopped` to the writer with node id `id`. */
+  #ackTopic(id: string): string {
+    return `${this.#node.config.internalTopicPrefix}${id}.log.`;
+  }
+
+  /** A log message arrived on the PULL socket. */
+  handle(record: BatchCursor): void | Promise<void> {
+    return this.receiver?.handle(record);
+  }
+
+  /** The counters of both sides. */
+  stats(): LogWriterStats & LogReceiverStats {
+    return { ...(this.writer?.stats() ?? LogWriter.emptyStats()), ...(this.receiver?.stats() ?? NO_RECEIVER_STATS) };
+  }
+
+  /**
+   * Writers send what they buffered and wait for the loggers' acknowledgments. A logger then takes
+   * what its PULL socket holds, writes and acknowledges it, and says it is gone, so writers send again
+   * whatever it never wrote.
+   */
+  async stop(graceMs: number): Promise<void> {
+    await this.writer?.close(graceMs);
+    if (!this.receiver) return;
+    if (this.#internals.io.started) await this.#internals.io.closePull();
+    this.receiver.close();
+    for (const sender of this.receiver.senders) this.#internals.send(this.#ackTopic(sender), EVENTS.logStopped, [this.#node.name]);
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * @module A node's metrics under Zeek's names, each with a `node` label: the ZeroMQ backend's drop,
+ * block and error counters, the core event counters (plus, opt-in, Zeek's VERBOSE families by topic
+ * and handler and DEBUG size histograms), the log counters, the broker's 8 proxy counters on the node
+ * that runs it, and process health.
+ */
+
+import { readdirSync, readFileSync } from "node:fs";
+import { type Counter, type Histogram, MESSAGE_SIZE_BOUNDS, Registry } from "./metrics.ts";
+import { metricsApp, MetricsServer, type MetricsServerOptions, type ServiceGroup } from "./metrics-server.ts";
+import type { ProxyStatistics } from "./proxy.ts";
+import type { ClusterNode, NodeStats } from "./pubsub.ts";
+import { EVENTS } from "./topics.ts";
+
+/** Zeek's `Cluster::Telemetry::core_metrics` levels. */
+export type CoreMetricsLevel = "INFO" | "VERBOSE" | "DEBUG";
+
+/** Options of a node's metrics: what it counts, and where it serves them. */
+export interface MetricsOptions extends TelemetryOptions, MetricsServerOptions {}
+
+/** What a node counts. */
+export interface TelemetryOptions {
+  /** Which core event families to keep: INFO (totals), VERBOSE (by topic and handler), DEBUG (size histograms). @default {["INFO"]} */
+  coreMetrics?: readonly CoreMetricsLevel[];
+  /** Topic rewrites for the `topic` label, first match wins (Zeek's `topic_normalizations`). @default {node-id topics → zeek.cluster.nodeid.__normalized__} */
+  topicNormalizations?: readonly (readonly [RegExp, string])[];
+}
+
+/** Zeek's default topic normalizations: Broker-style and ZeroMQ-style node-id topics collapse into one. */
+export const DEFAULT_TOPIC_NORMALIZATIONS: readonly (readonly [RegExp, string])[] = Object.freeze([
+  [/^zeek\/cluster\/nodeid\/.*/, "zeek/cluster/nodeid/__normalized__"],
+  [/^zeek\.cluster\.nodeid\..*/, "zeek.cluster.nodeid.__normalized__"],
+] as const);
+
+/** Counts published and received events by topic and handler (VERBOSE) and their sizes (DEBUG). */
+export class EventTelemetry {
+  readonly #normalizations: readonly (readonly [RegExp, string])[];
+  readonly #normalized = new Map<string, string>();
+  readonly #verbose: { out: Counter; in: Counter } | undefined;
+  readonly #debug: { out: Histogram; in: Histogram } | undefined;
+
+  constructor(registry: Registry, levels: readonly CoreMetricsLevel[], normalizations: readonly (readonly [RegExp, string])[]) {
+    this.#normalizations = normalizations;
+    if (levels.includes("VERBOSE")) {
+      this.#verbose = {
+        out: registry.counter("zeek_cluster_core_verbose_outgoing_events_total", "Number of outgoing events by topic and handler"),
+        in: registry.counter("zeek_cluster_core_verbose_incoming_events_total", "Number of incoming events by topic and handler"),
+      };
+    }
+    if (levels.includes("DEBUG")) {
+      this.#debug = {
+        out: registry.histogram("zeek_cluster_core_debug_outgoing_event_sizes", "Sizes of outgoing events in bytes", MESSAGE_SIZE_BOUNDS),
+        in: registry.histogram("zeek_cluster_core_debug_incoming_event_sizes", "Sizes of incoming events in bytes", MESSAGE_SIZE_BOUNDS),
+      };
+    }
+  }
+
+  /** Whether any family is on (otherwise the node skips the calls). */
+  get active(): boolean {
+    return this.#verbose !== undefined || this.#debug !== undefined;
+  }
+
+  /** The `topic` label of a topic. */
+  normalize(topic: string): string {
+    let label = this.#normalized.get(topic);
+    if (label === undefined) {
+      label = this.#normalizations.find(([re]) => re.test(topic))?.[1] ?? topic;
+      if (this.#normalized.size > 10_000) this.#normalized.clear();
+      this.#normalized.set(topic, label);
+    }
+    return label;
+  }
+
+  /** An event was published. */
+  outgoing(topic: string, handler: string, size: number): void {
+    const labels = { topic: this.normalize(topic), handler };
+    this.#verbose?.out.inc(labels);
+    // Zeek labels the size by the publishing script's location; here the caller's file and line.
+    this.#debug?.out.observe({ ...labels, script_location: callerLocation() }, size);
+  }
+
+  /** An event was received and decoded. */
+  incoming(topic: string, handler: string, size: number): void {
+    const labels = { topic: this.normalize(topic), handler };
+    this.#verbose?.in.inc(labels);
+    this.#debug?.in.observe(labels, size);
+  }
+}
+
+function callerLocation(): string {
+  const frames = new Error().stack?.split("\n") ?? [];
+  const outside = frames.find((f) => f.includes("at ") && !/\/lib\/(telemetry|pubsub)\.ts/.test(f) && f.includes(":"));
+  return /\(?([^\s()]+:\d+):\d+\)?$/.exec(outside ?? "")?.[1]?.split("/").pop() ?? "unknown";
+}
+
+// One event-loop lag probe per process: the delay of a 100 ms timer beyond its schedule.
+const lag = { last: 0, max: 0 };
+let probe: Timer | undefined;
+function lagProbe(): typeof lag {
+  if (!probe) {
+    let expected = performance.now() + 100;
+    probe = setInterval(() => {
+      const now = performance.now();
+      lag.last = Math.max(0, now - expected) / 1000;
+      lag.max = Math.max(lag.max, lag.last);
+      expected = now + 100;
+    }, 100).unref();
+  }
+  return lag;
+}
+
+const LOG_COUNTERS: [keyof NodeStats, string, string][] = [
+  ["logRecordsWritten", "log_written_records_total", "Log records written on this node"],
+  ["logBatchesSent", "log_sent_batches_total", "Log batches sent to the loggers"],
+  ["logBatchesAcked", "log_acked_batches_total", "Log batches acknowledged by a logger"],
+  ["logBatchesResent", "log_resent_batches_total", "Log batches sent again after a logger stopped or did not answer"],
+  ["logDroppedRecords", "log_dropped_records_total", "Log records dropped (DROP policy, or no logger)"],
+  ["logDroppedBatches", "log_dropped_batches_total", "Log batches dropped (DROP policy, or no logger)"],
+  ["logLostRecords", "log_lost_records_total", "Log records sent but never acknowledged when the writer stopped"],
+  ["logLostBatches", "log_lost_batches_total", "Log batches sent but never acknowledged when the writer stopped"],
+  ["logBlocks", "log_blocks_total", "Times a log batch had to wait for a logger (BLOCK policy)"],
+  ["logRecordsReceived", "log_received_records_total", "Log records received and written by this logger"],
+  ["logBatchesReceived", "log_received_batches_total", "Log batches received and written by this logger"],
+  ["logDuplicateBatches", "log_duplicate_batches_total", "Log batches received again and not written twice"],
+];
+
+const PROXY_SIDES = ["frontend", "backend"] as const;
+const PROXY_FIELDS = [["messagesReceived", "messages_received"], ["bytesReceived", "bytes_received"], ["messagesSent", "messages_sent"], ["bytesSent", "bytes_sent"]] as const;
+
+/**
+ * The metrics of one node, and the HTTP server for them. `render()` reads the broker's counters first
+ * (at most every 10 ms, never blocking), then renders everything with the node's `node` label. Nodes
+ * announce their endpoint to the manager once it is up; the manager lists them in `/services.json`.
+ */
+export class NodeMetrics {
+  readonly registry: Registry = new Registry();
+  readonly events: EventTelemetry;
+  readonly #node: ClusterNode;
+  readonly #server: MetricsServerOptions | undefined;
+  readonly #targets = new Map<string, string>();
+  #running: MetricsServer | undefined;
+  #proxy: ProxyStatistics | undefined;
+
+  /** @param serve Where to serve metrics; undefined: no server. */
+  constructor(node: ClusterNode, options: TelemetryOptions = {}, serve?: MetricsServerOptions) {
+    this.#node = node;
+    this.#server = serve;
+    if (node.type === "manager") {
+      node.on(EVENTS.metricsEndpoint, (name: unknown, target: unknown) => {
+        if (typeof name === "string" && typeof target === "string" && /^[\w.:[\]-]+:\d+$/.test(target)) this.#targets.set(name, target);
+      });
+      node.on(EVENTS.nodeDown, (name: string) => this.#targets.delete(name));
+    } else {
+      node.on(EVENTS.nodeUp, (name: string) => {
+        if (this.target && node.layout?.nodes[name]?.type === "manager") node.publish(node.nodeTopic(name), EVENTS.metricsEndpoint, [node.name, this.target]);
+      });
+    }
+    const levels = options.coreMetrics ?? ["INFO"];
+    for (const level of levels) if (!["INFO", "VERBOSE", "DEBUG"].includes(level)) throw new RangeError(`Invalid metrics option 'coreMetrics': unknown level '${level}'`);
+    const r = this.registry;
+    const stat = (key: keyof NodeStats) => () => node.stats()[key] as number;
+    r.collect("zeek_cluster_zeromq_xpub_drops_total", "counter", "Number of published events dropped due to XPUB socket HWM", stat("xpubDrops"));
+    r.collect("zeek_cluster_zeromq_xpub_blocks_total", "counter", "Number of times publishing had to wait at the XPUB socket HWM (BLOCK)", stat("xpubBlocks"));
+    r.collect("zeek_cluster_zeromq_onloop_drops_total", "counter", "Number of received events dropped due to OnLoop queue full", stat("onloopDrops"));
+    r.collect("zeek_cluster_zeromq_msg_errors_total", "counter", "Number of malformed messages received", stat("msgErrors"));
+    r.collect("zeek_cluster_zeromq_onloop_queue_depth", "gauge", "Received events waiting for the main thread", stat("onloopQueueDepth"));
+    r.collect("zeek_cluster_zeromq_pending_publishes", "gauge", "Published events waiting in the local queue", stat("pendingPublishes"));
+    if (levels.includes("INFO")) {
+      r.collect("zeek_cluster_core_outgoing_events_total", "counter", "Number of outgoing events", stat("outgoingEvents"));
+      r.collect("zeek_cluster_core_incoming_events_total", "counter", "Number of incoming events", stat("incomingEvents"));
+    }
+    this.events = new EventTelemetry(r, levels, options.topicNormalizations ?? DEFAULT_TOPIC_NORMALIZATIONS);
+    for (const [key, name, help] of LOG_COUNTERS) r.collect(`zeek_cluster_zeromq_${name}`, "counter", help, stat(key));
+    r.collect("zeek_cluster_nodes_up", "gauge", "Other nodes of the layout that are up", () => node.discovery?.up.size ?? 0);
+    for (const side of PROXY_SIDES) {
+      for (const [field, suffix] of PROXY_FIELDS) {
+        r.collect(`zeek_cluster_zeromq_proxy_${side}_${suffix}_total`, "counter", `Proxy ${side} ${suffix.replace("_", " ")} (per frame)`, () =>
+          this.#proxy ? [[{}, this.#proxy[side][field]]] : []);
+      }
+    }
+    processMetrics(r);
+  }
+
+  /** Starts the HTTP server, if the node has one. */
+  startServer(): void {
+    if (!this.#server || this.#running) return;
+    const services = this.#node.type === "manager" ? () => this.services() : undefined;
+    this.#running = MetricsServer.start(metricsApp({ metrics: () => this.render(), ...(services ? { services } : {}) }), this.#server);
+  }
+
+  /** Stops the HTTP server gracefully. */
+  async stopServer(): Promise<void> {
+    await this.#running?.stop();
+    this.#running = undefined;
+  }
+
+  /** The server's base URL while it runs. */
+  get url(): string | undefined {
+    return this.#running?.url;
+  }
+
+  /** `host:port` of the server while it runs: what Prometheus scrapes. */
+  get target(): string | undefined {
+    if (!this.#running) return undefined;
+    const host = this.#running.hostname === "0.0.0.0" ? (this.#node.layout?.nodes[this.#node.name]?.ip ?? "127.0.0.1") : this.#running.hostname;
+    return `${host.includes(":") ? `[${host}]` : host}:${this.#running.port}`;
+  }
+
+  /** Prometheus HTTP service discovery for the cluster (on the manager): every node's endpoint. */
+  services(): ServiceGroup[] {
+    const own = this.target ? [this.target] : [];
+    return [{ targets: [...own, ...[...this.#targets.values()].sort()], labels: {} }];
+  }
+
+  /** The exposition text of this node. */
+  async render(): Promise<string> {
+    const broker = this.#node.broker;
+    if (broker?.running) this.#proxy = await broker.statistics().catch(() => this.#proxy); // keep the last values if it is stalled
+    return this.registry.render({ node: this.#node.name });
+  }
+}
+
+function processMetrics(r: Registry): void {
+  const probe = lagProbe();
+  const linux = process.platform === "linux";
+  r.collect("process_resident_memory_bytes", "gauge", "Resident memory size", () => process.memoryUsage().rss);
+  if (linux) {
+    r.collect("process_virtual_memory_bytes", "gauge", "Virtual memory size", () => Number(readFileSync("/proc/self/statm", "utf8").split(" ")[0]) * 4096);
+    r.collect("process_open_fds", "gauge", "Number of open file descriptors", () => readdirSync("/proc/self/fd").length);
+  }
+  r.collect("process_cpu_user_seconds_total", "counter", "Total user CPU time spent", () => process.cpuUsage().user / 1e6);
+  r.collect("process_cpu_system_seconds_total", "counter", "Total system CPU time spent", () => process.cpuUsage().system / 1e6);
+  r.collect("process_cpu_seconds_total", "counter", "Total user and system CPU time spent", () => {
+    const cpu = process.cpuUsage();
+    return (cpu.user + cpu.system) / 1e6;
+  });
+  r.collect("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch", () => Math.floor((Date.now() - performance.now()) / 1000));
+  r.collect("process_event_loop_lag_seconds", "gauge", "Event-loop lag at the last 100 ms probe", () => probe.last);
+  r.collect("process_event_loop_lag_max_seconds", "gauge", "Largest event-loop lag seen since the last scrape", () => {
+    const max = probe.max;
+    probe.max = probe.last;
+    return max;
+  });
+}
