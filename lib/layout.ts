@@ -99,6 +99,17 @@ export function validateLayout(layout: ClusterLayout): ValidLayout {
     }
     out[name] = Object.freeze({ ...node });
   }
+  const taken = new Map<string, string>();
+  for (const name of names) {
+    for (const field of ["port", "metricsPort"] as const) {
+      const port = out[name]![field];
+      if (port === undefined) continue;
+      const where = `${out[name]!.ip} port ${port}`;
+      const other = taken.get(where);
+      if (other) invalid(`nodes[${JSON.stringify(name)}].${field}`, `a port no other node uses on ${out[name]!.ip} (${other} has it)`, port);
+      taken.set(where, `nodes[${JSON.stringify(name)}].${field}`);
+    }
+  }
   const managers = names.filter((n) => out[n]!.type === "manager");
   if (managers.length > 1) invalid("nodes", "at most one manager", managers);
   const hasLogger = names.some((n) => out[n]!.type === "logger");

@@ -279,6 +279,7 @@ export class ClusterNode {
     this.discovery?.start();
     this.#io.flushPending();
     this.logWriter?.start();
+    this.raise(EVENTS.zeekInit, []);
   }
 
   /** Where this node's PULL socket listens for log writes (wildcard port resolved), or empty. */
@@ -346,6 +347,7 @@ export class ClusterNode {
 
   #shutdown(): Promise<void> {
     this.#shuttingDown ??= (async () => {
+      if (this.#state === "running") this.raise(EVENTS.zeekDone, []);
       this.#state = "stopping";
       this.discovery?.stop();
       const grace = this.config.lingerMs < 0 ? 30_000 : Math.max(this.config.lingerMs, 1000);

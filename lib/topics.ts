@@ -43,6 +43,10 @@ export const EVENTS = {
   logStopped: "Cluster::Backend::ZeroMQ::log_stopped",
   /** `(node name, "host:port")`: a node tells the manager where its metrics are served. */
   metricsEndpoint: "Cluster::Backend::ZeroMQ::metrics_endpoint",
+  /** `()`: raised locally once the node runs, as Zeek raises it at start-up. */
+  zeekInit: "zeek_init",
+  /** `()`: raised locally when the node starts stopping; publishing and logging still work here. */
+  zeekDone: "zeek_done",
 } as const;
 
 /**

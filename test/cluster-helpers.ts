@@ -1,5 +1,7 @@
 /** In-process cluster helpers: layouts like Zeek's btest ones and nodes that clean up after the test. */
 
+import type { ClusterFile } from "../lib/cluster-file.ts";
+import { Cluster, type LaunchOptions } from "../lib/launcher.ts";
 import type { ClusterLayout } from "../lib/layout.ts";
 import { ClusterNode, type NodeOptions } from "../lib/pubsub.ts";
 import { ANY_PORT, waitFor } from "./helpers.ts";
@@ -7,7 +9,8 @@ import { ANY_PORT, waitFor } from "./helpers.ts";
 /** A layout: manager (the log sink; logging is not exercised here), then the named nodes. */
 export function layoutOf(nodes: Record<string, "logger" | "proxy" | "worker">): ClusterLayout {
   const all: Record<string, ClusterLayout["nodes"][string]> = { manager: { type: "manager", ip: "127.0.0.1", port: 1 } };
-  for (const [name, type] of Object.entries(nodes)) all[name] = { type, ip: "127.0.0.1", ...(type === "logger" ? { port: 1 } : {}) };
+  let port = 1; // never bound: tests override the log endpoints
+  for (const [name, type] of Object.entries(nodes)) all[name] = { type, ip: "127.0.0.1", ...(type === "logger" ? { port: ++port } : {}) };
   return { nodes: all, managerIsLogger: !Object.values(nodes).includes("logger") };
 }
 
@@ -16,6 +19,21 @@ const started: ClusterNode[] = [];
 /** Stops every node made with {@linkcode makeNode}. test/setup.ts runs it after each test. */
 export async function stopNodes(): Promise<void> {
   await Promise.all(started.splice(0).map((n) => n.stop()));
+}
+
+const launched: Cluster[] = [];
+
+/** Launches an isolated cluster whose node output is collected; it is stopped after the test. */
+export async function launchCluster(source: string | ClusterFile, options: LaunchOptions = {}): Promise<Cluster & { output: string[] }> {
+  const output: string[] = [];
+  const cluster = await Cluster.launch(source, { isolated: true, output: (node, line) => output.push(`${node} | ${line}`), readyTimeout: 15_000, graceMs: 3000, ...options });
+  launched.push(cluster);
+  return Object.assign(cluster, { output });
+}
+
+/** Stops every cluster made with {@linkcode launchCluster}. test/setup.ts runs it after each test. */
+export async function stopClusters(): Promise<void> {
+  await Promise.all(launched.splice(0).map((c) => c.stop()));
 }
 
 /** What a node's reporter received. */

@@ -106,6 +106,8 @@ describe("layout validation", () => {
     ["unknown node field", { nodes: { x: { type: "worker", ip: IP, prot: 1 } as never } }, TypeError, /nodes\["x"\] has unknown field 'prot'/],
     ["two managers", { nodes: { ...base, m2: { type: "manager", ip: IP } } }, RangeError, /at most one manager/],
     ["no nodes", { nodes: {} }, RangeError, /at least one node/],
+    ["two nodes on one ip and port", { nodes: { ...base, "logger-2": { type: "logger", ip: IP, port: base.logger!.port!, metricsPort: 9 } } }, RangeError, /nodes\["logger-2"\]\.port: expected a port no other node uses on 127\.0\.0\.1 \(nodes\["logger"\]\.port has it\), got 27762/],
+    ["a metrics port taken by another node", { nodes: { ...base, x: { type: "worker", ip: IP, metricsPort: 9991 }, y: { type: "worker", ip: IP, metricsPort: 9991 } } }, RangeError, /nodes\["y"\]\.metricsPort: .*nodes\["x"\]\.metricsPort has it/],
     ["name with a space", { nodes: { "worker 1": { type: "worker", ip: IP } } }, RangeError, /node name/],
   ];
   for (const [what, layout, Err, message] of cases) {
