@@ -1,0 +1,153 @@
+/**
+ * @module Cluster files: a Zeek-style layout (nodes by name with type, ip, log port, metrics port) plus
+ * what a launcher needs to run it: the script each node runs (per node or per type), extra
+ * environment, and options shared by every node. JSON, or a TS/JS module exporting it.
+ */
+
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { buildConfig, type ZeroMQOptions } from "./config.ts";
+import { type ClusterLayout, type LayoutNode, NODE_TYPES, type NodeType, validateLayout, type ValidLayout } from "./layout.ts";
+import type { LogFilesOptions } from "./logfiles.ts";
+
+/** A node of a cluster file: a layout node, plus its script and environment. */
+export interface ClusterFileNode extends LayoutNode {
+  /** The script this node runs, relative to the cluster file. @default {the type's script, else a plain node} */
+  script?: string;
+  /** Extra environment variables for this node's process. @default {{}} */
+  env?: Record<string, string>;
+}
+
+/** A cluster file. */
+export interface ClusterFile {
+  /** The nodes, by name. */
+  nodes: Record<string, ClusterFileNode>;
+  /** The manager receives the logs (Zeek's `Cluster::manager_is_logger`). @default {true when there is no logger} */
+  managerIsLogger?: boolean;
+  /** The script of every node of a type, relative to the cluster file. @default {{}} */
+  scripts?: Partial<Record<NodeType, string>>;
+  /** Extra environment variables for every node. @default {{}} */
+  env?: Record<string, string>;
+  /** Zeek's options for every node (endpoints, HWMs, policies …). @default {{}} */
+  options?: ZeroMQOptions;
+  /** Where and how loggers write files; `dir` is relative to the cluster file. @default {{ dir: "logs" }} */
+  logging?: LogFilesOptions;
+}
+
+/** A checked cluster file, with scripts resolved to absolute paths. */
+export interface ValidClusterFile {
+  /** The layout part. */
+  layout: ValidLayout;
+  /** Each node's script (absolute), or undefined for a plain node. */
+  scripts: Readonly<Record<string, string | undefined>>;
+  /** Each node's environment: the file's `env`, then the node's. */
+  env: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Options for every node. */
+  options: ZeroMQOptions;
+  /** Log file options, `dir` absolute. */
+  logging: LogFilesOptions;
+  /** The definition as given (for passing on to nodes). */
+  source: ClusterFile;
+}
+
+/**
+ * Types a cluster definition in a TS module (`export default defineCluster({ … })`).
+ *
+ * @example
+ * ```ts
+ * import { defineCluster } from "./cluster-file.ts";
+ *
+ * export default defineCluster({
+ *   nodes: {
+ *     manager: { type: "manager", ip: "127.0.0.1", metricsPort: 9991 },
+ *     logger: { type: "logger", ip: "127.0.0.1", port: 27762 },
+ *     "worker-1": { type: "worker", ip: "127.0.0.1" },
+ *   },
+ *   scripts: { worker: "./worker.ts" },
+ * });
+ * ```
+ */
+export function defineCluster(file: ClusterFile): ClusterFile {
+  return file;
+}
+
+function bad(what: string, expected: string, value: unknown, typeError = true): never {
+  throw new (typeError ? TypeError : RangeError)(`Invalid cluster file: ${what}: expected ${expected}, got ${JSON.stringify(value)}`);
+}
+
+function checkEnv(what: string, env: unknown): Record<string, string> {
+  if (env === undefined) return {};
+  if (typeof env !== "object" || env === null || Array.isArray(env)) bad(what, "an object of strings", env);
+  for (const [k, v] of Object.entries(env)) if (typeof v !== "string") bad(`${what}.${k}`, "a string", v);
+  return env as Record<string, string>;
+}
+
+const TOP_FIELDS = new Set(["nodes", "managerIsLogger", "scripts", "env", "options", "logging"]);
+
+/**
+ * Checks a cluster file and resolves its paths against `baseDir`.
+ *
+ * @throws {TypeError} a field of the wrong type or an unknown field, naming the node and the field.
+ * @throws {RangeError} a bad value (unknown node type, bad port, missing script file …).
+ */
+export function validateClusterFile(file: ClusterFile, baseDir: string): ValidClusterFile {
+  if (typeof file !== "object" || file === null) bad("the file", "an object", file);
+  for (const key of Object.keys(file)) if (!TOP_FIELDS.has(key)) throw new TypeError(`Invalid cluster file: unknown field '${key}'`);
+  const nodes: Record<string, LayoutNode> = {};
+  const scripts: Record<string, string | undefined> = {};
+  const env: Record<string, Record<string, string>> = {};
+  const typeScripts = file.scripts ?? {};
+  if (typeof typeScripts !== "object" || typeScripts === null) bad("scripts", "an object of scripts by node type", typeScripts);
+  for (const [type, script] of Object.entries(typeScripts)) {
+    if (!NODE_TYPES.includes(type as NodeType)) bad(`scripts.${type}`, NODE_TYPES.join(" | "), type, false);
+    if (typeof script !== "string") bad(`scripts.${type}`, "a file path", script);
+  }
+  const shared = checkEnv("env", file.env);
+  if (typeof file.nodes !== "object" || file.nodes === null) bad("nodes", "an object of nodes by name", file.nodes);
+  for (const [name, node] of Object.entries(file.nodes)) {
+    if (typeof node !== "object" || node === null) bad(`nodes["${name}"]`, "an object", node);
+    const { script, env: nodeEnv, ...layoutNode } = node;
+    nodes[name] = layoutNode;
+    const chosen = script ?? typeScripts[node.type];
+    if (chosen !== undefined) {
+      if (typeof chosen !== "string") bad(`nodes["${name}"].script`, "a file path", chosen);
+      const path = isAbsolute(chosen) ? chosen : resolve(baseDir, chosen);
+      if (!existsSync(path)) bad(`nodes["${name}"].script`, "an existing file", path, false);
+      scripts[name] = path;
+    }
+    env[name] = { ...shared, ...checkEnv(`nodes["${name}"].env`, nodeEnv) };
+  }
+  const layout = validateLayout({ nodes, ...(file.managerIsLogger === undefined ? {} : { managerIsLogger: file.managerIsLogger }) } as ClusterLayout);
+  try {
+    buildConfig(file.options ?? {}, {}); // checked here so a bad option fails the launch, not every node
+  } catch (err: unknown) {
+    throw new (err instanceof RangeError ? RangeError : TypeError)(`Invalid cluster file: options: ${(err as Error).message}`);
+  }
+  if (file.logging !== undefined && (typeof file.logging !== "object" || file.logging === null)) bad("logging", "an object", file.logging);
+  const logging = { ...file.logging };
+  logging.dir = resolve(baseDir, logging.dir ?? "logs");
+  return { layout, scripts, env, options: file.options ?? {}, logging, source: file };
+}
+
+/**
+ * Loads a cluster file: JSON, or a module whose default export (or `cluster` export) is the definition.
+ *
+ * @throws {TypeError} a missing or unreadable file, or one that is not a cluster definition.
+ */
+export async function loadClusterFile(path: string): Promise<ValidClusterFile> {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new TypeError(`Invalid cluster file: '${abs}' does not exist`);
+  let file: unknown;
+  if (abs.endsWith(".json")) {
+    try {
+      file = await Bun.file(abs).json();
+    } catch (err: unknown) {
+      throw new TypeError(`Invalid cluster file: '${abs}' is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  } else {
+    const mod = (await import(pathToFileURL(abs).href)) as { default?: unknown; cluster?: unknown };
+    file = mod.default ?? mod.cluster;
+  }
+  return validateClusterFile(file as ClusterFile, dirname(abs));
+}

@@ -1,0 +1,361 @@
+/**
+ * @module The cluster launcher: one Bun process per node of a cluster file. It starts the manager
+ * (which runs the broker) first, then the loggers, then everyone else; reports "ready" once every node
+ * has seen node_up for every other; notices a node that dies (and restarts it if asked); and stops
+ * writers first, then the manager, then the loggers, with SIGTERM and, after a grace period, SIGKILL.
+ * Every child is killed by its own pid, and children exit by themselves should the launcher die.
+ */
+
+import type { Subprocess } from "bun";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { styleText } from "node:util";
+import { type ClusterFile, loadClusterFile, validateClusterFile, type ValidClusterFile } from "./cluster-file.ts";
+import { envVarName } from "./config.ts";
+import { ClusterError } from "./errors.ts";
+import { isLogSink, type NodeType } from "./layout.ts";
+import type { NodeReport } from "./runtime.ts";
+
+/** When to start a node again after its process ended by itself. */
+export type RestartPolicy = "no" | "on-failure" | "always";
+
+/** Options of {@linkcode Cluster.launch}. */
+export interface LaunchOptions {
+  /** Restart nodes that end: never, after a failure (non-zero exit or a signal), or always. @default {"no"} */
+  restart?: RestartPolicy;
+  /** How long a node gets between SIGTERM and SIGKILL, in ms. @default {5000} */
+  graceMs?: number;
+  /**
+   * Run on endpoints of its own instead of the file's ports, so the cluster never collides with
+   * another: the broker and loggers on ipc:// paths in a fresh temporary directory (removed on stop),
+   * metrics on free ports. @default {false}
+   */
+  isolated?: boolean;
+  /** Where node output goes: each line prefixed by the node's name on stdout, nowhere, or to a function. @default {"prefixed"} */
+  output?: "prefixed" | "silent" | ((node: string, line: string) => void);
+  /** Colour the prefixes. @default {stdout is a terminal and NO_COLOR is unset} */
+  color?: boolean;
+  /** How long start-up and `ready()` may take, in ms. @default {30000} */
+  readyTimeout?: number;
+  /** Extra environment for every node. @default {{}} */
+  env?: Record<string, string>;
+  /** Called when a node process ends while the cluster runs. @default {a message on stderr} */
+  onDeath?: (death: NodeDeath) => void;
+  /** Called when a restarted node has started again. @default {a message on stderr} */
+  onRestarted?: (name: string, restarts: number) => void;
+}
+
+/** A node process that ended on its own. */
+export interface NodeDeath {
+  name: string;
+  code: number | null;
+  signal: string | null;
+  /** Whether the launcher starts it again. */
+  restarting: boolean;
+}
+
+/** A node process as the launcher sees it. */
+export interface NodeProcess {
+  readonly name: string;
+  readonly type: NodeType;
+  /** The current process. */
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** The node's id, once it started. */
+  id: string | undefined;
+  /** Where it serves metrics, once it started (if it does). */
+  metricsUrl: string | undefined;
+  /** The other nodes it has seen node_up for. */
+  up: Set<string>;
+  /** How often it was started again. */
+  restarts: number;
+}
+
+const NODE_MAIN = new URL("./node-main.ts", import.meta.url).pathname;
+type StartedReport = Extract<NodeReport, { type: "started" }>;
+const COLORS = ["cyan", "green", "yellow", "magenta", "blue", "red"] as const;
+
+/** A running cluster of node processes. */
+export class Cluster {
+  /** The checked cluster file. */
+  readonly file: ValidClusterFile;
+  readonly #o: Required<LaunchOptions>;
+  readonly #source: { path: string } | { json: string };
+  readonly #nodes = new Map<string, NodeProcess>();
+  readonly #waiting = new Map<string, PromiseWithResolvers<StartedReport>>();
+  readonly #env = new Map<string, Record<string, string>>();
+  readonly #launchedAt = performance.now();
+  readonly #deaths: NodeDeath[] = [];
+  #ready = Promise.withResolvers<number>();
+  #stopping: Promise<void> | undefined;
+  #failed = false;
+  #privateDir: string | undefined;
+
+  private constructor(file: ValidClusterFile, source: { path: string } | { json: string }, options: LaunchOptions) {
+    this.file = file;
+    this.#source = source;
+    const color = options.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
+    this.#o = {
+      restart: options.restart ?? "no",
+      graceMs: options.graceMs ?? 5000,
+      isolated: options.isolated ?? false,
+      output: options.output ?? "prefixed",
+      readyTimeout: options.readyTimeout ?? 30_000,
+      env: options.env ?? {},
+      color,
+      onRestarted: options.onRestarted ?? ((name, n) => console.error(`cluster: node ${name} started again (restart ${n})`)),
+      onDeath: options.onDeath ?? ((d) => console.error(`cluster: node ${d.name} died (${d.signal ? `signal ${d.signal}` : `exit code ${d.code}`})${d.restarting ? ", restarting it" : ""}`)),
+    };
+    if (!["no", "on-failure", "always"].includes(this.#o.restart)) throw new RangeError(`Invalid launch option 'restart': expected "no", "on-failure" or "always", got '${this.#o.restart}'`);
+    this.#ready.promise.catch(() => undefined);
+  }
+
+  /**
+   * Starts every node of a cluster file (a path, or a definition whose paths are relative to the
+   * current directory) and resolves once all processes are up; await {@linkcode ready} for node_up
+   * everywhere. On a start-up failure everything started so far is stopped again.
+   */
+  static async launch(source: string | ClusterFile, options: LaunchOptions = {}): Promise<Cluster> {
+    const file = typeof source === "string" ? await loadClusterFile(source) : validateClusterFile(source, process.cwd());
+    const cluster = new Cluster(file, typeof source === "string" ? { path: resolve(source) } : { json: JSON.stringify(source) }, options);
+    process.once("exit", () => cluster.#killAll("SIGKILL"));
+    try {
+      for (const phase of cluster.#phases()) await Promise.all(phase.map((name) => cluster.#startNode(name)));
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    cluster.#checkReady();
+    return cluster;
+  }
+
+  /** The node processes by name. */
+  get nodes(): ReadonlyMap<string, NodeProcess> {
+    return this.#nodes;
+  }
+
+  /** Nodes that ended while the cluster ran. */
+  get deaths(): readonly NodeDeath[] {
+    return this.#deaths;
+  }
+
+  /** Whether a node died that was not restarted (the cluster then stops by itself). */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** Resolves with the ms from launch until every node had seen node_up for every other. */
+  ready(): Promise<number> {
+    let timer: Timer | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ClusterError("CLUSTER_NOT_READY", `Cluster not ready after ${this.#o.readyTimeout} ms: ${this.#missing()}`)), this.#o.readyTimeout);
+    });
+    return Promise.race([this.#ready.promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** Sends a signal to one node's process (by its pid). */
+  kill(name: string, signal: NodeJS.Signals = "SIGTERM"): void {
+    const node = this.#nodes.get(name);
+    if (!node) throw new RangeError(`Unknown node '${name}'`);
+    node.proc.kill(signal);
+  }
+
+  #phases(): string[][] {
+    const { layout } = this.file;
+    const names = Object.keys(layout.nodes);
+    const managers = names.filter((n) => layout.nodes[n]!.type === "manager");
+    const loggers = names.filter((n) => !managers.includes(n) && isLogSink(layout, n));
+    return [managers, loggers, names.filter((n) => !managers.includes(n) && !loggers.includes(n))].filter((p) => p.length > 0);
+  }
+
+  #nodeEnv(name: string): Record<string, string> {
+    const { layout } = this.file;
+    const node = layout.nodes[name]!;
+    const env: Record<string, string> = { ...this.#o.env, ...this.file.env[name], CLUSTER_NODE: name };
+    if ("path" in this.#source) env.CLUSTER_LAYOUT = this.#source.path;
+    else Object.assign(env, { CLUSTER_LAYOUT_JSON: this.#source.json, CLUSTER_BASE_DIR: process.cwd() });
+    if (!this.#o.isolated) return env;
+    // Private ipc endpoints are known before anything binds, so every node, the manager included,
+    // learns the broker's and every logger's endpoint up front; metrics take free ports and are
+    // reported back.
+    const dir = (this.#privateDir ??= mkdtempSync(join(tmpdir(), "zcl-")));
+    const ep = (what: string) => `ipc://${join(dir, what)}`;
+    env.CLUSTER_METRICS_PORT = "0";
+    Object.assign(env, { [envVarName("connectXpubEndpoint")]: ep("xsub"), [envVarName("connectXsubEndpoint")]: ep("xpub") });
+    if (node.type === "manager") Object.assign(env, { [envVarName("listenXsubEndpoint")]: ep("xsub"), [envVarName("listenXpubEndpoint")]: ep("xpub") });
+    const sinks = Object.keys(layout.nodes).filter((n) => isLogSink(layout, n));
+    if (isLogSink(layout, name)) env[envVarName("listenLogEndpoint")] = ep(`log-${sinks.indexOf(name)}`);
+    else if (sinks.length > 0) env[envVarName("connectLogEndpoints")] = sinks.map((_, i) => ep(`log-${i}`)).join(",");
+    return env;
+  }
+
+  async #startNode(name: string): Promise<void> {
+    const env = this.#env.get(name) ?? this.#nodeEnv(name);
+    this.#env.set(name, env); // a restart gets the same endpoints
+    const started = Promise.withResolvers<StartedReport>();
+    this.#waiting.set(name, started);
+    const proc = Bun.spawn([process.execPath, "--no-orphans", this.file.scripts[name] ?? NODE_MAIN], {
+      env: { ...process.env, ...env },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      detached: true, // its own process group: a terminal's Ctrl-C reaches the launcher, which stops nodes in order
+      serialization: "json",
+      ipc: (message: NodeReport) => this.#onReport(name, message),
+    });
+    const previous = this.#nodes.get(name);
+    const node: NodeProcess = { name, type: this.file.layout.nodes[name]!.type, proc, id: undefined, metricsUrl: undefined, up: new Set(), restarts: previous ? previous.restarts + 1 : 0 };
+    this.#nodes.set(name, node);
+    for (const stream of [proc.stdout, proc.stderr]) this.#pipe(name, stream);
+    proc.exited.then(() => this.#onExit(node));
+    let timer: Timer | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ClusterError("NODE_START_TIMEOUT", `Node '${name}' did not start within ${this.#o.readyTimeout} ms`)), this.#o.readyTimeout);
+    });
+    await Promise.race([started.promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  #onReport(name: string, message: NodeReport): void {
+    const node = this.#nodes.get(name);
+    if (!node) return;
+    if (message.type === "started") {
+      node.id = message.id;
+      node.metricsUrl = message.metricsUrl;
+      this.#waiting.get(name)?.resolve(message);
+      if (node.restarts > 0) this.#o.onRestarted(name, node.restarts);
+    } else if (message.type === "peers") {
+      node.up = new Set(message.up);
+      this.#checkReady();
+    }
+  }
+
+  #missing(): string {
+    const all = [...this.#nodes.keys()];
+    const gaps = [...this.#nodes.values()].map((n) => [n.name, all.filter((o) => o !== n.name && !n.up.has(o))] as const).filter(([, m]) => m.length > 0);
+    return gaps.map(([n, m]) => `${n} has not seen ${m.join(", ")}`).join("; ") || "all nodes up";
+  }
+
+  #checkReady(): void {
+    const all = [...this.#nodes.keys()];
+    if (all.length === Object.keys(this.file.layout.nodes).length && [...this.#nodes.values()].every((n) => all.every((o) => o === n.name || n.up.has(o)))) {
+      this.#ready.resolve(Math.round(performance.now() - this.#launchedAt));
+    }
+  }
+
+  #onExit(node: NodeProcess): void {
+    if (this.#stopping || this.#nodes.get(node.name) !== node) return;
+    const { exitCode: code, signalCode } = node.proc;
+    const signal = signalCode === null ? null : String(signalCode);
+    if (!node.id) {
+      // It never got as far as starting: that is a broken node script or configuration, not a crash.
+      const how = signal ? `signal ${signal}` : `exit code ${code}`;
+      return this.#waiting.get(node.name)?.reject(new ClusterError("NODE_FAILED", `Node '${node.name}' exited while starting (${how}); its output says why`));
+    }
+    const failure = code !== 0 || signal !== null;
+    const restarting = this.#o.restart === "always" || (this.#o.restart === "on-failure" && failure);
+    const death = { name: node.name, code, signal, restarting };
+    this.#deaths.push(death);
+    this.#o.onDeath(death);
+    for (const other of this.#nodes.values()) other.up.delete(node.name);
+    if (restarting) {
+      const delay = Math.min(5000, 200 * 2 ** Math.min(node.restarts, 5));
+      const restartFailed = (err: Error) => {
+        if (this.#stopping) return;
+        // A node that cannot even start again is broken, not unlucky: stop rather than run without it.
+        console.error(`cluster: restarting ${node.name} failed: ${err.message}`);
+        this.#failed = true;
+        this.stop();
+      };
+      setTimeout(() => !this.#stopping && this.#startNode(node.name).catch(restartFailed), delay);
+      return;
+    }
+    this.#failed = true;
+    this.stop();
+  }
+
+  #pipe(name: string, stream: ReadableStream<Uint8Array>): void {
+    const out = this.#o.output;
+    if (out === "silent") {
+      (async () => {
+        for await (const _ of stream);
+      })();
+      return;
+    }
+    const width = Math.max(...Object.keys(this.file.layout.nodes).map((n) => n.length));
+    const color = COLORS[Object.keys(this.file.layout.nodes).indexOf(name) % COLORS.length]!;
+    const prefix = this.#o.color ? styleText(color, `${name.padEnd(width)} |`, { validateStream: false }) : `${name.padEnd(width)} |`;
+    const emit = typeof out === "function" ? (line: string) => out(name, line) : (line: string) => process.stdout.write(`${prefix} ${line}\n`);
+    (async () => {
+      const decoder = new TextDecoder();
+      let rest = "";
+      for await (const chunk of stream) {
+        const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+        rest = lines.pop() ?? "";
+        for (const line of lines) emit(line);
+      }
+      if (rest) emit(rest);
+    })();
+  }
+
+  #killAll(signal: NodeJS.Signals): void {
+    for (const node of this.#nodes.values()) if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill(signal);
+  }
+
+  /**
+   * Stops the cluster: workers and proxies first, then the manager, then the loggers, so logs drain.
+   * Each gets SIGTERM and, after the grace period, SIGKILL. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#ready.reject(new ClusterError("CLUSTER_STOPPED", "The cluster was stopped"));
+      // Nodes still starting (a restart under way) will not report any more; stop waiting for them.
+      for (const [name, waiting] of this.#waiting) waiting.reject(new ClusterError("CLUSTER_STOPPED", `The cluster was stopped while '${name}' was starting`));
+      const { layout } = this.file;
+      const order: ((n: string) => boolean)[] = [
+        (n) => layout.nodes[n]!.type !== "manager" && !isLogSink(layout, n),
+        (n) => layout.nodes[n]!.type === "manager",
+        () => true,
+      ];
+      const done = new Set<string>();
+      for (const inPhase of order) {
+        const phase = [...this.#nodes.values()].filter((n) => !done.has(n.name) && inPhase(n.name));
+        phase.forEach((n) => done.add(n.name));
+        for (const n of phase) if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill("SIGTERM");
+        const exited = Promise.all(phase.map((n) => n.proc.exited));
+        let timer: Timer | undefined;
+        const graceful = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.#o.graceMs)))]);
+        clearTimeout(timer);
+        if (!graceful) {
+          for (const n of phase) if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill("SIGKILL");
+          await exited;
+        }
+      }
+      if (this.#privateDir) rmSync(this.#privateDir, { recursive: true, force: true });
+    })();
+    return this.#stopping;
+  }
+}
+
+/**
+ * Launches a cluster, waits until it is ready, runs `fn`, and stops the cluster again, also when `fn`
+ * throws: every child process is gone when this returns.
+ *
+ * @example
+ * ```ts ignore
+ * import { withCluster } from "zeek-zmq-cluster";
+ *
+ * await withCluster("cluster.json", async (cluster) => {
+ *   const res = await fetch(new URL("/metrics", cluster.nodes.get("manager")!.metricsUrl));
+ *   console.log(await res.text());
+ * }, { isolated: true });
+ * ```
+ */
+export async function withCluster<T>(source: string | ClusterFile, fn: (cluster: Cluster) => Promise<T>, options: LaunchOptions = {}): Promise<T> {
+  const cluster = await Cluster.launch(source, options);
+  try {
+    await cluster.ready();
+    return await fn(cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
