@@ -4,7 +4,7 @@
  * worker packs received messages into one transferable batch. Not part of the public API.
  */
 
-import type { ContextHandle, Message } from "./zmq.ts";
+import { type ContextHandle, type Message, NativeBuffer } from "./zmq.ts";
 
 /** Control PAIR (main → worker), 2 frames `[tag, payload]`. */
 export const CTRL_XSUB_UPDATE = 0; // payload: 0x01topic or 0x00topic, sent on the XSUB
@@ -14,10 +14,19 @@ export const CTRL_ABORT = 1;
 export const CTRL_CLOSE_PULL = 2;
 
 /**
- * Data PAIR (main → worker): 4 frames `[topic, sender, format, payload]` are a publish; 1 frame is
- * this. Log PAIR: 3 frames `[u32 records, u32 seq (little-endian), format, payload]`.
+ * Data PAIR (main → worker): one frame, either a batch of publishes (it starts with
+ * {@linkcode PUBLISH_BATCH}; see `outbox.ts`) or this. Log PAIR: 3 frames `[u32 records, u32 seq
+ * (little-endian), format, payload]`.
  */
 export const DATA_TERMINATE = "terminate";
+/** The first byte of a batch of publishes on the data PAIR. */
+export const PUBLISH_BATCH = 0xb1;
+/**
+ * Batches each end of the data PAIR holds (libzmq adds both ends' HWMs for inproc): enough for the
+ * worker to keep the XPUB busy while main is off the CPU for a few ms, little enough (about 1 MiB) that
+ * BLOCK pushes back on the publisher soon.
+ */
+export const DATA_PAIR_HWM = 16;
 
 /**
  * Int32 slots of the shared state. `OnloopDepth`: events handed to the main thread and not yet
@@ -65,6 +74,8 @@ export interface IoWorkerStart {
   logEndpoint: string;
   controlEndpoint: string;
   nodeId: string;
+  /** The name of the event format, sent as every publish's third frame. */
+  format: string;
   xpubEndpoint: string;
   xsubEndpoint: string;
   /** Logger endpoints the PUSH socket connects to (none: no PUSH socket). */
@@ -133,11 +144,14 @@ const INITIAL_BATCH = 256 * 1024;
  * `[u32 length][bytes]`, little-endian. Frames are copied straight from libzmq memory.
  */
 export class BatchWriter {
-  #buf = new Uint8Array(INITIAL_BATCH);
+  // In C memory, so frames are copied in without looking up a JS buffer's address each time.
+  readonly #native = new NativeBuffer(INITIAL_BATCH);
+  #buf = this.#native.bytes;
   #view = new DataView(this.#buf.buffer);
   #pos = 0;
   #recordStart = -1;
-  #lastFrame = 0;
+  /** Where the record's first frames start (the rest are not looked at). */
+  readonly #starts = [0, 0, 0, 0];
   #frames = 0;
   /** Events in the current batch. */
   events = 0;
@@ -151,10 +165,9 @@ export class BatchWriter {
 
   #ensure(extra: number): void {
     if (this.#pos + extra <= this.#buf.length) return;
-    const grown = new Uint8Array(Math.max(this.#buf.length * 2, this.#pos + extra));
-    grown.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = grown;
-    this.#view = new DataView(grown.buffer);
+    this.#native.ensure(this.#pos + extra, this.#pos);
+    this.#buf = this.#native.bytes;
+    this.#view = new DataView(this.#buf.buffer);
   }
 
   /** Starts a record. */
@@ -170,18 +183,25 @@ export class BatchWriter {
   frame(msg: Message, size: number): void {
     this.#ensure(4 + size);
     this.#view.setUint32(this.#pos, size, true);
-    this.#lastFrame = this.#pos + 4;
-    msg.copyTo(this.#buf, this.#lastFrame, size);
+    if (this.#frames < 4) this.#starts[this.#frames] = this.#pos + 4;
+    this.#native.copyFrom(msg, this.#pos + 4, size);
     this.#pos += 4 + size;
     this.#frames++;
   }
 
-  /** Whether the last frame written equals `bytes`. */
-  lastFrameEquals(bytes: Uint8Array): boolean {
-    const start = this.#lastFrame;
-    if (this.#pos - start !== bytes.length) return false;
+  /** Whether frame `index` of the record being written equals `bytes`. */
+  frameEquals(index: number, bytes: Uint8Array): boolean {
+    if (index >= this.#frames) return false;
+    const start = this.#starts[index]!;
+    if (this.#view.getUint32(start - 4, true) !== bytes.length) return false;
     for (let i = 0; i < bytes.length; i++) if (this.#buf[start + i] !== bytes[i]) return false;
     return true;
+  }
+
+  /** The first byte of frame `index` of the record being written, or -1 if it has none. */
+  firstByte(index: number): number {
+    if (index >= this.#frames || this.#view.getUint32(this.#starts[index]! - 4, true) === 0) return -1;
+    return this.#buf[this.#starts[index]!]!;
   }
 
   /** Finishes the record. */
@@ -200,15 +220,16 @@ export class BatchWriter {
 
   /** The finished records as a transferable copy of just the used bytes; resets the writer. */
   take(): { buffer: ArrayBuffer; events: number; logs: number } {
-    const out = { buffer: this.#buf.buffer.slice(0, this.#pos), events: this.events, logs: this.logs };
+    const out = { buffer: this.#buf.slice(0, this.#pos).buffer, events: this.events, logs: this.logs };
     this.#pos = 0;
     this.events = 0;
     this.logs = 0;
-    if (this.#buf.length > 4 * INITIAL_BATCH) {
-      this.#buf = new Uint8Array(INITIAL_BATCH);
-      this.#view = new DataView(this.#buf.buffer);
-    }
     return out;
+  }
+
+  /** Frees the C memory (when the worker ends). */
+  close(): void {
+    this.#native.close();
   }
 }
 

@@ -54,7 +54,7 @@ export interface ValidClusterFile {
 /**
  * Types a cluster definition in a TS module (`export default defineCluster({ … })`).
  *
- * @example
+ * @example A cluster.ts whose workers run their own script
  * ```ts
  * import { defineCluster } from "./cluster-file.ts";
  *
@@ -87,6 +87,17 @@ const TOP_FIELDS = new Set(["nodes", "managerIsLogger", "scripts", "env", "optio
 
 /**
  * Checks a cluster file and resolves its paths against `baseDir`.
+ *
+ * @example Paths end up relative to the cluster file, not to the current directory
+ * ```ts
+ * import { validateClusterFile } from "./cluster-file.ts";
+ *
+ * const cluster = validateClusterFile({
+ *   nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27762 }, "worker-1": { type: "worker", ip: "127.0.0.1" } },
+ *   logging: { dir: "logs", format: "tsv" },
+ * }, "/srv/cluster");
+ * console.log(cluster.logging.dir); // "/srv/cluster/logs"
+ * ```
  *
  * @throws {TypeError} a field of the wrong type or an unknown field, naming the node and the field.
  * @throws {RangeError} a bad value (unknown node type, bad port, missing script file …).
@@ -132,6 +143,18 @@ export function validateClusterFile(file: ClusterFile, baseDir: string): ValidCl
 
 /**
  * Loads a cluster file: JSON, or a module whose default export (or `cluster` export) is the definition.
+ *
+ * @example A JSON cluster file with no logger
+ * ```ts
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadClusterFile } from "./cluster-file.ts";
+ *
+ * const path = join(tmpdir(), "cluster.json");
+ * await Bun.write(path, JSON.stringify({ nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27762 } } }));
+ * const cluster = await loadClusterFile(path);
+ * console.log(cluster.layout.managerIsLogger); // true
+ * ```
  *
  * @throws {TypeError} a missing or unreadable file, or one that is not a cluster definition.
  */

@@ -88,7 +88,17 @@ export interface ZeroMQOptions {
 /** A complete, validated configuration: every option present. */
 export type ZeroMQConfig = { readonly [K in keyof ZeroMQOptions]-?: Exclude<ZeroMQOptions[K], undefined> };
 
-/** The defaults of Zeek's `main.zeek` (plus `onloop_queue_hwm`). */
+/**
+ * The defaults of Zeek's `main.zeek` (plus `onloop_queue_hwm`).
+ *
+ * @example Sizing a queue relative to Zeek's default
+ * ```ts
+ * import { DEFAULT_CONFIG, resolveConfig } from "./config.ts";
+ *
+ * const config = resolveConfig({ xpubSndhwm: DEFAULT_CONFIG.xpubSndhwm * 10 });
+ * console.log(config.xpubSndhwm); // 10000
+ * ```
+ */
 export const DEFAULT_CONFIG: ZeroMQConfig = Object.freeze({
   overflowPolicy: "BLOCK",
   connectXpubEndpoint: "tcp://127.0.0.1:5556",
@@ -166,17 +176,45 @@ const RULES: Record<Key, [Kind, number?]> = {
   curveClientSecretkey: ["curve"],
 };
 
-/** Zeek's name of every option: `xpubSndhwm` → `xpub_sndhwm`. */
+/**
+ * Zeek's name of every option: `xpubSndhwm` → `xpub_sndhwm`.
+ *
+ * @example Naming an option as Zeek's scripts do
+ * ```ts
+ * import { ZEEK_OPTION_NAMES } from "./config.ts";
+ *
+ * console.log(`Cluster::Backend::ZeroMQ::${ZEEK_OPTION_NAMES.xpubSndhwm}`); // "Cluster::Backend::ZeroMQ::xpub_sndhwm"
+ * ```
+ */
 export const ZEEK_OPTION_NAMES: Readonly<Record<Key, string>> = Object.freeze(
   Object.fromEntries(
     Object.keys(RULES).map((key) => [key, key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)]),
   ) as Record<Key, string>,
 );
 
-/** Prefix of the environment variables that override options, e.g. `ZEEK_CLUSTER_BACKEND_ZEROMQ_XPUB_SNDHWM`. */
+/**
+ * Prefix of the environment variables that override options, e.g. `ZEEK_CLUSTER_BACKEND_ZEROMQ_XPUB_SNDHWM`.
+ *
+ * @example Listing the overrides set in this process's environment
+ * ```ts
+ * import { ENV_PREFIX } from "./config.ts";
+ *
+ * const overrides = Object.keys(process.env).filter((name) => name.startsWith(ENV_PREFIX));
+ * console.log(overrides); // e.g. ["ZEEK_CLUSTER_BACKEND_ZEROMQ_XPUB_SNDHWM"]
+ * ```
+ */
 export const ENV_PREFIX = "ZEEK_CLUSTER_BACKEND_ZEROMQ_";
 
-/** The environment variable that overrides `option`. */
+/**
+ * The environment variable that overrides `option`.
+ *
+ * @example The variable that overrides the XPUB high-water mark
+ * ```ts
+ * import { envVarName } from "./config.ts";
+ *
+ * console.log(envVarName("xpubSndhwm")); // "ZEEK_CLUSTER_BACKEND_ZEROMQ_XPUB_SNDHWM"
+ * ```
+ */
 export function envVarName(option: keyof ZeroMQOptions): string {
   return ENV_PREFIX + ZEEK_OPTION_NAMES[option].toUpperCase();
 }
@@ -185,7 +223,17 @@ const HOST = String.raw`(?:\*|\[[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]|[\w.-]+)`;
 const ENDPOINT = new RegExp(String.raw`^(?:tcp://(?:${HOST};)?${HOST}:(?:\*|!|\d{1,5})|ipc://.+|inproc://.+)$`);
 const Z85 = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
 
-/** Checks an endpoint string: `tcp://host:port` (IPv6 in brackets, `*` for a wildcard), `ipc://path` or `inproc://name`. */
+/**
+ * Checks an endpoint string: `tcp://host:port` (IPv6 in brackets, `*` for a wildcard), `ipc://path` or `inproc://name`.
+ *
+ * @example IPv6 addresses need brackets
+ * ```ts
+ * import { isEndpoint } from "./config.ts";
+ *
+ * console.log(isEndpoint("tcp://[::1]:5556")); // true
+ * console.log(isEndpoint("tcp://::1:5556")); // false
+ * ```
+ */
 export function isEndpoint(value: string): boolean {
   if (!ENDPOINT.test(value)) return false;
   const port = /:(\d+)$/.exec(value)?.[1];
@@ -262,6 +310,15 @@ const CURVE_KEYS = ["curveServerPublickey", "curveServerSecretkey", "curveClient
  * (`ZEEK_CLUSTER_BACKEND_ZEROMQ_<ZEEK_NAME>`, e.g. `..._CONNECT_XSUB_ENDPOINT` or Zeek's own
  * `..._CURVE_SERVER_SECRETKEY`), then `derived` (settings computed from a layout), then the defaults.
  * As in Zeek, CURVE keys given both as options and in the environment are an error.
+ *
+ * @example Which layer wins
+ * ```ts
+ * import { buildConfig } from "./config.ts";
+ *
+ * const env = { ZEEK_CLUSTER_BACKEND_ZEROMQ_LINGER_MS: "0", ZEEK_CLUSTER_BACKEND_ZEROMQ_XPUB_SNDHWM: "5000" };
+ * const config = buildConfig({ lingerMs: 100 }, env, { xpubSndhwm: 2000, runProxyThread: true });
+ * console.log(config.lingerMs, config.xpubSndhwm, config.runProxyThread); // 100 5000 true
+ * ```
  *
  * @throws {TypeError} an option of the wrong type, or an unknown option name.
  * @throws {RangeError} a value out of range, naming the option (or variable) and the value.

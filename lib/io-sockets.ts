@@ -3,7 +3,7 @@
  * the public API; `io-worker.ts` uses it.
  */
 
-import type { IoWorkerStart } from "./channel.ts";
+import { DATA_PAIR_HWM, type IoWorkerStart } from "./channel.ts";
 import { type Context, type Socket, SocketOption } from "./zmq.ts";
 
 /** Blocking sends of a BLOCK policy wait this long before serving the other sockets again. */
@@ -43,6 +43,7 @@ export function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
   const logs = ctx.socket("PAIR");
   const control = ctx.socket("PAIR");
   control.setOption(SocketOption.RCVHWM, 0);
+  data.setOption(SocketOption.RCVHWM, DATA_PAIR_HWM);
   const xpub = ctx.socket("XPUB");
   xpub.setOption(SocketOption.LINGER, o.lingerMs);
   xpub.setOption(SocketOption.XPUB_NODROP, o.xpubNodrop);

@@ -12,6 +12,7 @@ import {
   CTRL_ABORT,
   CTRL_CLOSE_PULL,
   CTRL_XSUB_UPDATE,
+  DATA_PAIR_HWM,
   DATA_TERMINATE,
   type IoWorkerEvent,
   type IoWorkerStart,
@@ -23,6 +24,7 @@ import {
 } from "./channel.ts";
 import type { ZeroMQConfig } from "./config.ts";
 import { ClusterError } from "./errors.ts";
+import { Outbox, PublishOutbox, type SendResult } from "./outbox.ts";
 import { ZapHandler } from "./zap.ts";
 import { Context, DONTWAIT, type Socket, SocketOption } from "./zmq.ts";
 
@@ -60,9 +62,6 @@ export interface IoCounters {
   logBlocks: number;
 }
 
-/** What {@linkcode Outbox.send} did with a message. */
-export type SendResult = "sent" | "queued" | "dropped";
-
 /** Stop reading the XSUB when this many events wait for main and the onloop HWM is 0 (never drop). */
 const ONLOOP_BACKPRESSURE_AT = 10_000;
 let seq = 0;
@@ -73,57 +72,13 @@ function settle(promise: Promise<unknown>, ms: number): Promise<boolean> {
   return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
 }
 
-/** One inproc PAIR to the worker, with a local queue for when the worker is behind. */
-class Outbox {
-  socket: Socket | undefined;
-  pending: Uint8Array[][] = [];
-  localDrops = 0;
-  #drained: (() => void)[] = [];
-
-  constructor(readonly state: SharedState, readonly wantDrain: number, readonly dropLimit: () => number) {}
-
-  send(frames: Uint8Array[], now: boolean): SendResult {
-    if (now && this.pending.length === 0 && this.socket?.send(frames, DONTWAIT)) return "sent";
-    if (this.pending.length >= this.dropLimit()) {
-      this.localDrops++;
-      return "dropped";
-    }
-    this.pending.push(frames);
-    if (now) this.flush();
-    return "queued";
-  }
-
-  flush(): void {
-    const socket = this.socket;
-    if (!socket) return;
-    while (this.pending.length > 0) {
-      // Ask for a wake-up first, then retry: the worker reads the full PAIR later and sees the flag.
-      Atomics.store(this.state.ints, this.wantDrain, 1);
-      if (!socket.send(this.pending[0]!, DONTWAIT)) {
-        // zmq_send processes the worker's "room again" notices at most once a millisecond; reading
-        // ZMQ_EVENTS processes them now. Without this a stale EAGAIN could wait for a wake-up forever.
-        socket.events();
-        if (!socket.send(this.pending[0]!, DONTWAIT)) return;
-      }
-      this.pending.shift();
-    }
-    Atomics.store(this.state.ints, this.wantDrain, 0);
-    for (const resolve of this.#drained.splice(0)) resolve();
-  }
-
-  drain(): Promise<void> {
-    if (this.pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#drained.push(resolve));
-  }
-}
-
 /** One node's I/O Worker, seen from the main thread. */
 export class IoThread {
   #config: ZeroMQConfig | undefined;
   readonly #nodeId: string;
   readonly #handlers: IoHandlers;
   readonly #state: SharedState = createSharedState();
-  readonly #events: Outbox;
+  readonly #events: PublishOutbox;
   readonly #logs: Outbox;
   #ctx: Context | undefined;
   #worker: Worker | undefined;
@@ -140,7 +95,7 @@ export class IoThread {
     this.#handlers = handlers;
     const dropLimit = (hwm: () => number) => () => (hwm() > 0 ? hwm() : Infinity);
     const c = () => this.#config;
-    this.#events = new Outbox(this.#state, Slot.WantDrain, dropLimit(() => (c()?.overflowPolicy === "DROP" ? c()!.xpubSndhwm : 0)));
+    this.#events = new PublishOutbox(this.#state, Slot.WantDrain, dropLimit(() => (c()?.overflowPolicy === "DROP" ? c()!.xpubSndhwm : 0)));
     this.#logs = new Outbox(this.#state, Slot.LogWantDrain, dropLimit(() => (this.#logPolicy === "DROP" ? (c()?.logSndhwm ?? 0) : 0)));
   }
 
@@ -157,7 +112,7 @@ export class IoThread {
   }
 
   /** Starts the worker with `c`'s endpoints and options; resolves once its sockets are connecting. */
-  async start(c: ZeroMQConfig, curve: IoWorkerStart["curve"], logPolicy: "BLOCK" | "DROP"): Promise<void> {
+  async start(c: ZeroMQConfig, curve: IoWorkerStart["curve"], logPolicy: "BLOCK" | "DROP", format: string): Promise<void> {
     this.#config = c;
     this.#logPolicy = logPolicy;
     const ctx = (this.#ctx = new Context({ ioThreads: 1, ipv6: c.ipv6 }));
@@ -169,6 +124,7 @@ export class IoThread {
       return socket;
     }) as [Socket, Socket, Socket];
     control.setOption(SocketOption.SNDHWM, 0); // subscriptions are few: never make them wait
+    data.setOption(SocketOption.SNDHWM, DATA_PAIR_HWM);
     // A logger with CURVE admits only the cluster's client key (Zeek starts a ZAP thread likewise).
     const server = c.listenLogEndpoint !== "" && c.curveServerSecretkey !== "" && c.curveClientPublickey !== "";
     if (server) this.#zap = await ZapHandler.start(ctx, [c.curveClientPublickey]);
@@ -187,6 +143,7 @@ export class IoThread {
       logEndpoint: `${base}-logs`,
       controlEndpoint: `${base}-control`,
       nodeId: this.#nodeId,
+      format,
       xpubEndpoint: c.connectXpubEndpoint,
       xsubEndpoint: c.connectXsubEndpoint,
       logConnect: c.connectLogEndpoints,
@@ -280,11 +237,11 @@ export class IoThread {
   }
 
   /**
-   * Hands a publish to the worker. `"queued"`: it waits in the local queue (BLOCK: await
+   * Hands a publish (`payload[0, length)`) to the worker. `"queued"`: it waits in the local queue (BLOCK: await
    * {@linkcode drain}); `"dropped"`: under DROP the queue was at `xpubSndhwm` (counted in `xpubDrops`).
    */
-  publish(frames: Uint8Array[], now: boolean): SendResult {
-    return this.#events.send(frames, now);
+  publish(topic: Uint8Array, payload: Uint8Array, length: number, now: boolean): SendResult {
+    return this.#events.publish(topic, payload, length, now);
   }
 
   /**
@@ -337,7 +294,7 @@ export class IoThread {
       onloopDrops: readCounter(s, Counter.OnloopDrops),
       msgErrors: readCounter(s, Counter.MsgErrors),
       onloopQueueDepth: Atomics.load(s.ints, Slot.OnloopDepth),
-      pendingPublishes: this.#events.pending.length,
+      pendingPublishes: this.#events.waiting,
       logBlocks: readCounter(s, Counter.LogBlocks),
     };
   }
@@ -350,13 +307,17 @@ export class IoThread {
   async stop(graceMs: number): Promise<void> {
     const [worker, ctx, data, control] = [this.#worker, this.#ctx, this.#events.socket, this.#control];
     if (!worker || !ctx || !data || !control) return;
-    for (const outbox of [this.#events, this.#logs]) {
-      if (await settle(outbox.drain(), graceMs)) continue;
-      this.#handlers.report(`dropped ${outbox.pending.length} queued ${outbox === this.#logs ? "log batches" : "publishes"} at shutdown`);
+    if (!(await settle(this.#events.drain(), graceMs))) {
+      const lost = this.#events.discard();
+      this.#handlers.report(`dropped ${lost} queued publishes at shutdown`);
+      this.#events.localDrops += lost;
+    }
+    if (!(await settle(this.#logs.drain(), graceMs))) {
+      const logs = this.#logs;
+      this.#handlers.report(`dropped ${logs.pending.length} queued log batches at shutdown`);
       const header = (f: Uint8Array[]) => new DataView(f[0]!.buffer);
-      if (outbox === this.#logs) this.#handlers.logDropped(outbox.pending.map((f): [number, number] => [header(f).getUint32(4, true), header(f).getUint32(0, true)]));
-      else outbox.localDrops += outbox.pending.length;
-      outbox.pending = [];
+      this.#handlers.logDropped(logs.pending.map((f): [number, number] => [header(f).getUint32(4, true), header(f).getUint32(0, true)]));
+      logs.pending = [];
     }
     data.send([DATA_TERMINATE], DONTWAIT);
     if (!(await settle(this.#closed.promise, graceMs))) {

@@ -20,22 +20,20 @@ import {
   CTRL_ABORT,
   CTRL_CLOSE_PULL,
   CTRL_XSUB_UPDATE,
-  DATA_TERMINATE,
   type IoWorkerEvent,
   type IoWorkerStart,
   Kind,
-  type SharedState,
   Slot,
   TERMINATE_CONTEXT,
 } from "./channel.ts";
+import { LogOutlet, PublishOutlet } from "./io-outlets.ts";
 import { openSockets, type WorkerSockets } from "./io-sockets.ts";
-import { Context, DONTWAIT, ETERM, Message, Poller, POLLIN, SNDMORE, type Socket, ZmqError } from "./zmq.ts";
+import { Context, DONTWAIT, ETERM, Message, Poller, POLLIN, type Socket, ZmqError } from "./zmq.ts";
 
 declare const self: Worker;
 
 const FLUSH_BYTES = 512 * 1024;
 const LOG_BACKPRESSURE_AT = 100; // log batches waiting on main before the PULL pauses
-const TERMINATE = new TextEncoder().encode(DATA_TERMINATE);
 const LOG_WRITE = new TextEncoder().encode("log-write");
 
 function post(event: IoWorkerEvent, transfer?: ArrayBuffer[]): void {
@@ -54,115 +52,6 @@ self.onmessage = (event: MessageEvent<IoWorkerStart | typeof TERMINATE_CONTEXT>)
   started = event.data;
   run(started);
 };
-
-/**
- * Moves messages from an inproc PAIR to an outgoing socket under an overflow policy. Frames after the
- * first never hit the HWM (libzmq checks it once per message), so only the first one can wait; while
- * it waits it stays in this outlet's message and the rest of the message stays in the PAIR.
- */
-class Outlet {
-  blocked = false;
-  /** Log batches dropped since the last look, as [seq, records]; main counts them. */
-  readonly dropped: [number, number][] = [];
-  readonly #msg = new Message();
-  #seq = 0;
-  #records = 0;
-
-  constructor(
-    readonly source: Socket,
-    readonly sink: Socket | undefined,
-    readonly policy: "BLOCK" | "DROP",
-    readonly state: SharedState,
-    readonly counters: { drops?: Counter; blocks: Counter },
-    readonly report: (key: string, message: string) => void,
-    /** Log outlets send these frames first and read `[records, seq]` as the first PAIR frame. */
-    readonly prefix: Uint8Array[] | undefined,
-  ) {}
-
-  #readHeader(): void {
-    if (!this.prefix) return;
-    const header = new DataView(this.#msg.bytes().buffer);
-    [this.#records, this.#seq] = [header.getUint32(0, true), header.getUint32(4, true)];
-  }
-
-  /** Takes one message from the PAIR: `"none"` if there was none, `"terminate"`, or `"done"`. */
-  readOne(): "none" | "terminate" | "done" {
-    const msg = this.#msg;
-    if (!msg.receive(this.source, DONTWAIT)) return "none";
-    if (!msg.more) {
-      if (msg.equals(TERMINATE)) return "terminate";
-      this.report("inproc", "inproc: error: expected a publish or terminate");
-      bump(this.state, Counter.MsgErrors);
-      return "done";
-    }
-    this.#readHeader();
-    if (this.sink && this.#sendFirst(DONTWAIT)) {
-      this.#sendRest();
-    } else if (!this.sink || this.policy === "DROP") {
-      this.#drop(this.sink ? "dropped a message due to hwm" : "dropped: no logger endpoints");
-      this.#skipRest();
-    } else {
-      bump(this.state, this.counters.blocks);
-      this.blocked = true;
-    }
-    return "done";
-  }
-
-  /** Retries the waiting message with a blocking send: libzmq sleeps until there is room, or 10 ms. */
-  retry(): void {
-    if (!this.#sendFirst(0)) return;
-    this.blocked = false;
-    this.#sendRest();
-  }
-
-  /** Drops what waits and what is left in the PAIR, counting it (at shutdown). */
-  dropAll(): void {
-    if (this.blocked) {
-      this.#drop("dropped at shutdown");
-      this.#skipRest();
-      this.blocked = false;
-    }
-    while (this.#msg.receive(this.source, DONTWAIT)) {
-      if (!this.#msg.more) continue; // a terminate marker
-      this.#readHeader();
-      this.#drop("dropped at shutdown");
-      this.#skipRest();
-    }
-  }
-
-  #sendFirst(flags: number): boolean {
-    const sink = this.sink!;
-    const send = () => (this.prefix ? sink.sendFrame(this.prefix[0]!, flags | SNDMORE) : this.#msg.sendTo(sink, flags | SNDMORE));
-    // On EAGAIN, ZMQ_EVENTS processes libzmq's throttled "room again" commands before we decide.
-    return send() || (flags !== 0 && (sink.events(), send()));
-  }
-
-  #sendRest(): void {
-    const sink = this.sink!;
-    const msg = this.#msg;
-    for (const frame of this.prefix?.slice(1) ?? []) sink.sendFrame(frame, SNDMORE);
-    for (;;) {
-      if (!msg.receive(this.source, DONTWAIT)) return this.report("inproc-partial", "inproc: error: message ended early");
-      const more = msg.more;
-      if (!msg.sendTo(sink, more ? SNDMORE : 0)) this.report("partial", "error: could not send the rest of a message");
-      if (!more) return;
-    }
-  }
-
-  #skipRest(): void {
-    while (this.#msg.more && this.#msg.receive(this.source, DONTWAIT));
-  }
-
-  #drop(why: string): void {
-    if (this.counters.drops !== undefined) bump(this.state, this.counters.drops);
-    if (this.prefix) this.dropped.push([this.#seq, this.#records]);
-    this.report(`drop-${this.prefix ? "log" : "xpub"}`, `${this.prefix ? "log" : "xpub"}: warn: ${why}`);
-  }
-
-  close(): void {
-    this.#msg.close();
-  }
-}
 
 function run(cfg: IoWorkerStart): void {
   const state = createSharedState(cfg.shared);
@@ -186,8 +75,8 @@ function run(cfg: IoWorkerStart): void {
   debug(`started, XPUB -> ${cfg.xpubEndpoint}, XSUB -> ${cfg.xsubEndpoint}`);
 
   const idBytes = new TextEncoder().encode(cfg.nodeId);
-  const events = new Outlet(s.data, s.xpub, cfg.overflowPolicy, state, { drops: Counter.XpubDrops, blocks: Counter.XpubBlocks }, report, undefined);
-  const logs = new Outlet(s.logs, s.push, cfg.logOverflowPolicy, state, { blocks: Counter.LogBlocks }, report, [LOG_WRITE, idBytes]);
+  const events = new PublishOutlet(s.data, s.xpub, cfg.overflowPolicy, state, idBytes, new TextEncoder().encode(cfg.format), report);
+  const logs = new LogOutlet(s.logs, s.push, cfg.logOverflowPolicy, state, { blocks: Counter.LogBlocks }, report, [LOG_WRITE, idBytes]);
   const postDropped = () => logs.dropped.length > 0 && post({ type: "log-dropped", batches: logs.dropped.splice(0) });
   const msg = new Message();
   const batch = new BatchWriter();
@@ -228,14 +117,13 @@ function run(cfg: IoWorkerStart): void {
   const logsWaitingOnMain = () => Atomics.load(state.ints, Slot.LogDepth) + batch.logs;
 
   /** Copies one multipart message into the batch; returns its frame count, or -1 if none waited. */
-  const readInto = (socket: Socket, kind: Kind, maxFrames: number, onFrame?: (index: number) => void): number => {
+  const readInto = (socket: Socket, kind: Kind, maxFrames: number): number => {
     let size = msg.receiveSize(socket, DONTWAIT);
     if (size < 0) return -1;
     batch.begin(kind);
     let parts = 0;
     for (;;) {
       if (parts < maxFrames) batch.frame(msg, size);
-      onFrame?.(parts);
       parts++;
       if (!msg.more || (size = msg.receiveSize(socket, DONTWAIT)) < 0) return parts;
     }
@@ -247,9 +135,9 @@ function run(cfg: IoWorkerStart): void {
   };
 
   const readNotice = (): boolean => {
-    let first = -1;
-    const parts = readInto(s.xpub, Kind.Notice, 1, (i) => i === 0 && (first = msg.size > 0 ? msg.byteAt(0) : -1));
+    const parts = readInto(s.xpub, Kind.Notice, 1);
     if (parts < 0) return false;
+    const first = batch.firstByte(0);
     if (parts !== 1) malformed("xpub-parts", `xpub: error: expected 1 part, have ${parts}!`);
     else if (first !== 0 && first !== 1) batch.rollback(); // not a (un)subscription: ignored, as in Zeek
     else batch.commit();
@@ -257,9 +145,9 @@ function run(cfg: IoWorkerStart): void {
   };
 
   const readEvent = (): boolean => {
-    let fromSelf = false;
-    const parts = readInto(s.xsub, Kind.Event, 4, (i) => i === 1 && (fromSelf = batch.lastFrameEquals(idBytes)));
+    const parts = readInto(s.xsub, Kind.Event, 4);
     if (parts < 0) return false;
+    const fromSelf = batch.frameEquals(1, idBytes);
     if (parts !== 4) {
       malformed("xsub-parts", `xsub: error: expected 4 parts, have ${parts}!`);
     } else if (fromSelf) {
@@ -315,11 +203,13 @@ function run(cfg: IoWorkerStart): void {
   const drain = (read: () => boolean) => {
     for (let n = 0; n < limit && read(); n++);
   };
-  const readOutlet = (outlet: Outlet, wantDrain: number, drainEvent: "drain" | "log-drain") => {
-    for (let n = 0; n < limit && !outlet.blocked && !terminating; n++) {
+  // pollMaxMessages counts events: a batch of publishes counts for the events in it.
+  const readOutlet = (outlet: PublishOutlet | LogOutlet, wantDrain: number, drainEvent: "drain" | "log-drain") => {
+    for (let n = 0; n < limit && !outlet.blocked && !terminating; ) {
       const got = outlet.readOne();
       if (got === "none") break;
       if (got === "terminate") terminating = true;
+      n += typeof got === "number" ? Math.max(1, got) : 1;
     }
     if (Atomics.exchange(state.ints, wantDrain, 0) === 1) post({ type: drainEvent });
   };
@@ -378,6 +268,7 @@ function run(cfg: IoWorkerStart): void {
   debug(aborted ? "aborted" : "terminating");
   poller.close();
   msg.close();
+  batch.close();
   events.close();
   logs.close();
   for (const [monitor] of s.monitors) monitor.close();

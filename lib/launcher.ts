@@ -75,7 +75,21 @@ const NODE_MAIN = new URL("./node-main.ts", import.meta.url).pathname;
 type StartedReport = Extract<NodeReport, { type: "started" }>;
 const COLORS = ["cyan", "green", "yellow", "magenta", "blue", "red"] as const;
 
-/** A running cluster of node processes. */
+/**
+ * A running cluster of node processes.
+ *
+ * @example A crashed worker is started again
+ * ```ts ignore
+ * import { Cluster } from "./launcher.ts";
+ *
+ * const cluster = await Cluster.launch("cluster.json", {
+ *   restart: "on-failure",
+ *   onRestarted: (name, restarts) => console.log(`${name} is back (restart ${restarts})`),
+ * });
+ * console.log(`ready after ${await cluster.ready()} ms`);
+ * cluster.kill("worker-1", "SIGKILL"); // SIGTERM would be a clean exit, which on-failure does not restart
+ * ```
+ */
 export class Cluster {
   /** The checked cluster file. */
   readonly file: ValidClusterFile;
@@ -340,7 +354,7 @@ export class Cluster {
  * Launches a cluster, waits until it is ready, runs `fn`, and stops the cluster again, also when `fn`
  * throws: every child process is gone when this returns.
  *
- * @example
+ * @example Scraping the manager's metrics from a throwaway cluster
  * ```ts ignore
  * import { withCluster } from "zeek-zmq-cluster";
  *

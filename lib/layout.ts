@@ -10,7 +10,17 @@ import { buildConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts"
 /** The role of a node (Zeek's `Cluster::NodeType`). */
 export type NodeType = "manager" | "logger" | "proxy" | "worker";
 
-/** Every node type, in Zeek's order. */
+/**
+ * Every node type, in Zeek's order.
+ *
+ * @example Checking a type given on the command line
+ * ```ts
+ * import { NODE_TYPES, type NodeType } from "./layout.ts";
+ *
+ * const arg: string = process.argv[2] ?? "proxy";
+ * console.log(NODE_TYPES.includes(arg as NodeType)); // true
+ * ```
+ */
 export const NODE_TYPES: readonly NodeType[] = Object.freeze(["manager", "logger", "proxy", "worker"]);
 
 /** One node of a layout (Zeek's `Cluster::Node`). */
@@ -122,12 +132,34 @@ export function validateLayout(layout: ClusterLayout): ValidLayout {
   return Object.freeze(valid);
 }
 
-/** Zeek's `addr_to_uri`: IPv6 addresses in brackets, IPv4 as is. */
+/**
+ * Zeek's `addr_to_uri`: IPv6 addresses in brackets, IPv4 as is.
+ *
+ * @example Building an endpoint from a layout address
+ * ```ts
+ * import { addrToUri } from "./layout.ts";
+ *
+ * console.log(`tcp://${addrToUri("::1")}:27762`); // "tcp://[::1]:27762"
+ * console.log(`tcp://${addrToUri("127.0.0.1")}:27762`); // "tcp://127.0.0.1:27762"
+ * ```
+ */
 export function addrToUri(ip: string): string {
   return isIP(ip) === 6 ? `[${ip}]` : ip;
 }
 
-/** Whether the named node receives log writes: a logger, or the manager when `managerIsLogger`. */
+/**
+ * Whether the named node receives log writes: a logger, or the manager when `managerIsLogger`.
+ *
+ * @example Without a logger, the manager receives the logs
+ * ```ts
+ * import { isLogSink, validateLayout } from "./layout.ts";
+ *
+ * const layout = validateLayout({
+ *   nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27762 }, "worker-1": { type: "worker", ip: "127.0.0.1" } },
+ * });
+ * console.log(isLogSink(layout, "manager"), isLogSink(layout, "worker-1")); // true false
+ * ```
+ */
 export function isLogSink(layout: ValidLayout, name: string): boolean {
   const type = layout.nodes[name]?.type;
   return type === "logger" || (type === "manager" && layout.managerIsLogger);

@@ -24,7 +24,16 @@ export interface LogFilesOptions {
   rotateSize?: number;
 }
 
-/** `YYYY-MM-DD-HH-MM-SS` in UTC (Zeek's rotation date format). */
+/**
+ * `YYYY-MM-DD-HH-MM-SS` in UTC (Zeek's rotation date format).
+ *
+ * @example The name a rotated file gets
+ * ```ts
+ * import { rotationStamp } from "./logfiles.ts";
+ *
+ * console.log(`conn.${rotationStamp(0)}-${rotationStamp(3_600_000)}.log`); // "conn.1970-01-01-00-00-00-1970-01-01-01-00-00.log"
+ * ```
+ */
 export function rotationStamp(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace(/[T:]/g, "-");
 }

@@ -57,12 +57,33 @@ export interface LogBatch {
   seq?: number;
 }
 
-/** The format name in frame 2 of a log message. */
+/**
+ * The format name in frame 2 of a log message.
+ *
+ * @example Log batches have a format of their own, apart from the event formats
+ * ```ts
+ * import { LOG_FORMAT } from "./logformat.ts";
+ * import { getFormat } from "./serializer.ts";
+ *
+ * console.log(LOG_FORMAT); // "msgpack-log-v1"
+ * console.log(getFormat(LOG_FORMAT)); // undefined
+ * ```
+ */
 export const LOG_FORMAT = "msgpack-log-v1";
 
 const SCALARS = new Set<string>(["string", "count", "int", "double", "bool", "time", "interval", "addr", "subnet", "port", "enum"]);
 
-/** Splits `set[addr]` into its container and element type. */
+/**
+ * Splits `set[addr]` into its container and element type.
+ *
+ * @example A container type, and one that is no log type
+ * ```ts
+ * import { parseFieldType } from "./logformat.ts";
+ *
+ * console.log(parseFieldType("set[addr]")); // { container: "set", scalar: "addr" }
+ * console.log(parseFieldType("table[addr]")); // undefined
+ * ```
+ */
 export function parseFieldType(type: string): { container: "set" | "vector" | undefined; scalar: LogScalarType } | undefined {
   const m = /^(set|vector)\[(\w+)\]$/.exec(type);
   const scalar = m ? m[2]! : type;
@@ -143,7 +164,17 @@ const EXPECTED: Record<LogScalarType, string> = {
   bool: "a boolean", addr: "an IP address string", subnet: "a subnet like 10.0.0.0/8", port: "a port number 0-65535",
 };
 
-/** Checks a value against a field; returns the wire value, or throws a TypeError naming stream and field. */
+/**
+ * Checks a value against a field; returns the wire value, or throws a TypeError naming stream and field.
+ *
+ * @example A time given as a Date travels as seconds
+ * ```ts
+ * import { checkValue, type LogField } from "./logformat.ts";
+ *
+ * const ts: LogField = { name: "ts", type: "time", optional: false };
+ * console.log(checkValue("Conn::LOG", ts, new Date(1_700_000_000_500))); // 1700000000.5
+ * ```
+ */
 export function checkValue(stream: string, field: LogField, value: unknown): unknown {
   const { container, scalar: type } = parseFieldType(field.type)!;
   const fail = (what: string): never => {
@@ -161,6 +192,14 @@ function describe(v: unknown): string {
 
 /**
  * Validates a record against a stream and returns its values in field order (`null` for unset).
+ *
+ * @example Field order comes from the stream, not the record
+ * ```ts
+ * import { defineStream, recordValues } from "./logformat.ts";
+ *
+ * const PING = defineStream({ id: "Ping::LOG", path: "ping", fields: { ts: "time", peer: "string", rtt: { type: "interval", optional: true } } });
+ * console.log(recordValues(PING, { peer: "worker-1", ts: 1700000000 })); // [1700000000, "worker-1", null]
+ * ```
  *
  * @throws {TypeError} a missing required field, an unknown field, or a value of the wrong type,
  * naming the stream and the field.
@@ -194,6 +233,16 @@ const unpackr = new Unpackr({ useRecords: false, moreTypes: false, mapsAsObjects
  * The `msgpack-log-v1` payload: MessagePack of `[stream, path, fields, records]` or, when the writer
  * wants an acknowledgment, `[stream, path, fields, records, seq]`; `fields` is a list of
  * `[name, type, optional]`, `records` a list of value lists in field order with nil for unset.
+ *
+ * @example A batch that asks for an acknowledgment
+ * ```ts
+ * import { decodeBatch, defineStream, encodeBatch, recordValues } from "./logformat.ts";
+ *
+ * const PING = defineStream({ id: "Ping::LOG", path: "ping", fields: { ts: "time", peer: "string" } });
+ * const records = [recordValues(PING, { ts: 1700000000, peer: "worker-1" })];
+ * const payload = encodeBatch({ stream: PING.id, path: PING.path, fields: [...PING.fields], records, seq: 1 });
+ * console.log(decodeBatch(payload).seq); // 1
+ * ```
  */
 export function encodeBatch(batch: LogBatch): Uint8Array {
   const fields = batch.fields.map((f) => [f.name, f.type, f.optional]);
@@ -202,7 +251,21 @@ export function encodeBatch(batch: LogBatch): Uint8Array {
   return packr.pack(body);
 }
 
-/** Decodes and checks a `msgpack-log-v1` payload; throws a `TypeError` describing what is wrong. */
+/**
+ * Decodes and checks a `msgpack-log-v1` payload; throws a `TypeError` describing what is wrong.
+ *
+ * @example An event payload is no log batch
+ * ```ts
+ * import { decodeBatch } from "./logformat.ts";
+ * import { MSGPACK_V1 } from "./serializer.ts";
+ *
+ * try {
+ *   decodeBatch(MSGPACK_V1.encode({ name: "ping", args: [1] }));
+ * } catch (err) {
+ *   console.log((err as TypeError).message); // "Invalid log batch: expected [stream, path, fields, records(, seq)]"
+ * }
+ * ```
+ */
 export function decodeBatch(bytes: Uint8Array, start = 0, end: number = bytes.length): LogBatch {
   const value: unknown = unpackr.unpack(bytes, { start, end });
   if (!Array.isArray(value) || (value.length !== 4 && value.length !== 5)) throw new TypeError("Invalid log batch: expected [stream, path, fields, records(, seq)]");

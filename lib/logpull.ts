@@ -38,7 +38,21 @@ const decoder = new TextDecoder();
 const FORMAT = new TextEncoder().encode(LOG_FORMAT);
 const REMEMBERED_PER_SENDER = 100_000;
 
-/** The log receiving side of one node. */
+/**
+ * The log receiving side of one node. Created by a logger node from its `logging` options.
+ *
+ * @example A logger that writes TSV and also hands every batch to a callback
+ * ```ts ignore
+ * import { ClusterNode } from "./pubsub.ts";
+ *
+ * const logger = new ClusterNode({
+ *   name: "logger", layout,
+ *   logging: { format: "tsv", sink: (batch, sender) => console.log(batch.path, batch.records.length, sender) },
+ * });
+ * await logger.start();
+ * console.log(logger.logReceiver!.stats().logRecordsReceived);
+ * ```
+ */
 export class LogReceiver {
   readonly files: LogFiles | undefined;
   readonly #sink: LogReceiverOptions["sink"];

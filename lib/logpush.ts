@@ -6,7 +6,7 @@
  * (DROP) or never acknowledged is counted, in records and batches.
  */
 
-import type { SendResult } from "./io-thread.ts";
+import type { SendResult } from "./outbox.ts";
 import { encodeBatch, type LogBatch, type LogStream, recordValues } from "./logformat.ts";
 
 /** Options of the log writer (Zeek's `Log::` settings, and what this library adds). */
@@ -65,6 +65,18 @@ interface Pending {
 /**
  * Batches, sends and accounts for the log records of one node. Created by the node; use
  * `node.log(stream, record)`.
+ *
+ * @example Writing through a node, waiting when the loggers fall behind
+ * ```ts ignore
+ * import { defineStream } from "./logformat.ts";
+ *
+ * const PING = defineStream({ id: "Ping::LOG", path: "ping", fields: { ts: "time", peer: "string" } });
+ * for (const peer of peers) {
+ *   if (!node.log(PING, { ts: new Date(), peer })) await node.logWriter!.drain(); // BLOCK: records are held back
+ * }
+ * await node.flushLogs(5000);
+ * console.log(node.logWriter!.stats().logLostRecords); // 0
+ * ```
  */
 export class LogWriter {
   readonly #transport: LogTransport;

@@ -27,7 +27,7 @@ export interface MetricsSource {
  * The Hono app: `GET /metrics` and, when `source.services` exists, `GET /services.json`; 404 for
  * anything else. Test it without a socket through `app.request("/metrics")`.
  *
- * @example
+ * @example Requesting /metrics without a socket
  * ```ts
  * import { metricsApp } from "./metrics-server.ts";
  *

@@ -6,10 +6,33 @@
 /** Label names and values of one series. */
 export type Labels = Readonly<Record<string, string>>;
 
-/** The Content-Type of the text exposition format. */
+/**
+ * The Content-Type of the text exposition format.
+ *
+ * @example Answering a scrape without the Hono app
+ * ```ts
+ * import { CONTENT_TYPE, Registry } from "./metrics.ts";
+ *
+ * const registry = new Registry();
+ * const response = new Response(registry.render(), { headers: { "Content-Type": CONTENT_TYPE } });
+ * console.log(response.headers.get("content-type")); // "text/plain; version=0.0.4; charset=utf-8"
+ * ```
+ */
 export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-/** Zeek's buckets for event sizes (`Cluster::Telemetry::message_size_bounds`), in bytes. */
+/**
+ * Zeek's buckets for event sizes (`Cluster::Telemetry::message_size_bounds`), in bytes.
+ *
+ * @example Payload sizes bucketed as Zeek does, for comparable dashboards
+ * ```ts
+ * import { MESSAGE_SIZE_BOUNDS, Registry } from "./metrics.ts";
+ *
+ * const registry = new Registry();
+ * const sizes = registry.histogram("app_payload_bytes", "Payload sizes in bytes", MESSAGE_SIZE_BOUNDS);
+ * sizes.observe({}, 420);
+ * console.log(registry.render().includes('app_payload_bytes_bucket{le="500"} 1')); // true
+ * ```
+ */
 export const MESSAGE_SIZE_BOUNDS: readonly number[] = Object.freeze([10, 50, 100, 500, 1000, 5000, 10000, 50000]);
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -18,7 +41,16 @@ const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const escapeHelp = (s: string) => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 const escapeLabel = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
-/** A sample value as Prometheus writes it (`NaN`, `+Inf`, `-Inf`). */
+/**
+ * A sample value as Prometheus writes it (`NaN`, `+Inf`, `-Inf`).
+ *
+ * @example Values JavaScript would print differently
+ * ```ts
+ * import { formatValue } from "./metrics.ts";
+ *
+ * console.log([Infinity, -Infinity, NaN, 0.5].map(formatValue)); // ["+Inf", "-Inf", "NaN", "0.5"]
+ * ```
+ */
 export function formatValue(v: number): string {
   if (Number.isNaN(v)) return "NaN";
   if (!Number.isFinite(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -55,7 +87,20 @@ abstract class Family<V> {
   abstract lines(constLabels: Labels): string[];
 }
 
-/** A monotonically increasing count. */
+/**
+ * A monotonically increasing count. Get one from {@linkcode Registry.counter} so that it is rendered.
+ *
+ * @example Counting by label
+ * ```ts
+ * import { Registry } from "./metrics.ts";
+ *
+ * const registry = new Registry();
+ * const pings = registry.counter("app_pings_total", "Pings sent");
+ * pings.inc({ peer: "worker-1" });
+ * pings.inc({ peer: "worker-1" }, 2);
+ * console.log(pings.get({ peer: "worker-1" })); // 3
+ * ```
+ */
 export class Counter extends Family<number> {
   constructor(name: string, help: string) {
     super(name, help, "counter");
@@ -75,7 +120,19 @@ export class Counter extends Family<number> {
   }
 }
 
-/** A value that goes up and down. */
+/**
+ * A value that goes up and down. Get one from {@linkcode Registry.gauge} so that it is rendered.
+ *
+ * @example A queue length, set whenever it changes
+ * ```ts
+ * import { Registry } from "./metrics.ts";
+ *
+ * const registry = new Registry();
+ * const depth = registry.gauge("app_queue_depth", "Items waiting");
+ * depth.set({ queue: "in" }, 12);
+ * console.log(registry.render({ node: "worker-1" }).split("\n")[2]); // 'app_queue_depth{node="worker-1",queue="in"} 12'
+ * ```
+ */
 export class Gauge extends Family<number> {
   constructor(name: string, help: string) {
     super(name, help, "gauge");
@@ -89,7 +146,21 @@ export class Gauge extends Family<number> {
   }
 }
 
-/** Observations counted into cumulative buckets, with their sum and count. */
+/**
+ * Observations counted into cumulative buckets, with their sum and count. Get one from
+ * {@linkcode Registry.histogram} so that it is rendered.
+ *
+ * @example Round-trip times in seconds
+ * ```ts
+ * import { Registry } from "./metrics.ts";
+ *
+ * const registry = new Registry();
+ * const rtt = registry.histogram("app_rtt_seconds", "Round-trip times", [0.001, 0.01, 0.1]);
+ * rtt.observe({}, 0.004);
+ * rtt.observe({}, 0.2);
+ * console.log(registry.render().includes('app_rtt_seconds_bucket{le="0.01"} 1')); // true: 0.2 is only in +Inf
+ * ```
+ */
 export class Histogram extends Family<{ counts: number[]; sum: number; count: number }> {
   readonly buckets: readonly number[];
   constructor(name: string, help: string, buckets: readonly number[]) {

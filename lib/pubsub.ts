@@ -72,7 +72,7 @@ export type EventHandler<A extends unknown[] = unknown[]> = (...args: A) => unkn
 /**
  * Zeek's node id: `zeromq_<name>_<host>_<pid>_N<random>`.
  *
- * @example
+ * @example A fresh id for every start of a node
  * ```ts
  * import { makeNodeId } from "./pubsub.ts";
  *
@@ -131,7 +131,6 @@ export class ClusterNode {
   readonly metrics: NodeMetrics;
   readonly #format: EventFormat;
   readonly #formatBytes: Uint8Array;
-  readonly #idBytes: Uint8Array;
   readonly #readyTimeout: number;
   readonly #reporter: Reporter;
   readonly #handlers = new Map<string, Set<EventHandler<never[]>>>();
@@ -177,7 +176,6 @@ export class ClusterNode {
     this.#formatBytes = encoder.encode(found.name);
     this.name = name;
     this.id = makeNodeId(name);
-    this.#idBytes = encoder.encode(this.id);
     this.#readyTimeout = readyTimeout;
     this.#reporter = reporter;
     this.#io = new IoThread(this.id, {
@@ -266,7 +264,7 @@ export class ClusterNode {
     }
     const client = c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey;
     const curve = client ? { serverKey: c.curveServerPublickey, publicKey: c.curveClientPublickey, secretKey: c.curveClientSecretkey } : undefined;
-    await this.#io.start(config, curve, this.logWriter?.options.overflowPolicy ?? "BLOCK");
+    await this.#io.start(config, curve, this.logWriter?.options.overflowPolicy ?? "BLOCK", this.#format.name);
     this.metrics.startServer();
     for (const notice of this.#beforeStart.splice(0)) this.#io.xsubUpdate(notice);
     if (this.type !== undefined) {
@@ -433,15 +431,18 @@ export class ClusterNode {
     if (typeof topic !== "string") throw new TypeError(`Cannot publish: expected a topic string, got ${typeof topic}`);
     if (typeof name !== "string" || name === "") throw new TypeError(`Cannot publish to '${topic}': expected an event name, got ${String(name)}`);
     if (!Array.isArray(args)) throw new TypeError(`Cannot publish '${name}': expected an array of arguments, got ${typeof args}`);
-    const payload = this.#format.encode(metadata ? { name, args, metadata } : { name, args });
+    const event = metadata ? { name, args, metadata } : { name, args };
+    const encoded = this.#format.encodeShared?.(event);
+    const payload = encoded ? encoded.bytes : this.#format.encode(event);
+    const length = encoded ? encoded.length : payload.length;
     this.#outgoing++;
-    if (this.metrics.events.active) this.metrics.events.outgoing(topic, name, payload.length);
+    if (this.metrics.events.active) this.metrics.events.outgoing(topic, name, length);
     let topicBytes = this.#topicBytes.get(topic);
     if (!topicBytes) {
       if (this.#topicBytes.size > 1024) this.#topicBytes.clear();
       this.#topicBytes.set(topic, (topicBytes = encoder.encode(topic)));
     }
-    return this.#io.publish([topicBytes, this.#idBytes, this.#formatBytes, payload], this.#state === "running" || this.#state === "stopping") === "sent";
+    return this.#io.publish(topicBytes, payload, length, this.#state === "running" || this.#state === "stopping") === "sent";
   }
 
   /** Resolves once every event waiting in the local queue has been handed to the I/O thread. */
@@ -510,20 +511,26 @@ function reachable(endpoint: string): string {
 /** The context of a received event; topic and sender are decoded only if a handler asks. */
 class ReceivedEvent implements EventContext {
   readonly #bytes: Uint8Array;
-  readonly #at: [number, number, number, number];
+  readonly #topicStart: number;
+  readonly #topicEnd: number;
+  readonly #senderStart: number;
+  readonly #senderEnd: number;
   readonly metadata: EventMetadata | undefined;
 
   constructor(record: BatchCursor, metadata: EventMetadata | undefined) {
     this.#bytes = record.bytes;
-    this.#at = [record.start(0), record.end(0), record.start(1), record.end(1)];
+    this.#topicStart = record.start(0);
+    this.#topicEnd = record.end(0);
+    this.#senderStart = record.start(1);
+    this.#senderEnd = record.end(1);
     this.metadata = metadata;
   }
 
   get topic(): string {
-    return decoder.decode(this.#bytes.subarray(this.#at[0], this.#at[1]));
+    return decoder.decode(this.#bytes.subarray(this.#topicStart, this.#topicEnd));
   }
 
   get sender(): string {
-    return decoder.decode(this.#bytes.subarray(this.#at[2], this.#at[3]));
+    return decoder.decode(this.#bytes.subarray(this.#senderStart, this.#senderEnd));
   }
 }

@@ -24,7 +24,18 @@ export interface RunNodeOptions extends Partial<NodeOptions> {
   exitOnStop?: boolean;
 }
 
-/** Reads the cluster definition this process was started with. */
+/**
+ * Reads the cluster definition this process was started with.
+ *
+ * @example A node script that looks at the layout before it joins
+ * ```ts ignore
+ * import { clusterFromEnv } from "./runtime.ts";
+ *
+ * const { layout } = await clusterFromEnv(); // the launcher passed it in CLUSTER_LAYOUT
+ * const workers = Object.keys(layout.nodes).filter((name) => layout.nodes[name]!.type === "worker");
+ * console.log(`sharding across ${workers.length} workers`);
+ * ```
+ */
 export async function clusterFromEnv(path: string | undefined = process.env.CLUSTER_LAYOUT): Promise<ValidClusterFile> {
   const json = process.env.CLUSTER_LAYOUT_JSON;
   if (json) return validateClusterFile(JSON.parse(json) as ClusterFile, process.env.CLUSTER_BASE_DIR ?? process.cwd());

@@ -5,6 +5,7 @@
  */
 
 import { Packr, Unpackr } from "msgpackr";
+import { decodeRange, type Encoded, encodeEventShared } from "./msgpack.ts";
 
 /** Event metadata: `[id, value]` pairs; ids 1–199 are Zeek's (1 = network timestamp), 200+ the user's. */
 export type EventMetadata = [number, unknown][];
@@ -29,6 +30,11 @@ export interface EventFormat {
   decode(payload: Uint8Array): ClusterEvent;
   /** Optionally, decodes `bytes[start, end)` without a view being made; nodes use it when present. */
   decodeRange?(bytes: Uint8Array, start: number, end: number): ClusterEvent;
+  /**
+   * Optionally, encodes into a buffer the format reuses: the payload is `bytes[0, length)`, valid until
+   * the next call. Nodes use it to skip a copy per publish.
+   */
+  encodeShared?(event: ClusterEvent): { readonly bytes: Uint8Array; readonly length: number };
 }
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -56,14 +62,17 @@ const unpackr = new Unpackr({
 export const MSGPACK_V1: EventFormat = Object.freeze({
   name: "msgpack-v1",
   encode(event: ClusterEvent): Uint8Array {
-    const body = event.metadata?.length ? [event.name, event.args, event.metadata] : [event.name, event.args];
-    return packr.pack(body);
+    const { bytes, length } = encodeEventShared(event.name, event.args, event.metadata, packr);
+    return bytes.slice(0, length);
+  },
+  encodeShared(event: ClusterEvent): Encoded {
+    return encodeEventShared(event.name, event.args, event.metadata, packr);
   },
   decode(payload: Uint8Array): ClusterEvent {
     return this.decodeRange!(payload, 0, payload.length);
   },
   decodeRange(bytes: Uint8Array, start: number, end: number): ClusterEvent {
-    const value: unknown = unpackr.unpack(bytes, { start, end });
+    const value: unknown = decodeRange(bytes, start, end, unpackr);
     if (!Array.isArray(value) || (value.length !== 2 && value.length !== 3)) {
       throw new TypeError("Invalid msgpack-v1 event: expected [name, args] or [name, args, metadata]");
     }

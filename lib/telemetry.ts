@@ -26,13 +26,41 @@ export interface TelemetryOptions {
   topicNormalizations?: readonly (readonly [RegExp, string])[];
 }
 
-/** Zeek's default topic normalizations: Broker-style and ZeroMQ-style node-id topics collapse into one. */
+/**
+ * Zeek's default topic normalizations: Broker-style and ZeroMQ-style node-id topics collapse into one.
+ *
+ * @example Adding a rule of one's own while keeping Zeek's
+ * ```ts
+ * import { Registry } from "./metrics.ts";
+ * import { DEFAULT_TOPIC_NORMALIZATIONS, EventTelemetry } from "./telemetry.ts";
+ *
+ * const rules = [[/^app\.session\./, "app.session.__normalized__"] as const, ...DEFAULT_TOPIC_NORMALIZATIONS];
+ * const telemetry = new EventTelemetry(new Registry(), ["VERBOSE"], rules);
+ * console.log(telemetry.normalize("app.session.42.")); // "app.session.__normalized__"
+ * ```
+ */
 export const DEFAULT_TOPIC_NORMALIZATIONS: readonly (readonly [RegExp, string])[] = Object.freeze([
   [/^zeek\/cluster\/nodeid\/.*/, "zeek/cluster/nodeid/__normalized__"],
   [/^zeek\.cluster\.nodeid\..*/, "zeek.cluster.nodeid.__normalized__"],
 ] as const);
 
-/** Counts published and received events by topic and handler (VERBOSE) and their sizes (DEBUG). */
+/**
+ * Counts published and received events by topic and handler (VERBOSE) and their sizes (DEBUG). A node
+ * makes its own (`node.metrics.events`) from its `coreMetrics` option.
+ *
+ * @example Node-id topics share one label, so the number of series stays bounded
+ * ```ts
+ * import { Registry } from "./metrics.ts";
+ * import { DEFAULT_TOPIC_NORMALIZATIONS, EventTelemetry } from "./telemetry.ts";
+ *
+ * const registry = new Registry();
+ * const telemetry = new EventTelemetry(registry, ["VERBOSE"], DEFAULT_TOPIC_NORMALIZATIONS);
+ * telemetry.incoming("zeek.cluster.nodeid.zeromq_worker-1_host_42_Nabc.", "Cluster::hello", 64);
+ * telemetry.incoming("zeek.cluster.nodeid.zeromq_worker-2_host_43_Nxyz.", "Cluster::hello", 64);
+ * console.log(registry.render().split("\n")[2]);
+ * // 'zeek_cluster_core_verbose_incoming_events_total{topic="zeek.cluster.nodeid.__normalized__",handler="Cluster::hello"} 2'
+ * ```
+ */
 export class EventTelemetry {
   readonly #normalizations: readonly (readonly [RegExp, string])[];
   readonly #normalized = new Map<string, string>();
@@ -131,6 +159,16 @@ const PROXY_FIELDS = [["messagesReceived", "messages_received"], ["bytesReceived
  * The metrics of one node, and the HTTP server for them. `render()` reads the broker's counters first
  * (at most every 10 ms, never blocking), then renders everything with the node's `node` label. Nodes
  * announce their endpoint to the manager once it is up; the manager lists them in `/services.json`.
+ *
+ * @example Serving a node's metrics on a free port
+ * ```ts ignore
+ * import { ClusterNode } from "./pubsub.ts";
+ *
+ * const node = new ClusterNode({ name: "worker-1", layout, metrics: { port: 0, coreMetrics: ["INFO", "VERBOSE"] } });
+ * await node.start();
+ * console.log(node.metrics.url); // e.g. "http://127.0.0.1:39451/"
+ * console.log(await node.metrics.render());
+ * ```
  */
 export class NodeMetrics {
   readonly registry: Registry = new Registry();

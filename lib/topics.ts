@@ -5,7 +5,16 @@
 
 import { DEFAULT_CONFIG } from "./config.ts";
 
-/** The topic each role subscribes to (`Cluster::manager_topic` …). */
+/**
+ * The topic each role subscribes to (`Cluster::manager_topic` …).
+ *
+ * @example Sending an event to every worker
+ * ```ts ignore
+ * import { ROLE_TOPICS } from "./topics.ts";
+ *
+ * node.publish(ROLE_TOPICS.worker, "reload_config", ["/etc/app.json"]);
+ * ```
+ */
 export const ROLE_TOPICS: Readonly<Record<"manager" | "logger" | "proxy" | "worker", string>> = Object.freeze({
   manager: "zeek.cluster.manager",
   logger: "zeek.cluster.logger",
@@ -13,7 +22,17 @@ export const ROLE_TOPICS: Readonly<Record<"manager" | "logger" | "proxy" | "work
   worker: "zeek.cluster.worker",
 });
 
-/** The pool topics (`Cluster::proxy_pool_spec$topic` …). A manager is in no pool. */
+/**
+ * The pool topics (`Cluster::proxy_pool_spec$topic` …). A manager is in no pool.
+ *
+ * @example Every pool has a topic, the manager none
+ * ```ts
+ * import { POOL_TOPICS } from "./topics.ts";
+ *
+ * console.log(POOL_TOPICS.proxy); // "zeek.cluster.pool.proxy"
+ * console.log("manager" in POOL_TOPICS); // false
+ * ```
+ */
 export const POOL_TOPICS: Readonly<Record<"logger" | "proxy" | "worker", string>> = Object.freeze({
   logger: "zeek.cluster.pool.logger",
   proxy: "zeek.cluster.pool.proxy",
@@ -23,6 +42,14 @@ export const POOL_TOPICS: Readonly<Record<"logger" | "proxy" | "worker", string>
 /**
  * Events the backend raises locally or sends for discovery, by their Zeek names. Handlers register for
  * them like for any other event.
+ *
+ * @example Following nodes as they come and go
+ * ```ts ignore
+ * import { EVENTS } from "./topics.ts";
+ *
+ * node.on(EVENTS.nodeUp, (name: string, id: string) => console.log("up", name, id));
+ * node.on(EVENTS.nodeDown, (name: string) => console.log("down", name));
+ * ```
  */
 export const EVENTS = {
   /** `(topic)`: a topic was subscribed somewhere in the cluster, raised the first time it is seen. */
@@ -53,7 +80,7 @@ export const EVENTS = {
  * Zeek's `Cluster::node_topic(name)`: `<prefix>.<name>.`, with a trailing dot so that `worker-1`
  * does not also receive what is sent to `worker-10`.
  *
- * @example
+ * @example The topic only worker-1 subscribes to
  * ```ts
  * import { nodeTopic } from "./topics.ts";
  *
@@ -67,7 +94,7 @@ export function nodeTopic(name: string, prefix: string = DEFAULT_CONFIG.nodeTopi
 /**
  * Zeek's `Cluster::nodeid_topic(id)`: `<prefix>.<id>.`.
  *
- * @example
+ * @example The topic of one node process, not of a later restart
  * ```ts
  * import { nodeidTopic } from "./topics.ts";
  *

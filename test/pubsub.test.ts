@@ -120,6 +120,28 @@ describe("ClusterNode (several nodes in this process)", () => {
     await expectEntry(log, 'early ["first"]');
   });
 
+  test("publishes are batched per tick but arrive one by one, in order, big and small, across topics", async () => {
+    const manager = await startManager(layoutOf({}));
+    const got: string[] = [];
+    manager.on("n", (i: number, pad: string) => got.push(`${manager.current!.topic} ${i} ${pad.length}`));
+    manager.subscribe("batch.");
+    await waitFor(() => manager.hasSubscription("batch."), "the manager's subscription");
+    const sender = makeNode({ name: "sender", ...via(manager) });
+    await sender.start();
+    await waitFor(() => sender.hasSubscription("batch."), "the subscription at the sender");
+    // 3000 events in one synchronous loop: many batches, some events bigger than a batch (32 KiB).
+    const expected: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const pad = "x".repeat(i % 1000 === 999 ? 100_000 : i % 7);
+      const topic = `batch.${i % 3}`;
+      sender.publish(topic, "n", [i, pad]);
+      expected.push(`${topic} ${i} ${pad.length}`);
+    }
+    await waitFor(() => got.length >= expected.length, `3000 events (have ${got.length})`, 20_000);
+    expect(got).toEqual(expected);
+    expect(sender.stats()).toMatchObject({ outgoingEvents: 3000, xpubDrops: 0, pendingPublishes: 0 });
+  });
+
   test("a node ignores its own messages; handler context has topic, sender and metadata", async () => {
     const manager = await startManager(layoutOf({}));
     const own = record(manager, "echo");

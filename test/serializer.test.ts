@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { Packr, Unpackr } from "msgpackr";
 import { getFormat, MSGPACK_V1, registerFormat } from "../lib/serializer.ts";
 import { expectEntry, makeNode, record, startManager, via } from "./cluster-helpers.ts";
 
@@ -29,6 +30,43 @@ describe("msgpack-v1", () => {
     for (const [what, bytes] of bad) {
       expect(() => MSGPACK_V1.decode(new Uint8Array(bytes)), what).toThrow();
     }
+  });
+});
+
+describe("msgpack-v1 fast path", () => {
+  const packr = new Packr({ useRecords: false, moreTypes: false });
+  const unpackr = new Unpackr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "auto" as unknown as "number" });
+  const boundaries = [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 1.5, -0.25, 1e300, NaN, Infinity, -Infinity];
+  const strings = ["", "a", "x".repeat(31), "x".repeat(32), "x".repeat(255), "x".repeat(256), "x".repeat(65535), "x".repeat(65536), "é", "ü".repeat(20), "日本語".repeat(11), `${"a".repeat(30)}é`, "😀", "\u0000"];
+  const others = [true, false, null, [], [1, [2, [3]]], Array.from({ length: 20 }, (_, i) => i), Array.from({ length: 70000 }, () => 1), { a: 1, b: "x" }, 12n, -(2n ** 63n), new Uint8Array([1, 2, 3]), new Date(0), undefined, [undefined, null]];
+
+  test("encodes byte for byte what msgpackr encodes, and decodes what msgpackr decodes", () => {
+    for (const value of [...boundaries, ...strings, ...others]) {
+      const event = { name: "e", args: [value, value] };
+      const expected = packr.pack(["e", [value, value]]);
+      expect(Buffer.from(MSGPACK_V1.encode(event)).equals(Buffer.from(expected)), String(value).slice(0, 40)).toBe(true);
+      expect(Bun.deepEquals(MSGPACK_V1.decode(expected).args, unpackr.unpack(expected)[1]), String(value).slice(0, 40)).toBe(true);
+    }
+  });
+
+  test("decodes maps, float32 and 64-bit integers from other encoders", () => {
+    // fixmap {"k": 1}, float32 1.5, uint64 2^60, int64 -2^60: not what the fast encoder writes, but valid.
+    const bytes = new Uint8Array([0x92, 0xa1, 0x65, 0x94, 0x81, 0xa1, 0x6b, 0x01, 0xca, 0x3f, 0xc0, 0, 0, 0xcf, 0x10, 0, 0, 0, 0, 0, 0, 0, 0xd3, 0xf0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(MSGPACK_V1.decode(bytes).args).toEqual([{ k: 1 }, 1.5, 2n ** 60n, -(2n ** 60n)]);
+  });
+
+  test("the shared encoding is reused: a caller that keeps it must copy", () => {
+    const first = MSGPACK_V1.encodeShared!({ name: "a", args: [1] });
+    const copy = first.bytes.slice(0, first.length);
+    const second = MSGPACK_V1.encodeShared!({ name: "b", args: [2] });
+    expect(second.bytes).toBe(first.bytes);
+    expect(MSGPACK_V1.decode(copy)).toEqual({ name: "a", args: [1] });
+    expect(MSGPACK_V1.decode(second.bytes.slice(0, second.length))).toEqual({ name: "b", args: [2] });
+  });
+
+  test("functions and symbols are a TypeError (msgpackr would send them as undefined)", () => {
+    expect(() => MSGPACK_V1.encode({ name: "e", args: [() => 1] })).toThrow(new TypeError("Cannot encode a function in msgpack-v1"));
+    expect(() => MSGPACK_V1.encode({ name: "e", args: [[Symbol("s")]] })).toThrow(TypeError);
   });
 });
 

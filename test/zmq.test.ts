@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { curveKeypair, curvePublicKey, libzmqInfo, z85Decode, z85Encode } from "../lib/curve.ts";
 import { ClusterError } from "../lib/errors.ts";
 import { addonCandidates } from "../lib/libzmq.ts";
-import { Context, DONTWAIT, Message, Poller, POLLIN, SocketOption, ZmqError } from "../lib/zmq.ts";
+import { Context, DONTWAIT, Message, NativeBuffer, Poller, POLLIN, SocketOption, ZmqError } from "../lib/zmq.ts";
 import { ANY_PORT, bytes, recvWithin, spawnBun, text, waitFor } from "./helpers.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
@@ -195,6 +195,27 @@ describe("sockets", () => {
     }
     expect(kept).toBe(false);
     expect(text(msg.bytes())).toMatch(/^frame \d+$/);
+    msg.close();
+    ctx.close();
+  });
+
+  test("a NativeBuffer takes frames straight from a Message and keeps them when it grows", () => {
+    const ctx = new Context();
+    const [a, b] = [ctx.socket("PAIR"), ctx.socket("PAIR")];
+    a.bind("inproc://native-buffer-test");
+    b.connect("inproc://native-buffer-test");
+    const msg = new Message();
+    const buf = new NativeBuffer(8);
+    a.send(["abc"]);
+    buf.copyFrom(msg, 0, msg.receiveSize(b));
+    buf.ensure(100_000, 3);
+    a.send([new Uint8Array(70_000).fill(7)]);
+    buf.copyFrom(msg, 3, msg.receiveSize(b));
+    expect(new TextDecoder().decode(buf.bytes.subarray(0, 3))).toBe("abc");
+    expect(buf.bytes.subarray(3, 70_003).every((x) => x === 7)).toBe(true);
+    expect(() => buf.copyFrom(msg, buf.bytes.length - 10, 70_000)).toThrow(RangeError);
+    buf.close();
+    expect(() => buf.copyFrom(msg, 0, 1)).toThrow(/closed/);
     msg.close();
     ctx.close();
   });
