@@ -1,0 +1,133 @@
+/**
+ * @module Peer processes for the benchmarks: spawned by argv, talking JSON lines on stdout
+ * (`{"type":"ready",…}` once set up, `{"type":"result",…}` at the end), every wait bounded, every
+ * process killed by its own pid when the benchmark ends or fails.
+ */
+
+import type { Subprocess } from "bun";
+import { dlopen, FFIType } from "bun:ffi";
+
+/** A line a peer printed: `type` plus whatever it reports. */
+export type PeerMessage = { type: string } & Record<string, unknown>;
+
+/** A running peer. */
+export interface Peer {
+  readonly name: string;
+  readonly proc: Subprocess<"pipe", "pipe", "pipe">;
+  /** Resolves with the first message of `type` (earlier ones included), failing after `timeoutMs`. */
+  next(type: string, timeoutMs?: number): Promise<PeerMessage>;
+  /** The most recent message of `type` so far, if any. */
+  latest(type: string): PeerMessage | undefined;
+  /** Writes one line to the peer's stdin (a command). */
+  send(line: string): void;
+  /** Stderr and non-JSON stdout so far, for error messages. */
+  readonly log: string[];
+  /** Resolves with the exit code, SIGKILLing the peer after `timeoutMs`. */
+  exited(timeoutMs?: number): Promise<number | null>;
+}
+
+const running = new Set<Subprocess>();
+
+/** Kills every peer still running (by pid). Called after each scenario and on exit. */
+export function killPeers(): void {
+  for (const proc of running) if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+  running.clear();
+}
+process.on("exit", killPeers);
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => (killPeers(), process.exit(130)));
+
+/** Starts `cmd` as peer `name`. */
+export function spawnPeer(name: string, cmd: string[], env: Record<string, string> = {}): Peer {
+  const proc = Bun.spawn(cmd, { stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  running.add(proc);
+  proc.exited.then(() => running.delete(proc));
+  const messages: PeerMessage[] = [];
+  const waiters: (() => void)[] = [];
+  const log: string[] = [];
+  const wake = () => waiters.splice(0).forEach((w) => w());
+  const lines = async (stream: ReadableStream<Uint8Array>, parse: boolean) => {
+    const decoder = new TextDecoder();
+    let rest = "";
+    for await (const chunk of stream) {
+      const parts = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+      rest = parts.pop() ?? "";
+      for (const line of parts) {
+        if (parse && line.startsWith("{")) {
+          try {
+            messages.push(JSON.parse(line) as PeerMessage);
+            continue;
+          } catch {
+            // not one of ours: keep it in the log
+          }
+        }
+        if (line.trim()) log.push(line);
+      }
+      wake();
+    }
+    if (rest.trim()) log.push(rest);
+    wake();
+  };
+  const done = Promise.all([lines(proc.stdout, true), lines(proc.stderr, false)]).then(wake);
+  return {
+    name,
+    proc,
+    log,
+    send(line) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return; // it is gone: nothing to tell
+      try {
+        proc.stdin.write(`${line}\n`);
+        proc.stdin.flush();
+      } catch {
+        // it exited meanwhile
+      }
+    },
+    latest(type) {
+      return messages.findLast((m) => m.type === type);
+    },
+    async next(type, timeoutMs = 20_000) {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const found = messages.find((m) => m.type === type);
+        if (found) return found;
+        const exited = proc.exitCode !== null || proc.signalCode !== null;
+        if (exited || performance.now() > deadline) {
+          await Promise.race([done, Bun.sleep(200)]);
+          const again = messages.find((m) => m.type === type);
+          if (again) return again;
+          const why = exited ? `exited (${proc.exitCode ?? proc.signalCode})` : `timed out after ${timeoutMs} ms`;
+          throw new Error(`${name}: no '${type}' message, ${why}\n${log.slice(-20).join("\n")}`);
+        }
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 50);
+        });
+      }
+    },
+    async exited(timeoutMs = 10_000) {
+      const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+      const code = await proc.exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+// Bun's process.hrtime counts from process start, so it cannot time a message between processes;
+// CLOCK_MONOTONIC can (Node's hrtime and the C peers use it too).
+const libc = dlopen(process.platform === "darwin" ? "libc.dylib" : "libc.so.6", {
+  clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+});
+const CLOCK_MONOTONIC = process.platform === "darwin" ? 6 : 1;
+const timespec = new BigInt64Array(2);
+
+function clockMonotonicUs(): number {
+  libc.symbols.clock_gettime(CLOCK_MONOTONIC, timespec);
+  return Number(timespec[0]!) * 1e6 + Number(timespec[1]!) / 1e3;
+}
+// performance.now() reads the same clock more cheaply; only its origin differs, so measure that once.
+const origin = clockMonotonicUs() - performance.now() * 1000;
+
+/** A monotonic clock in µs that every process on this machine shares (CLOCK_MONOTONIC). */
+export function monotonicUs(): number {
+  return origin + performance.now() * 1000;
+}
