@@ -97,7 +97,21 @@ interface OpenFile {
   bytes: number;
   fields: LogField[];
   fieldsKey: string;
-  pending: string[];
+  /** Bytes written but not yet handed to the OS: `out[0, used)`. */
+  out: Buffer;
+  used: number;
+}
+
+/** Appends `text` as UTF-8 to the file's buffer; returns the bytes appended. */
+function append(f: OpenFile, text: string): number {
+  if (f.used + text.length * 3 > f.out.length) {
+    const grown = Buffer.allocUnsafe(Math.max(f.out.length * 2, f.used + text.length * 3));
+    f.out.copy(grown, 0, 0, f.used);
+    f.out = grown;
+  }
+  const n = f.out.write(text, f.used);
+  f.used += n;
+  return n;
 }
 
 const fieldsKey = (fields: LogField[]) => fields.map((f) => `${f.name}:${f.type}`).join("\t");
@@ -137,9 +151,7 @@ export class LogFiles {
   write(batch: LogBatch): void {
     let f = this.#fileFor(batch.path, batch.fields);
     for (const record of batch.records) {
-      const line = this.format === "json" ? jsonLine(batch.fields, record) : `${record.map((v, i) => tsvValue(batch.fields[i]!, v)).join("\t")}\n`;
-      f.pending.push(line);
-      f.bytes += Buffer.byteLength(line);
+      f.bytes += this.format === "json" ? jsonLine(f, batch.fields, record) : append(f, `${record.map((v, i) => tsvValue(batch.fields[i]!, v)).join("\t")}\n`);
       if (this.#rotateSize > 0 && f.bytes >= this.#rotateSize) {
         this.#rotate(batch.path, f);
         f = this.#fileFor(batch.path, batch.fields);
@@ -184,7 +196,7 @@ export class LogFiles {
     if (rotating && existsSync(file)) this.#rename(path, file, statSync(file).birthtimeMs || statSync(file).mtimeMs, statSync(file).mtimeMs);
     const fd = openSync(file, "a");
     const now = Date.now();
-    const f: OpenFile = { fd, file, openedAt: now, bytes: fstatSync(fd).size, fields, fieldsKey: fieldsKey(fields), pending: [] };
+    const f: OpenFile = { fd, file, openedAt: now, bytes: fstatSync(fd).size, fields, fieldsKey: fieldsKey(fields), out: Buffer.allocUnsafe(64 * 1024), used: 0 };
     if (this.format === "tsv") {
       const header = [
         "#separator \\x09",
@@ -196,21 +208,19 @@ export class LogFiles {
         `#fields\t${fields.map((x) => x.name).join("\t")}`,
         `#types\t${fields.map((x) => x.type).join("\t")}`,
       ].join("\n") + "\n";
-      f.pending.push(header);
-      f.bytes += Buffer.byteLength(header);
+      f.bytes += append(f, header);
     }
     this.#open.set(path, f);
     return f;
   }
 
   #flushFile(f: OpenFile): void {
-    if (f.pending.length === 0) return;
-    writeSync(f.fd, f.pending.join(""));
-    f.pending = [];
+    for (let done = 0; done < f.used; ) done += writeSync(f.fd, f.out, done, f.used - done);
+    f.used = 0;
   }
 
   #closeFile(f: OpenFile): void {
-    if (this.format === "tsv") f.pending.push(`#close\t${rotationStamp(Date.now())}\n`);
+    if (this.format === "tsv") append(f, `#close\t${rotationStamp(Date.now())}\n`);
     this.#flushFile(f);
     closeSync(f.fd);
   }
@@ -229,10 +239,21 @@ export class LogFiles {
   }
 }
 
-function jsonLine(fields: LogField[], record: unknown[]): string {
-  const obj: Record<string, unknown> = {};
-  record.forEach((v, i) => {
-    if (v !== null && v !== undefined) obj[fields[i]!.name] = typeof v === "bigint" ? Number(v) : v;
-  });
-  return `${JSON.stringify(obj)}\n`;
+/** Appends a record as one JSON line; returns its bytes. */
+function jsonLine(f: OpenFile, fields: LogField[], record: unknown[]): number {
+  // A plain object and JSON.stringify beat building the line by hand (measured), but a field named
+  // __proto__ needs an object without a prototype.
+  const line: Record<string, unknown> = fields.some((x) => x.name === "__proto__") ? Object.create(null) : {};
+  for (let i = 0; i < record.length; i++) {
+    const v = record[i];
+    if (v !== null && v !== undefined) line[fields[i]!.name] = jsonSafe(v);
+  }
+  return append(f, JSON.stringify(line)) + append(f, "\n");
+}
+
+/** bigints (counts beyond 2^53) as numbers, also inside sets and vectors, as Zeek's JSON writer does. */
+function jsonSafe(v: unknown): unknown {
+  if (typeof v === "bigint") return Number(v);
+  if (Array.isArray(v) && v.some((x) => typeof x === "bigint")) return v.map(jsonSafe);
+  return v;
 }

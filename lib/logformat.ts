@@ -5,6 +5,7 @@
 
 import { isIP } from "node:net";
 import { Packr, Unpackr } from "msgpackr";
+import { decodeRange, encodeShared } from "./msgpack.ts";
 
 /** Zeek's scalar log types. */
 export type LogScalarType = "string" | "count" | "int" | "double" | "bool" | "time" | "interval" | "addr" | "subnet" | "port" | "enum";
@@ -85,11 +86,17 @@ const SCALARS = new Set<string>(["string", "count", "int", "double", "bool", "ti
  * ```
  */
 export function parseFieldType(type: string): { container: "set" | "vector" | undefined; scalar: LogScalarType } | undefined {
+  const known = parsedTypes.get(type);
+  if (known !== undefined || parsedTypes.has(type)) return known;
   const m = /^(set|vector)\[(\w+)\]$/.exec(type);
   const scalar = m ? m[2]! : type;
-  if (!SCALARS.has(scalar)) return undefined;
-  return { container: m?.[1] as "set" | "vector" | undefined, scalar: scalar as LogScalarType };
+  const parsed = SCALARS.has(scalar) ? Object.freeze({ container: m?.[1] as "set" | "vector" | undefined, scalar: scalar as LogScalarType }) : undefined;
+  // Checked once per value on both sides: remember the answer (there are few distinct types).
+  if (parsedTypes.size < 1024) parsedTypes.set(type, parsed);
+  return parsed;
 }
+
+const parsedTypes = new Map<string, { container: "set" | "vector" | undefined; scalar: LogScalarType } | undefined>();
 
 /**
  * Defines a log stream.
@@ -147,7 +154,7 @@ function scalar(type: LogScalarType, v: unknown): unknown {
     case "bool":
       return typeof v === "boolean" ? v : undefined;
     case "addr":
-      return typeof v === "string" && isIP(v) !== 0 ? v : undefined;
+      return typeof v === "string" && (isIPv4Fast(v) || isIP(v) !== 0) ? v : undefined;
     case "subnet": {
       const m = typeof v === "string" ? /^(.+)\/(\d{1,3})$/.exec(v) : null;
       const family = m ? isIP(m[1]!) : 0;
@@ -156,6 +163,25 @@ function scalar(type: LogScalarType, v: unknown): unknown {
     case "port":
       return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? v : undefined;
   }
+}
+
+/** Dotted-quad IPv4 without a regular expression: most addresses in logs are these. */
+function isIPv4Fast(s: string): boolean {
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || value > 255 || ++parts > 4) return false;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && value === 0)) {
+      value = value * 10 + c - 48;
+      digits++;
+    } else return false;
+  }
+  return parts === 4;
 }
 
 const EXPECTED: Record<LogScalarType, string> = {
@@ -177,12 +203,13 @@ const EXPECTED: Record<LogScalarType, string> = {
  */
 export function checkValue(stream: string, field: LogField, value: unknown): unknown {
   const { container, scalar: type } = parseFieldType(field.type)!;
-  const fail = (what: string): never => {
-    throw new TypeError(`Log stream '${stream}': field '${field.name}' expects ${what}, got ${describe(value)}`);
-  };
-  if (!container) return scalar(type, value) ?? fail(EXPECTED[type]);
-  if (!Array.isArray(value) && !(value instanceof Set)) fail(`a ${container} of ${type} (an array)`);
-  return Array.from(value as Iterable<unknown>, (v) => scalar(type, v) ?? fail(`${container} elements that are ${EXPECTED[type]}`));
+  if (!container) return scalar(type, value) ?? mismatch(stream, field, EXPECTED[type], value);
+  if (!Array.isArray(value) && !(value instanceof Set)) mismatch(stream, field, `a ${container} of ${type} (an array)`, value);
+  return Array.from(value as Iterable<unknown>, (v) => scalar(type, v) ?? mismatch(stream, field, `${container} elements that are ${EXPECTED[type]}`, value));
+}
+
+function mismatch(stream: string, field: LogField, expected: string, value: unknown): never {
+  throw new TypeError(`Log stream '${stream}': field '${field.name}' expects ${expected}, got ${describe(value)}`);
 }
 
 function describe(v: unknown): string {
@@ -207,17 +234,23 @@ function describe(v: unknown): string {
 export function recordValues(stream: LogStream, record: Record<string, unknown>): unknown[] {
   if (typeof record !== "object" || record === null) throw new TypeError(`Log stream '${stream.id}': expected a record object, got ${describe(record)}`);
   let known = 0;
-  const values = stream.fields.map((field) => {
+  const fields = stream.fields;
+  const values = new Array<unknown>(fields.length);
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!;
     const value = record[field.name];
     if (value === undefined || value === null) {
       if (!field.optional) throw new TypeError(`Log stream '${stream.id}': field '${field.name}' is required`);
       if (field.name in record) known++;
-      return null;
+      values[i] = null;
+    } else {
+      known++;
+      values[i] = checkValue(stream.id, field, value);
     }
-    known++;
-    return checkValue(stream.id, field, value);
-  });
-  if (known !== Object.keys(record).length) {
+  }
+  let keys = 0;
+  for (const _ in record) keys++;
+  if (known !== keys) {
     const names = new Set(stream.fields.map((f) => f.name));
     const unknown = Object.keys(record).find((k) => !names.has(k));
     throw new TypeError(`Log stream '${stream.id}': has no field '${unknown}'`);
@@ -248,7 +281,8 @@ export function encodeBatch(batch: LogBatch): Uint8Array {
   const fields = batch.fields.map((f) => [f.name, f.type, f.optional]);
   const body: unknown[] = [batch.stream, batch.path, fields, batch.records];
   if (batch.seq !== undefined) body.push(batch.seq);
-  return packr.pack(body);
+  const { bytes, length } = encodeShared(body, packr);
+  return bytes.slice(0, length);
 }
 
 /**
@@ -267,7 +301,7 @@ export function encodeBatch(batch: LogBatch): Uint8Array {
  * ```
  */
 export function decodeBatch(bytes: Uint8Array, start = 0, end: number = bytes.length): LogBatch {
-  const value: unknown = unpackr.unpack(bytes, { start, end });
+  const value: unknown = decodeRange(bytes, start, end, unpackr);
   if (!Array.isArray(value) || (value.length !== 4 && value.length !== 5)) throw new TypeError("Invalid log batch: expected [stream, path, fields, records(, seq)]");
   const [stream, path, rawFields, records, seq] = value as [unknown, unknown, unknown, unknown, unknown];
   if (typeof stream !== "string" || typeof path !== "string" || !/^[\w.-]+$/.test(path)) throw new TypeError("Invalid log batch: bad stream or path");
@@ -280,14 +314,11 @@ export function decodeBatch(bytes: Uint8Array, start = 0, end: number = bytes.le
   });
   for (const record of records as unknown[]) {
     if (!Array.isArray(record) || record.length !== fields.length) throw new TypeError(`Invalid log batch for '${stream}': a record does not match the fields`);
-    record.forEach((v, i) => {
+    for (let i = 0; i < record.length; i++) {
       const field = fields[i]!;
-      if (v === null) {
-        if (!field.optional) throw new TypeError(`Invalid log batch for '${stream}': required field '${field.name}' is unset`);
-      } else {
-        checkValue(stream, field, v);
-      }
-    });
+      if (record[i] !== null) checkValue(stream, field, record[i]);
+      else if (!field.optional) throw new TypeError(`Invalid log batch for '${stream}': required field '${field.name}' is unset`);
+    }
   }
   if (seq !== undefined && !Number.isInteger(seq)) throw new TypeError(`Invalid log batch for '${stream}': bad sequence number`);
   return { stream, path, fields, records: records as unknown[][], ...(seq === undefined ? {} : { seq: seq as number }) };
