@@ -97,7 +97,7 @@ async function runChain(roles: Roles, count: number): Promise<ChainResult> {
  * publisher that awaits every send (retrying the EAGAIN NODROP gives it) and a subscriber that
  * decodes every payload with msgpackr. Throws when Node is not on PATH.
  */
-export async function zeromqJsChain(count: number): Promise<ChainResult> {
+export async function zeromqJsChain(count: number, warmup = 0): Promise<ChainResult> {
   const node = Bun.which("node");
   if (!node) throw new Error("zeromq.js baseline: no `node` on PATH (zeromq.js aborts under Bun, so it needs Node)");
   const version = Bun.spawnSync([node, "--version"]).stdout.toString().trim();
@@ -106,7 +106,7 @@ export async function zeromqJsChain(count: number): Promise<ChainResult> {
     {
       impl: `zeromq.js ${zeromqJsVersion()} (Node ${version})`,
       broker: peer({ role: "broker" }),
-      pub: (xsub, n) => peer({ role: "pub", xsub, count: n, topic: "bench.ping" }),
+      pub: (xsub, n) => peer({ role: "pub", xsub, count: n, topic: "bench.ping", warmup }),
       sub: (xpub, n) => peer({ role: "sub", xpub, count: n, topic: "bench." }),
     },
     count,

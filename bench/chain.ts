@@ -7,6 +7,7 @@
 import { killPeers, type PeerMessage, spawnPeer } from "./proc.ts";
 
 const PEER = new URL("./peers/bun-node.ts", import.meta.url).pathname;
+const BUSY = new URL("./peers/busy.ts", import.meta.url).pathname;
 
 /** What one run does. */
 export interface ChainSpec {
@@ -21,6 +22,8 @@ export interface ChainSpec {
   slowUs?: number;
   /** Events sent at full speed first and not measured, so code is warm. @default {0} */
   warmup?: number;
+  /** Run a busy process without messaging alongside and measure its event-loop lag too. @default {false} */
+  control?: boolean;
 }
 
 /** What one run measured. */
@@ -38,7 +41,11 @@ export interface ChainRun extends ChainSpec {
   p50Us: number;
   p99Us: number;
   maxLagMs: number;
+  /** 99th percentile of the publisher's event-loop lag (a 5 ms probe). */
+  lagP99Ms: number;
   peakRssBytes: number;
+  /** With `control`: the lag of a busy process that does no messaging, in the same run. */
+  controlLag?: { maxMs: number; p99Ms: number };
   /** BLOCK: received = sent; DROP: received + counted drops = sent. */
   accountingOk: boolean;
   accounting: string;
@@ -60,7 +67,10 @@ export async function runChain(spec: ChainSpec): Promise<ChainRun> {
     await sub.next("ready");
     const pub = bun("pub", { role: "pub", xsub: ep.xsub, xpub: ep.xpub, policy: spec.policy, rate: spec.rate, count: spec.count, durationMs: spec.durationMs, warmup: spec.warmup ?? 0 });
     await pub.next("ready");
+    const control = spec.control ? spawnPeer("control", [process.execPath, "--no-orphans", BUSY]) : undefined;
     const p = await pub.next("result", spec.durationMs + 60_000);
+    control?.send("stop");
+    const c = await control?.next("result");
     const sent = num(p, "sent");
     const drops = () => num(p, "xpubDrops") + num(sub.latest("progress") ?? { type: "" }, "onloopDrops");
     const arrived = () => num(sub.latest("progress") ?? { type: "" }, "received");
@@ -99,7 +109,9 @@ export async function runChain(spec: ChainSpec): Promise<ChainRun> {
       p50Us: num(s, "p50Us"),
       p99Us: num(s, "p99Us"),
       maxLagMs: num(p, "maxLagMs"),
+      lagP99Ms: num(p, "lagP99Ms"),
       peakRssBytes: Math.max(num(p, "peakRssBytes"), num(s, "peakRssBytes")),
+      ...(c ? { controlLag: { maxMs: num(c, "maxLagMs"), p99Ms: num(c, "lagP99Ms") } } : {}),
       accountingOk,
       accounting,
     };

@@ -52,18 +52,24 @@ for (const policy of ["BLOCK", "DROP"] as const) {
   slow.push(await runChain({ policy, rate: 100_000, count: (100_000 * P.ms) / 1000, durationMs: P.ms, slowUs: 20 }));
 }
 
+// 2b. Event-loop lag at saturation, next to a control process that keeps a thread just as busy without
+// any messaging: on a machine with more busy threads than cores the OS alone delays a busy thread.
+progress("BLOCK: as fast as it goes, with a busy control process measuring the machine's own lag");
+const lag = await runChain({ policy: "BLOCK", rate: 0, count: P.count, durationMs: 5000, control: true });
+
 // 3. Latency at 1,000 events/s, after a warm-up burst (not measured) so that both sides run compiled code.
 progress(`latency at 1,000 events/s for ${P.latencyMs} ms, after ${fmt(P.warmup)} warm-up events`);
 const latency = await runChain({ policy: "BLOCK", rate: 1000, count: P.latencyMs, durationMs: P.latencyMs + 1000, warmup: P.warmup });
 
-// 4. Baselines, interleaved so that noise hits each alike; the median of the repetitions counts.
+// 4. Baselines, interleaved so that noise hits each alike; the median of the repetitions counts. The
+// JIT-compiled ones (Bun, Node) get the same warm-up first; C needs none.
 const chains: Record<"bun" | "zeromqJs" | "c", ChainResult[]> = { bun: [], zeromqJs: [], c: [] };
 let cSkipped: string | undefined;
 for (let rep = 1; rep <= P.reps; rep++) {
-  progress(`baselines ${rep}/${P.reps}: ${fmt(P.count)} events each through Bun (this library), zeromq.js on Node, C`);
-  const b = await runChain({ policy: "BLOCK", rate: 0, count: P.count, durationMs: 30_000 });
+  progress(`baselines ${rep}/${P.reps}: ${fmt(P.count)} events each through Bun (this library), zeromq.js on Node, C (after ${fmt(P.warmup)} warm-up events)`);
+  const b = await runChain({ policy: "BLOCK", rate: 0, count: P.count, durationMs: 30_000, warmup: P.warmup });
   chains.bun.push({ impl: "bun", count: P.count, sent: b.sent, received: b.received, seconds: b.received / b.receivedPerSec, eventsPerSec: b.receivedPerSec, badFraming: 0, p50Us: b.p50Us, p99Us: b.p99Us, peakRssBytes: b.peakRssBytes });
-  chains.zeromqJs.push(await zeromqJsChain(P.count));
+  chains.zeromqJs.push(await zeromqJsChain(P.count, P.warmup));
   const c = await cChain(P.count);
   if ("skipped" in c) cSkipped = c.skipped;
   else chains.c.push(c);
@@ -97,6 +103,7 @@ const results = {
   capacityBlock: capacity,
   sweep,
   slow,
+  lag,
   latency,
   baselines,
   logs,
@@ -105,9 +112,10 @@ const results = {
 };
 results.targets = targets(results);
 
-const row = (r: ChainRun) => [r.policy, r.rate ? fmt(r.rate) : "max", r.slowUs ? `${r.slowUs} µs` : "-", r.sentPerSec, r.receivedPerSec, r.xpubDrops, r.onloopDrops, r.blocks, r.p50Us, r.p99Us, r.maxLagMs, r.peakRssBytes / 2 ** 20, r.accountingOk ? "ok" : `FAIL ${r.accounting}`];
-const header = ["policy", "offered/s", "slow sub", "sent/s", "recv/s", "xpub drops", "onloop drops", "blocks", "p50 µs", "p99 µs", "max lag ms", "RSS MiB", "accounting"];
-console.log(`\nThroughput through the broker (publisher → broker → subscriber, 3 processes)\n${table(header, [...sweep, ...slow, latency].map(row))}`);
+const row = (r: ChainRun) => [r.policy, r.rate ? fmt(r.rate) : "max", r.slowUs ? `${r.slowUs} µs` : "-", r.sentPerSec, r.receivedPerSec, r.xpubDrops, r.onloopDrops, r.blocks, r.p50Us, r.p99Us, `${fmt(r.maxLagMs)} / ${fmt(r.lagP99Ms)}`, r.peakRssBytes / 2 ** 20, r.accountingOk ? "ok" : `FAIL ${r.accounting}`];
+const header = ["policy", "offered/s", "slow sub", "sent/s", "recv/s", "xpub drops", "onloop drops", "blocks", "p50 µs", "p99 µs", "lag max/p99 ms", "RSS MiB", "accounting"];
+console.log(`\nThroughput through the broker (publisher → broker → subscriber, 3 processes)\n${table(header, [...sweep, ...slow, lag, latency].map(row))}`);
+console.log(`\nA busy process without messaging, in the lag run: ${fmt(lag.controlLag!.maxMs)} ms max, ${fmt(lag.controlLag!.p99Ms)} ms p99 lag`);
 console.log(`\nSame frames, same pattern (median of ${P.reps})\n${table(["implementation", "events/s", "ratio"], [
   ["Bun, this library (BLOCK)", baselines.bunEventsPerSec, "1.00"],
   ["zeromq.js on Node", baselines.zeromqJsEventsPerSec, `${baselines.vsZeromqJs.toFixed(2)}× faster`],
@@ -125,5 +133,5 @@ writeFileSync(join(dir, `bench-${stamp}${quick ? "-quick" : ""}.json`), json);
 writeFileSync(join(dir, "latest.json"), json);
 writeFileSync(join(dir, "throughput.svg"), sweepSvg(sweep, `Through the broker: BLOCK vs DROP (${results.machine.cpus} cores, ${quick ? "quick" : "full"} run)`));
 console.log(`\nWrote ${join(dir, "latest.json")} and ${join(dir, "throughput.svg")} (${results.seconds.toFixed(0)} s)`);
-const failed = [...sweep, ...slow, latency].filter((r) => !r.accountingOk).length + (logs.accountingOk ? 0 : 1);
+const failed = [...sweep, ...slow, lag, latency].filter((r) => !r.accountingOk).length + (logs.accountingOk ? 0 : 1);
 process.exit(failed > 0 ? 1 : 0);

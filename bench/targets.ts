@@ -15,6 +15,8 @@ export interface TargetCheck {
 
 interface Inputs {
   sweep: ChainRun[];
+  /** A BLOCK run at saturation with a control process (see chain.ts). */
+  lag: ChainRun;
   latency: ChainRun;
   baselines: { vsZeromqJs: number; vsC?: number | undefined; cSkipped?: string | undefined };
   logs: LogRun;
@@ -29,12 +31,13 @@ function check(name: string, wanted: string, value: number, limit: number, atLea
 
 /** Checks the targets of issue 7 (2-core machine, ratios from the same run). */
 export function targets(r: Inputs): TargetCheck[] {
-  const saturatedBlock = r.sweep.find((s) => s.policy === "BLOCK" && s.rate === 0)!;
+  const l = r.lag;
+  const control = l.controlLag ? `; a busy process without messaging: ${fmt(l.controlLag.maxMs)} ms max` : "";
   const out = [
     check("Bun → broker → Bun vs zeromq.js on Node", "≥ 4×", r.baselines.vsZeromqJs, 4, true, "×"),
     check("latency p50 at 1,000 events/s", "≤ 150 µs", r.latency.p50Us, 150, false, " µs"),
     check("latency p99 at 1,000 events/s", "≤ 500 µs", r.latency.p99Us, 500, false, " µs"),
-    check("publisher event-loop lag, BLOCK at saturation", "≤ 10 ms", saturatedBlock.maxLagMs, 10, false, " ms"),
+    { ...check("publisher event-loop lag, BLOCK at saturation", "≤ 10 ms", l.maxLagMs, 10, false, " ms"), measured: `${fmt(l.maxLagMs)} ms max, ${fmt(l.lagP99Ms)} ms p99${control}` },
     check("logs into one logger writing to disk", "≥ 500k records/s", r.logs.recordsPerSec, 500_000, true, "/s"),
   ];
   out.splice(1, 0, r.baselines.vsC === undefined

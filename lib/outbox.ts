@@ -74,12 +74,14 @@ export class Outbox {
  */
 export class PublishOutbox {
   socket: Socket | undefined;
-  /** Batches the PAIR did not take yet, with their event counts. */
-  readonly pending: { bytes: Uint8Array; events: number }[] = [];
+  /** Batches the PAIR did not take yet: `buf[0, length)`, with their event counts. */
+  readonly pending: { buf: Uint8Array; length: number; events: number }[] = [];
+  /** Batch buffers to reuse: a publisher held back by BLOCK would otherwise make garbage at full speed. */
+  readonly #spare: Uint8Array[] = [];
   localDrops = 0;
   #pendingEvents = 0;
-  #buf = new Uint8Array(BATCH_BYTES * 2);
-  #view = new DataView(this.#buf.buffer);
+  #buf: Uint8Array = new Uint8Array(BATCH_BYTES * 2);
+  #view: DataView = new DataView(this.#buf.buffer);
   #pos = 1;
   #events = 0;
   #scheduled = false;
@@ -100,8 +102,9 @@ export class PublishOutbox {
   }
 
   /**
-   * Adds an event whose payload is `payload[0, length)`. `"sent"`: it goes out with the current batch; `"queued"`: the worker is behind and it
-   * waits (BLOCK: await {@linkcode drain}); `"dropped"`: under DROP the queue was at its limit.
+   * Adds an event whose payload is `payload[0, length)`. `"sent"`: it goes out with the current batch;
+   * `"queued"`: the worker is behind and it waits (BLOCK: await {@linkcode drain}); `"dropped"`: under
+   * DROP the queue was at its limit.
    * With `now` false (the node is not running yet) it waits for {@linkcode flush}.
    */
   publish(topic: Uint8Array, payload: Uint8Array, length: number, now: boolean): SendResult {
@@ -139,18 +142,24 @@ export class PublishOutbox {
     this.#view = new DataView(grown.buffer);
   }
 
-  /** Ends the open batch: onto the PAIR if it takes it, else into `pending` as a copy. */
+  /** Ends the open batch: onto the PAIR if it takes it (libzmq copies it), else into `pending`. */
   #close(): void {
-    const bytes = this.#buf.subarray(0, this.#pos);
-    if (!(this.pending.length === 0 && this.socket && trySend(this.socket, [bytes], this.state, this.wantDrain))) {
-      this.pending.push({ bytes: bytes.slice(), events: this.#events });
+    const sent = this.pending.length === 0 && this.socket && trySend(this.socket, [this.#buf.subarray(0, this.#pos)], this.state, this.wantDrain);
+    if (!sent) {
+      this.pending.push({ buf: this.#buf, length: this.#pos, events: this.#events });
       this.#pendingEvents += this.#events;
+      this.#useBuffer(this.#spare.pop() ?? new Uint8Array(BATCH_BYTES * 2));
+    } else if (this.#buf.length > BATCH_BYTES * 8) {
+      this.#useBuffer(new Uint8Array(BATCH_BYTES * 2)); // after one huge event, let the big buffer go
     }
     this.#pos = 1;
     this.#events = 0;
-    if (this.#buf.length > BATCH_BYTES * 8) this.#buf = new Uint8Array(BATCH_BYTES * 2);
+  }
+
+  #useBuffer(buf: Uint8Array): void {
+    this.#buf = buf;
     this.#buf[0] = PUBLISH_BATCH;
-    this.#view = new DataView(this.#buf.buffer);
+    this.#view = new DataView(buf.buffer);
   }
 
   /** Hands everything waiting to the worker, as far as its PAIR takes it. */
@@ -159,8 +168,10 @@ export class PublishOutbox {
     const socket = this.socket;
     if (!socket) return;
     while (this.pending.length > 0) {
-      if (!trySend(socket, [this.pending[0]!.bytes], this.state, this.wantDrain)) return;
+      const { buf, length } = this.pending[0]!;
+      if (!trySend(socket, [buf.subarray(0, length)], this.state, this.wantDrain)) return;
       this.#pendingEvents -= this.pending.shift()!.events;
+      if (buf.length === BATCH_BYTES * 2 && this.#spare.length < 4) this.#spare.push(buf);
     }
     if (this.#events > 0) this.#close();
     if (this.pending.length > 0) return;

@@ -431,9 +431,8 @@ export class ClusterNode {
     if (typeof topic !== "string") throw new TypeError(`Cannot publish: expected a topic string, got ${typeof topic}`);
     if (typeof name !== "string" || name === "") throw new TypeError(`Cannot publish to '${topic}': expected an event name, got ${String(name)}`);
     if (!Array.isArray(args)) throw new TypeError(`Cannot publish '${name}': expected an array of arguments, got ${typeof args}`);
-    const event = metadata ? { name, args, metadata } : { name, args };
-    const encoded = this.#format.encodeShared?.(event);
-    const payload = encoded ? encoded.bytes : this.#format.encode(event);
+    const encoded = this.#format.encodeShared?.(name, args, metadata);
+    const payload = encoded ? encoded.bytes : this.#format.encode(metadata ? { name, args, metadata } : { name, args });
     const length = encoded ? encoded.length : payload.length;
     this.#outgoing++;
     if (this.metrics.events.active) this.metrics.events.outgoing(topic, name, length);

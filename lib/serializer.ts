@@ -31,10 +31,10 @@ export interface EventFormat {
   /** Optionally, decodes `bytes[start, end)` without a view being made; nodes use it when present. */
   decodeRange?(bytes: Uint8Array, start: number, end: number): ClusterEvent;
   /**
-   * Optionally, encodes into a buffer the format reuses: the payload is `bytes[0, length)`, valid until
-   * the next call. Nodes use it to skip a copy per publish.
+   * Optionally, encodes an event into a buffer the format reuses: the payload is `bytes[0, length)`,
+   * valid until the next call. Nodes use it to skip a copy (and an event object) per publish.
    */
-  encodeShared?(event: ClusterEvent): { readonly bytes: Uint8Array; readonly length: number };
+  encodeShared?(name: string, args: unknown[], metadata?: EventMetadata): { readonly bytes: Uint8Array; readonly length: number };
 }
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -65,8 +65,8 @@ export const MSGPACK_V1: EventFormat = Object.freeze({
     const { bytes, length } = encodeEventShared(event.name, event.args, event.metadata, packr);
     return bytes.slice(0, length);
   },
-  encodeShared(event: ClusterEvent): Encoded {
-    return encodeEventShared(event.name, event.args, event.metadata, packr);
+  encodeShared(name: string, args: unknown[], metadata?: EventMetadata): Encoded {
+    return encodeEventShared(name, args, metadata, packr);
   },
   decode(payload: Uint8Array): ClusterEvent {
     return this.decodeRange!(payload, 0, payload.length);

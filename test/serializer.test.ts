@@ -56,9 +56,9 @@ describe("msgpack-v1 fast path", () => {
   });
 
   test("the shared encoding is reused: a caller that keeps it must copy", () => {
-    const first = MSGPACK_V1.encodeShared!({ name: "a", args: [1] });
+    const first = MSGPACK_V1.encodeShared!("a", [1]);
     const copy = first.bytes.slice(0, first.length);
-    const second = MSGPACK_V1.encodeShared!({ name: "b", args: [2] });
+    const second = MSGPACK_V1.encodeShared!("b", [2]);
     expect(second.bytes).toBe(first.bytes);
     expect(MSGPACK_V1.decode(copy)).toEqual({ name: "a", args: [1] });
     expect(MSGPACK_V1.decode(second.bytes.slice(0, second.length))).toEqual({ name: "b", args: [2] });
