@@ -37,8 +37,8 @@ const COLORS = { BLOCK: "#1f77b4", DROP: "#d62728" } as const;
 export function sweepSvg(runs: ChainRun[], title: string): string {
   const x = (r: ChainRun) => (r.rate > 0 ? r.rate : r.sentPerSec);
   const drops = (r: ChainRun) => ((r.xpubDrops + r.onloopDrops) / Math.max(1, r.sent)) * 100;
-  const maxX = Math.max(1, ...runs.map(x)) * 1.05;
-  const maxY = Math.max(1, ...runs.map((r) => r.receivedPerSec)) * 1.1;
+  const maxX = niceCeil(Math.max(1, ...runs.map(x)));
+  const maxY = niceCeil(Math.max(1, ...runs.map((r) => r.receivedPerSec)));
   const px = (v: number) => M.left + (v / maxX) * (W - M.left - M.right);
   const py = (v: number) => H - M.bottom - (v / maxY) * (H - M.top - M.bottom);
   const pyPct = (v: number) => H - M.bottom - (v / 100) * (H - M.top - M.bottom);
@@ -60,6 +60,7 @@ export function sweepSvg(runs: ChainRun[], title: string): string {
   out.push(`<text x="${(W + M.left - M.right) / 2}" y="${H - 18}" text-anchor="middle">offered load (events/s)</text>`);
   out.push(`<text transform="translate(16 ${H / 2}) rotate(-90)" text-anchor="middle">received (events/s), solid</text>`);
   out.push(`<text transform="translate(${W - 14} ${H / 2}) rotate(90)" text-anchor="middle">dropped (% of sent), dashed</text>`);
+  out.push(`<text x="${W - M.right - 6}" y="${M.top + 12}" text-anchor="end" fill="#666">runs without a rate limit are drawn at the rate the publisher reached</text>`);
   let legend = 0;
   for (const policy of ["BLOCK", "DROP"] as const) {
     const mine = runs.filter((r) => r.policy === policy && !r.slowUs).sort((a, b) => x(a) - x(b));
@@ -75,6 +76,13 @@ export function sweepSvg(runs: ChainRun[], title: string): string {
   }
   out.push("</svg>");
   return out.join("\n");
+}
+
+/** A round number at or above `v` (ticks of 1, 1.2, 1.5, 2, 3 … × 10^k), so that five ticks read well. */
+function niceCeil(v: number): number {
+  const step = 10 ** Math.floor(Math.log10(v / 5));
+  const per = [1, 1.2, 1.5, 2, 3, 4, 5, 6, 8, 10].find((m) => m * step * 5 >= v)!;
+  return per * step * 5;
 }
 
 function escape(s: string): string {
