@@ -118,7 +118,7 @@ export class Cluster {
       env: options.env ?? {},
       color,
       onRestarted: options.onRestarted ?? ((name, n) => console.error(`cluster: node ${name} started again (restart ${n})`)),
-      onDeath: options.onDeath ?? ((d) => console.error(`cluster: node ${d.name} died (${d.signal ? `signal ${d.signal}` : `exit code ${d.code}`})${d.restarting ? ", restarting it" : ""}`)),
+      onDeath: options.onDeath ?? ((d) => console.error(`cluster: node ${d.name} ${d.code === 0 ? "exited" : "died"} (${d.signal ? `signal ${d.signal}` : `exit code ${d.code}`})${d.restarting ? ", restarting it" : ""}`)),
     };
     if (!["no", "on-failure", "always"].includes(this.#o.restart)) throw new RangeError(`Invalid launch option 'restart': expected "no", "on-failure" or "always", got '${this.#o.restart}'`);
     this.#ready.promise.catch(() => undefined);
@@ -153,7 +153,7 @@ export class Cluster {
     return this.#deaths;
   }
 
-  /** Whether a node died that was not restarted (the cluster then stops by itself). */
+  /** Whether a node failed (a non-zero exit or a signal) and was not restarted; the cluster then stops by itself. A node that exits cleanly is recorded in {@linkcode deaths} but fails nothing. */
   get failed(): boolean {
     return this.#failed;
   }
@@ -283,8 +283,13 @@ export class Cluster {
       setTimeout(() => !this.#stopping && this.#startNode(node.name).catch(restartFailed), delay);
       return;
     }
-    this.#failed = true;
-    this.stop();
+    if (failure) {
+      this.#failed = true;
+      this.stop();
+    } else if ([...this.#nodes.values()].every((n) => n.proc.exitCode !== null || n.proc.signalCode !== null)) {
+      // A clean exit (someone stopped that node on purpose) is no failure; the cluster ends with the last one.
+      this.stop();
+    }
   }
 
   #pipe(name: string, stream: ReadableStream<Uint8Array>): void {

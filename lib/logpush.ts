@@ -7,6 +7,8 @@
  */
 
 import type { SendResult } from "./outbox.ts";
+
+export type { SendResult } from "./outbox.ts";
 import { encodeBatch, type LogBatch, type LogStream, recordValues } from "./logformat.ts";
 
 /** Options of the log writer (Zeek's `Log::` settings, and what this library adds). */

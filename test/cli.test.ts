@@ -82,9 +82,9 @@ describe("demo (the README's main command)", () => {
     const url = (await cli.waitForLine(/^cluster: metrics at (http:\/\/\S+\/metrics)/))[1]!;
     const metrics = await fetch(url).then((r) => r.text());
     expect(metrics).toMatch(/^zeek_cluster_nodes_up\{node="manager"\} 4$/m);
-    const services = (await fetch(url.replace("/metrics", "/services.json")).then((r) => r.json())) as { targets: string[] }[];
-    const targets = services.flatMap((s) => s.targets);
-    expect(targets).toHaveLength(5);
+    // Each node announces its metrics endpoint once it sees the manager; those may trail "ready" a little.
+    const listed = async () => ((await fetch(url.replace("/metrics", "/services.json")).then((r) => r.json())) as { targets: string[] }[]).flatMap((s) => s.targets);
+    const targets = await waitFor(async () => ((await listed()).length === 5 ? listed() : undefined), "5 targets in /services.json");
     const names = await Promise.all(targets.map(async (t) => (await fetch(`http://${t}/metrics`).then((r) => r.text())).match(/zeek_cluster_nodes_up\{node="([^"]+)"\}/)?.[1]));
     expect(names.sort()).toEqual(["logger", "manager", "proxy", "worker-1", "worker-2"]);
     const summary = (await cli.waitForLine(/^cluster: 5\/5 nodes up · (\d+) events\/s · (\d+) log records written · (\d+) drops$/, 10_000));

@@ -67,6 +67,17 @@ describe("Cluster.launch", () => {
     expect(pids.filter(alive)).toEqual([]);
   });
 
+  test("a node stopped cleanly by someone else is recorded but fails nothing; the others see it go", async () => {
+    const cluster = await launchCluster(FIVE, { onDeath: () => undefined });
+    await cluster.ready();
+    cluster.kill("worker-2", "SIGTERM"); // the node stops itself cleanly and exits 0
+    await waitFor(() => cluster.deaths.length === 1, "the exit of worker-2");
+    expect(cluster.deaths).toEqual([{ name: "worker-2", code: 0, signal: null, restarting: false }]);
+    await waitFor(() => [...cluster.nodes.values()].filter((n) => n.name !== "worker-2").every((n) => !n.up.has("worker-2")), "node_down for worker-2 everywhere");
+    expect(cluster.failed).toBe(false);
+    expect([...cluster.nodes.values()].filter((n) => n.proc.exitCode === null).map((n) => n.name).sort()).toEqual(["logger", "manager", "proxy", "worker-1"]);
+  });
+
   test("a node script that fails at start-up rejects the launch, naming the node, and leaves nothing running", async () => {
     const file = { nodes: { manager: { type: "manager" as const, ip: "127.0.0.1", port: 27761 }, "worker-1": { type: "worker" as const, ip: "127.0.0.1", script: BROKEN } } };
     const output: string[] = [];
