@@ -101,11 +101,12 @@ describe("node metrics", () => {
     ]) {
       expect(valueOf(text, name, { node: "manager" })).toBeNumber();
     }
-    for (const side of ["frontend", "backend"]) {
-      for (const m of ["messages_received", "bytes_received", "messages_sent", "bytes_sent"]) {
-        expect(valueOf(text, `zeek_cluster_zeromq_proxy_${side}_${m}_total`, { node: "manager" })).toBeGreaterThan(0);
-      }
-    }
+    const proxyCounters = ["frontend", "backend"].flatMap((side) => ["messages_received", "bytes_received", "messages_sent", "bytes_sent"].map((m) => `zeek_cluster_zeromq_proxy_${side}_${m}_total`));
+    // The broker thread answers STATISTICS between forwards; give it a moment rather than one try.
+    await waitFor(async () => {
+      text = await scrape(manager);
+      return proxyCounters.every((name) => (valueOf(text, name, { node: "manager" }) ?? 0) > 0);
+    }, `all proxy counters above 0 (at first: ${proxyCounters.map((n) => valueOf(text, n, { node: "manager" })).join(", ")})`);
     const before = valueOf(await scrape(worker), "zeek_cluster_core_outgoing_events_total", { node: "worker-1" })!;
     expect(valueOf(await scrape(worker), "zeek_cluster_core_verbose_outgoing_events_total", { handler: "ping" })).toBeUndefined();
     worker.publish("zeek.cluster.manager", "ping", [1]);
