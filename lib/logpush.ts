@@ -136,12 +136,18 @@ export class LogWriter {
   /**
    * Checks a record and buffers it. Returns `false` when the writer is holding records back (BLOCK:
    * await {@linkcode drain} before writing more); under DROP, what cannot be sent is dropped and counted.
+   * After {@linkcode close} (the node is stopping) records are dropped and counted, with one warning.
    *
    * @throws {TypeError} a record that does not match the stream, naming the stream and the field; nothing is sent.
    */
   write(stream: LogStream, record: Record<string, unknown>, path: string = stream.path): boolean {
-    if (this.#closed) throw new TypeError(`Cannot write to log stream '${stream.id}': the writer is closed`);
     const values = recordValues(stream, record);
+    if (this.#closed) {
+      // The node is stopping (a handler still ran, or a timer fired): the record cannot go anywhere.
+      this.#stats.logDroppedRecords++;
+      this.#transport.report(`log: warn: dropped records written after the writer closed (stream '${stream.id}')`, "log-closed");
+      return false;
+    }
     const key = `${stream.id}\0${path}`;
     let buffer = this.#buffers.get(key);
     if (!buffer) this.#buffers.set(key, (buffer = { stream, path, records: [] }));

@@ -97,6 +97,20 @@ describe("remote logging", () => {
     expectExactlyOnce(records.filter((r) => r.writer === "manager"), ["manager"], 50);
   });
 
+  test("a record written while the node stops is dropped and counted with one warning, not thrown", async () => {
+    const dir = tempDir();
+    const layout: ClusterLayout = { nodes: { manager: { type: "manager", ip: IP, port: 1 } } };
+    const manager = await startManager(layout, { listenLogEndpoint: ANY_PORT, logging: { dir } });
+    manager.on("zeek_done", () => manager.log(TEST, { ts: 1, writer: "zeek_done", seq: 0 })); // still accepted
+    await manager.stop();
+    expect(manager.log(TEST, { ts: 2, writer: "late", seq: 1 })).toBe(false);
+    expect(manager.log(TEST, { ts: 2, writer: "late", seq: 2 })).toBe(false);
+    expect(manager.stats().logDroppedRecords).toBe(2);
+    expect(manager.reports.filter((r) => r.includes("after the writer closed"))).toHaveLength(1);
+    expect(recordsIn(dir).map((r) => r.writer)).toEqual(["zeek_done"]);
+    expect(() => manager.log(TEST, { ts: 2, writer: "late", seq: -1 })).toThrow(TypeError); // bad input still is
+  });
+
   test("a stream with every field type is written as Zeek's TSV, byte for byte", async () => {
     const dir = tempDir();
     const manager = await startHub();

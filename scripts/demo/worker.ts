@@ -10,6 +10,7 @@ const PINGS = defineStream({
 
 let seq = 0;
 let timer: Timer | undefined;
+let done = false;
 const node = await runNode((node) => {
   node.on("Cluster::node_up", (name: string) => {
     if (name !== "manager" || timer) return;
@@ -18,9 +19,12 @@ const node = await runNode((node) => {
   node.on("Cluster::node_down", (name: string) => {
     if (name === "manager") timer = void clearInterval(timer);
   });
-  node.on("zeek_done", () => (timer = void clearInterval(timer)));
+  node.on("zeek_done", () => {
+    timer = void clearInterval(timer);
+    done = true; // pongs still on their way are not logged: the log writer closes next
+  });
   node.on("pong", (n: number, sentAt: number) => {
-    node.log(PINGS, { ts: Date.now() / 1000, worker: node.name, seq: n, rtt: (performance.now() - sentAt) / 1000 });
+    if (!done) node.log(PINGS, { ts: Date.now() / 1000, worker: node.name, seq: n, rtt: (performance.now() - sentAt) / 1000 });
   });
 });
 console.log(`${node.name} up: pinging the manager once it is up`);
