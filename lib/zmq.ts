@@ -431,8 +431,9 @@ let addressOf: (msg: Message) => number;
  */
 export class Message {
   #ptr: Pointer | undefined;
-  /** The content's address, looked up once per content (0: not yet). */
+  /** The content's address and size, looked up once per content (0 / -1: not yet). */
   #data = 0;
+  #size = -1;
 
   /** Allocates and initialises an empty message. */
   constructor() {
@@ -450,6 +451,16 @@ export class Message {
     return this.#data || (this.#data = lib().zmq_msg_data(this.#p()) ?? 0);
   }
 
+  #contentSize(): number {
+    return this.#size >= 0 ? this.#size : (this.#size = Number(lib().zmq_msg_size(this.#p())));
+  }
+
+  /** Forgets the cached address and size: the content changed. */
+  #changed(): void {
+    this.#data = 0;
+    this.#size = -1;
+  }
+
   static {
     // NativeBuffer in this module copies straight from the content; nothing outside sees addresses.
     addressOf = (msg) => msg.#address();
@@ -465,9 +476,9 @@ export class Message {
 
   /** Like {@linkcode receive}, but returns the frame's size, or -1 where `receive` returns `false`. */
   receiveSize(socket: Socket, flags = 0): number {
-    this.#data = 0;
+    this.#changed();
     const size = lib().zmq_msg_recv(this.#p(), pointerOf(socket), flags);
-    if (size >= 0) return size;
+    if (size >= 0) return (this.#size = size);
     const errno = lib().zmq_errno();
     if (errno === EAGAIN || errno === EINTR) return -1;
     throw new ZmqError(errno, `Cannot receive on the ${socket.type} socket`);
@@ -478,7 +489,7 @@ export class Message {
    * `EAGAIN` or `EINTR`, and the content is kept for a retry.
    */
   sendTo(socket: Socket, flags = 0): boolean {
-    this.#data = 0;
+    this.#changed();
     if (lib().zmq_msg_send(this.#p(), pointerOf(socket), flags) >= 0) return true;
     const errno = lib().zmq_errno();
     if (errno === EAGAIN || errno === EINTR) return false;
@@ -488,7 +499,7 @@ export class Message {
   /** Replaces the content with a copy of `frame`. */
   set(frame: Frame): void {
     const p = this.#p();
-    this.#data = 0;
+    this.#changed();
     const bytes = bytesOf(frame);
     lib().zmq_msg_close(p);
     if (lib().zmq_msg_init_size(p, bytes.length) !== 0) throw new ZmqError(lib().zmq_errno(), "Cannot size a message");
@@ -497,7 +508,7 @@ export class Message {
 
   /** Size of the content in bytes. */
   get size(): number {
-    return Number(lib().zmq_msg_size(this.#p()));
+    return this.#contentSize();
   }
 
   /** Whether more frames of the same message follow (after a receive). */
@@ -507,22 +518,21 @@ export class Message {
 
   /** The byte at `index` of the content, without copying it. */
   byteAt(index: number): number {
-    const data = lib().zmq_msg_data(this.#p());
-    return data ? read.u8(data, index) : 0;
+    const data = this.#address();
+    return data ? read.u8(data as Pointer, index) : 0;
   }
 
   /** A copy of the content. */
   bytes(): Uint8Array {
-    const p = this.#p();
-    const size = Number(lib().zmq_msg_size(p));
+    const size = this.#contentSize();
     const out = new Uint8Array(size);
-    if (size) libzmq().libc.memcpy(out, lib().zmq_msg_data(p), size);
+    if (size) libzmq().libc.memcpy(out, this.#address() as Pointer, size);
     return out;
   }
 
   /** Copies the content (whose `size` the caller may pass if known) into `target` at `offset`. */
   copyTo(target: Uint8Array, offset: number, size: number = this.size): void {
-    this.#p();
+    if (size > this.#contentSize()) throw new RangeError(`The message holds ${this.#contentSize()} bytes, not ${size}`);
     if (offset + size > target.length) throw new RangeError(`Frame of ${size} bytes does not fit at offset ${offset}`);
     // ptr() of the target's current address, used within this call only.
     if (size) libzmq().libc.memcpy(ptr(target, offset), this.#address() as Pointer, size);
@@ -533,19 +543,21 @@ export class Message {
    * changes (the next receive, send, set or close): read it and let go of it before then.
    */
   view(): Uint8Array {
-    const p = this.#p();
-    const size = Number(lib().zmq_msg_size(p));
-    const data = lib().zmq_msg_data(p);
-    return size && data ? new Uint8Array(toArrayBuffer(data, 0, size)) : new Uint8Array(0);
+    const size = this.#contentSize();
+    const data = this.#address();
+    return size && data ? new Uint8Array(toArrayBuffer(data as Pointer, 0, size)) : new Uint8Array(0);
   }
 
   /**
    * Sends bytes `[offset, offset + length)` of the content as one frame on `socket` (libzmq copies
-   * them); the message itself is unchanged. The range must lie within the content (check it against
-   * {@linkcode view}). Returns `false` on `EAGAIN` or `EINTR`.
+   * them); the message itself is unchanged. Returns `false` on `EAGAIN` or `EINTR`.
+   *
+   * @throws {RangeError} a range outside the content.
    */
   sendRange(socket: Socket, offset: number, length: number, flags = 0): boolean {
-    // The caller checked the range against view() (a hot path: one FFI call per frame).
+    if (offset < 0 || length < 0 || offset + length > this.#contentSize()) {
+      throw new RangeError(`Range ${offset}+${length} is outside the message of ${this.#contentSize()} bytes`);
+    }
     const data = length ? this.#address() : 0;
     // The address is libzmq's, stable while the message is unchanged, and used within this call only.
     if (lib().zmq_send(pointerOf(socket), data === 0 ? null : ((data + offset) as Pointer), length, flags) >= 0) return true;
@@ -556,11 +568,10 @@ export class Message {
 
   /** Whether the content equals `bytes`. */
   equals(bytes: Uint8Array): boolean {
-    const p = this.#p();
-    const size = Number(lib().zmq_msg_size(p));
+    const size = this.#contentSize();
     if (size !== bytes.length) return false;
-    const data = lib().zmq_msg_data(p);
-    for (let i = 0; i < size; i++) if (read.u8(data!, i) !== bytes[i]) return false;
+    const data = this.#address() as Pointer;
+    for (let i = 0; i < size; i++) if (read.u8(data, i) !== bytes[i]) return false;
     return true;
   }
 
@@ -570,7 +581,7 @@ export class Message {
     lib().zmq_msg_close(this.#ptr);
     libzmq().libc.free(this.#ptr);
     this.#ptr = undefined;
-    this.#data = 0;
+    this.#changed();
   }
 }
 
@@ -622,6 +633,7 @@ export class NativeBuffer {
   copyFrom(msg: Message, offset: number, size: number): void {
     if (this.#ptr === undefined) throw new ClusterError("BUFFER_CLOSED", "The buffer is closed");
     if (offset + size > this.bytes.length) throw new RangeError(`Frame of ${size} bytes does not fit at offset ${offset}`);
+    if (size > msg.size) throw new RangeError(`The message holds ${msg.size} bytes, not ${size}`);
     if (size) libzmq().libc.memcpy((this.#ptr + offset) as Pointer, addressOf(msg) as Pointer, size);
   }
 

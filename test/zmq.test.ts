@@ -214,6 +214,10 @@ describe("sockets", () => {
     expect(new TextDecoder().decode(buf.bytes.subarray(0, 3))).toBe("abc");
     expect(buf.bytes.subarray(3, 70_003).every((x) => x === 7)).toBe(true);
     expect(() => buf.copyFrom(msg, buf.bytes.length - 10, 70_000)).toThrow(RangeError);
+    expect(() => buf.copyFrom(msg, 0, 70_001)).toThrow(RangeError); // more than the message holds
+    expect(() => msg.sendRange(a, 69_990, 11)).toThrow(RangeError);
+    expect(msg.sendRange(a, 69_990, 10)).toBe(true);
+    expect(b.recv()).toEqual([new Uint8Array(10).fill(7)]);
     buf.close();
     expect(() => buf.copyFrom(msg, 0, 1)).toThrow(/closed/);
     msg.close();
