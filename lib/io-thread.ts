@@ -93,13 +93,9 @@ export class IoThread {
   constructor(nodeId: string, handlers: IoHandlers) {
     this.#nodeId = nodeId;
     this.#handlers = handlers;
-    const dropLimit = (hwm: () => number) => () => (hwm() > 0 ? hwm() : Infinity);
-    const c = () => this.#config;
-    this.#events = new PublishOutbox(this.#state, Slot.WantDrain, dropLimit(() => (c()?.overflowPolicy === "DROP" ? c()!.xpubSndhwm : 0)));
-    this.#logs = new Outbox(this.#state, Slot.LogWantDrain, dropLimit(() => (this.#logPolicy === "DROP" ? (c()?.logSndhwm ?? 0) : 0)));
+    this.#events = new PublishOutbox(this.#state, Slot.WantDrain);
+    this.#logs = new Outbox(this.#state, Slot.LogWantDrain);
   }
-
-  #logPolicy: "BLOCK" | "DROP" = "BLOCK";
 
   /** Whether {@linkcode start} has created the sockets. */
   get started(): boolean {
@@ -114,7 +110,10 @@ export class IoThread {
   /** Starts the worker with `c`'s endpoints and options; resolves once its sockets are connecting. */
   async start(c: ZeroMQConfig, curve: IoWorkerStart["curve"], logPolicy: "BLOCK" | "DROP", format: string): Promise<void> {
     this.#config = c;
-    this.#logPolicy = logPolicy;
+    // Under DROP the local queues are bounded by the HWMs (0: unbounded), as the sockets behind them are.
+    const limit = (policy: string, hwm: number) => (policy === "DROP" && hwm > 0 ? hwm : Infinity);
+    this.#events.dropLimit = limit(c.overflowPolicy, c.xpubSndhwm);
+    this.#logs.dropLimit = limit(logPolicy, c.logSndhwm);
     const ctx = (this.#ctx = new Context({ ioThreads: 1, ipv6: c.ipv6 }));
     const base = `inproc://zeek-zmq-io-${process.pid}-${++seq}`;
     const [data, logs, control] = ["data", "logs", "control"].map((name) => {

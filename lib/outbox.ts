@@ -35,17 +35,15 @@ function trySend(socket: Socket, frames: readonly Uint8Array[], state: SharedSta
 export class Outbox {
   socket: Socket | undefined;
   pending: Uint8Array[][] = [];
-  localDrops = 0;
+  /** Batches waiting here beyond which a new one is dropped (DROP; the writer counts it). */
+  dropLimit: number = Infinity;
   #drained: (() => void)[] = [];
 
-  constructor(readonly state: SharedState, readonly wantDrain: number, readonly dropLimit: () => number) {}
+  constructor(readonly state: SharedState, readonly wantDrain: number) {}
 
   send(frames: Uint8Array[], now: boolean): SendResult {
     if (now && this.pending.length === 0 && this.socket?.send(frames, DONTWAIT)) return "sent";
-    if (this.pending.length >= this.dropLimit()) {
-      this.localDrops++;
-      return "dropped";
-    }
+    if (this.pending.length >= this.dropLimit) return "dropped";
     this.pending.push(frames);
     if (now) this.flush();
     return "queued";
@@ -92,7 +90,10 @@ export class PublishOutbox {
     if (this.#live) this.flush();
   };
 
-  constructor(readonly state: SharedState, readonly wantDrain: number, readonly dropLimit: () => number) {
+  /** Events waiting here beyond which a new one is dropped (DROP: `xpubSndhwm`). */
+  dropLimit: number = Infinity;
+
+  constructor(readonly state: SharedState, readonly wantDrain: number) {
     this.#buf[0] = PUBLISH_BATCH;
   }
 
@@ -108,7 +109,7 @@ export class PublishOutbox {
    * With `now` false (the node is not running yet) it waits for {@linkcode flush}.
    */
   publish(topic: Uint8Array, payload: Uint8Array, length: number, now: boolean): SendResult {
-    if (this.waiting >= this.dropLimit()) {
+    if (this.waiting >= this.dropLimit) {
       this.localDrops++;
       return "dropped";
     }
