@@ -74,6 +74,7 @@ export interface NodeProcess {
 const NODE_MAIN = new URL("./node-main.ts", import.meta.url).pathname;
 type StartedReport = Extract<NodeReport, { type: "started" }>;
 const COLORS = ["cyan", "green", "yellow", "magenta", "blue", "red"] as const;
+const running = (proc: Subprocess) => proc.exitCode === null && proc.signalCode === null;
 
 /**
  * A running cluster of node processes.
@@ -286,7 +287,7 @@ export class Cluster {
     if (failure) {
       this.#failed = true;
       this.stop();
-    } else if ([...this.#nodes.values()].every((n) => n.proc.exitCode !== null || n.proc.signalCode !== null)) {
+    } else if (![...this.#nodes.values()].some((n) => running(n.proc))) {
       // A clean exit (someone stopped that node on purpose) is no failure; the cluster ends with the last one.
       this.stop();
     }
@@ -317,7 +318,7 @@ export class Cluster {
   }
 
   #killAll(signal: NodeJS.Signals): void {
-    for (const node of this.#nodes.values()) if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill(signal);
+    for (const node of this.#nodes.values()) if (running(node.proc)) node.proc.kill(signal);
   }
 
   /**
@@ -339,13 +340,13 @@ export class Cluster {
       for (const inPhase of order) {
         const phase = [...this.#nodes.values()].filter((n) => !done.has(n.name) && inPhase(n.name));
         phase.forEach((n) => done.add(n.name));
-        for (const n of phase) if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill("SIGTERM");
+        for (const n of phase) if (running(n.proc)) n.proc.kill("SIGTERM");
         const exited = Promise.all(phase.map((n) => n.proc.exited));
         let timer: Timer | undefined;
         const graceful = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.#o.graceMs)))]);
         clearTimeout(timer);
         if (!graceful) {
-          for (const n of phase) if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill("SIGKILL");
+          for (const n of phase) if (running(n.proc)) n.proc.kill("SIGKILL");
           await exited;
         }
       }

@@ -2,22 +2,14 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnBun, spawnChild, waitFor } from "./helpers.ts";
+import { childProcesses, isRunning, spawnBun, spawnChild, waitFor } from "./helpers.ts";
 
 const CLI = new URL("../lib/cli.ts", import.meta.url).pathname;
 const FIVE = new URL("./fixtures/cluster/five.json", import.meta.url).pathname;
 const EXAMPLES = new URL("../scripts/examples/", import.meta.url).pathname;
 
-/** The pids of `pid`'s children that are still running (zombies count as gone). */
-function runningChildren(pid: number): number[] {
-  const out = Bun.spawnSync(["ps", "-o", "pid=,stat=", "--ppid", String(pid)]).stdout.toString();
-  return out.split("\n").map((l) => l.trim().split(/\s+/)).filter(([p, stat]) => Number(p) > 0 && !stat!.startsWith("Z")).map(([p]) => Number(p));
-}
-
-const isRunning = (pid: number) => {
-  const stat = Bun.spawnSync(["ps", "-o", "stat=", "-p", String(pid)]).stdout.toString().trim();
-  return stat !== "" && !stat.startsWith("Z");
-};
+/** The node processes a CLI runs (zombies of killed ones count as gone). */
+const runningChildren = (pid: number) => childProcesses(pid).filter((c) => !c.zombie).map((c) => c.pid);
 
 describe("cluster up", () => {
   test("Ctrl-C stops every node in order and leaves no child process behind", async () => {

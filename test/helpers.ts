@@ -109,6 +109,24 @@ export function spawnBun(args: string[], env: Record<string, string | undefined>
   return spawnChild([process.execPath, "--no-orphans", ...args], env);
 }
 
+/** The children of `parent` as `ps` lists them (the `ps` itself left out); a zombie has exited but is not reaped yet. */
+export function childProcesses(parent: number = process.pid): { pid: number; zombie: boolean }[] {
+  const out = Bun.spawnSync(["ps", "-o", "pid=,stat=,comm=", "--ppid", String(parent)]).stdout.toString();
+  return out.split("\n").map((l) => l.trim().split(/\s+/)).filter(([pid, , comm]) => Number(pid) > 0 && comm !== "ps")
+    .map(([pid, stat]) => ({ pid: Number(pid), zombie: stat!.startsWith("Z") }));
+}
+
+/** The pids of `parent`'s children, zombies included. */
+export function childPids(parent: number = process.pid): number[] {
+  return childProcesses(parent).map((c) => c.pid);
+}
+
+/** Whether `pid` runs. An orphan's zombie counts as gone: its new parent may never reap it here. */
+export function isRunning(pid: number): boolean {
+  const stat = Bun.spawnSync(["ps", "-o", "stat=", "-p", String(pid)]).stdout.toString().trim();
+  return stat !== "" && !stat.startsWith("Z");
+}
+
 /** Debian's python3 with pyzmq and msgpack, an independent ZeroMQ peer; `undefined` if not installed. */
 export const PYTHON: string | undefined = (() => {
   for (const python of ["/usr/bin/python3", "python3"]) {

@@ -4,17 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cluster, withCluster } from "../lib/launcher.ts";
 import { launchCluster } from "./cluster-helpers.ts";
-import { waitFor } from "./helpers.ts";
+import { childPids, waitFor } from "./helpers.ts";
 
 const FIVE = new URL("./fixtures/cluster/five.json", import.meta.url).pathname;
 const BROKEN = new URL("./fixtures/cluster/broken-node.ts", import.meta.url).pathname;
-const alive = (pid: number) => {
-  try {
-    return process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-};
+/** Node processes of this test process that still exist (as zombies too: Bun reaps its own children). */
+const remaining = (pids: number[]) => childPids().filter((p) => pids.includes(p));
 
 describe("Cluster.launch", () => {
   test("a 5-node layout comes up: every node sees node_up for the 4 others, and serves metrics", async () => {
@@ -31,8 +26,7 @@ describe("Cluster.launch", () => {
     const pids = [...cluster.nodes.values()].map((n) => n.proc.pid);
     expect(childPids()).toEqual(expect.arrayContaining(pids));
     await cluster.stop();
-    expect(pids.filter(alive)).toEqual([]);
-    expect(childPids().filter((p) => pids.includes(p))).toEqual([]);
+    expect(remaining(pids)).toEqual([]);
     expect(cluster.deaths).toEqual([]);
   });
 
@@ -64,7 +58,7 @@ describe("Cluster.launch", () => {
     await waitFor(() => cluster.failed, "the cluster to fail");
     expect(cluster.deaths.map((d) => [d.name, d.signal, d.restarting])).toEqual([["proxy", "SIGKILL", false]]);
     await cluster.stop();
-    expect(pids.filter(alive)).toEqual([]);
+    expect(remaining(pids)).toEqual([]);
   });
 
   test("a node stopped cleanly by someone else is recorded but fails nothing; the others see it go", async () => {
@@ -99,7 +93,7 @@ describe("Cluster.launch", () => {
     }, { isolated: true, output: "silent" }).catch((e: Error) => e);
     expect((err as Error).message).toBe("the caller failed");
     expect(pids).toHaveLength(5);
-    expect(pids.filter(alive)).toEqual([]);
+    expect(remaining(pids)).toEqual([]);
     expect(readdirSync(tmpdir()).filter((d) => d.startsWith("zcl-") && !dirsBefore.has(d))).toEqual([]);
   });
 
@@ -118,9 +112,3 @@ describe("Cluster.launch", () => {
     expect(Cluster.launch(FIVE, { restart: "sometimes" as "no" })).rejects.toThrow(/launch option 'restart'.*sometimes/);
   });
 });
-
-/** The pids of this process's children (but the `ps` that lists them). */
-function childPids(): number[] {
-  const out = Bun.spawnSync(["ps", "-o", "pid=,comm=", "--ppid", String(process.pid)]).stdout.toString();
-  return out.split("\n").map((l) => l.trim().split(/\s+/)).filter(([pid, comm]) => Number(pid) > 0 && comm !== "ps").map(([pid]) => Number(pid));
-}
