@@ -131,3 +131,29 @@ const origin = clockMonotonicUs() - performance.now() * 1000;
 export function monotonicUs(): number {
   return origin + performance.now() * 1000;
 }
+
+/** The value at fraction `p` of `sorted` (ascending), or 0 when it is empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : 0;
+}
+
+/**
+ * Event-loop lag: how late a 5 ms interval fires. `stop()` ends the probe and returns the largest lag
+ * and the 99th percentile, in ms.
+ */
+export function lagProbe(): { stop(): { maxLagMs: number; lagP99Ms: number } } {
+  const lags: number[] = [];
+  let expected = performance.now() + 5;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    lags.push(Math.max(0, now - expected));
+    expected = now + 5;
+  }, 5);
+  return {
+    stop() {
+      clearInterval(timer);
+      lags.sort((a, b) => a - b);
+      return { maxLagMs: lags.at(-1) ?? 0, lagP99Ms: percentile(lags, 0.99) };
+    },
+  };
+}

@@ -2,7 +2,7 @@
 // sub, JSON lines on stdout (see ../proc.ts). Commands on stdin: `stop` ends the run.
 import { Broker } from "../../lib/proxy.ts";
 import { ClusterNode } from "../../lib/pubsub.ts";
-import { monotonicUs } from "../proc.ts";
+import { lagProbe, monotonicUs, percentile } from "../proc.ts";
 
 interface Spec {
   role: "broker" | "pub" | "sub";
@@ -62,14 +62,7 @@ async function pub(): Promise<void> {
     if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
   }
   if (spec.warmup) await Bun.sleep(1000); // let the subscriber finish the warm-up and collect its garbage
-  // Event-loop lag: how late a 5 ms interval fires while publishing.
-  const lags: number[] = [];
-  let expected = performance.now() + 5;
-  const lagTimer = setInterval(() => {
-    const now = performance.now();
-    lags.push(Math.max(0, now - expected));
-    expected = now + 5;
-  }, 5);
+  const lag = lagProbe(); // while publishing
   const count = spec.count ?? Number.MAX_SAFE_INTEGER;
   const rate = spec.rate ?? 0;
   const startUs = monotonicUs();
@@ -95,11 +88,8 @@ async function pub(): Promise<void> {
   }
   const endUs = monotonicUs();
   await n.drain();
-  clearInterval(lagTimer);
+  const { maxLagMs, lagP99Ms } = lag.stop();
   const s = n.stats();
-  lags.sort((a, b) => a - b);
-  const maxLagMs = lags.at(-1) ?? 0;
-  const lagP99Ms = lags[Math.floor(lags.length * 0.99)] ?? 0;
   say("result", { sent, startUs, endUs, drainWaits: waits, xpubDrops: s.xpubDrops, xpubBlocks: s.xpubBlocks, maxLagMs, lagP99Ms, peakRssBytes: peakRss });
   await stopRequested.promise;
   // Drops can still happen after the result (the worker empties its queue): report the final count.
@@ -139,8 +129,7 @@ async function sub(): Promise<void> {
   clearInterval(progress);
   const s = n.stats();
   const sample = latencies.slice(0, Math.min(received, latencies.length)).sort();
-  const pct = (p: number) => (sample.length ? sample[Math.min(sample.length - 1, Math.floor(p * sample.length))]! : 0);
-  say("result", { received, firstUs, lastUs, onloopDrops: s.onloopDrops, msgErrors: s.msgErrors, p50Us: pct(0.5), p99Us: pct(0.99), peakRssBytes: peakRss });
+  say("result", { received, firstUs, lastUs, onloopDrops: s.onloopDrops, msgErrors: s.msgErrors, p50Us: percentile(sample, 0.5), p99Us: percentile(sample, 0.99), peakRssBytes: peakRss });
   await n.stop();
 }
 

@@ -2,13 +2,9 @@
 // thread busy in the same rhythm as the benchmark's publisher (short bursts of work, then
 // setImmediate), measuring lag with the same 5 ms probe. Run next to a saturated chain, it shows how
 // much lag the machine itself imposes on a busy thread. `stop` on stdin ends it.
-const lags: number[] = [];
-let expected = performance.now() + 5;
-const probe = setInterval(() => {
-  const now = performance.now();
-  lags.push(Math.max(0, now - expected));
-  expected = now + 5;
-}, 5);
+import { lagProbe } from "../proc.ts";
+
+const lag = lagProbe();
 let stop = false;
 (async () => {
   for await (const _ of Bun.stdin.stream()) stop = true;
@@ -21,6 +17,4 @@ while (!stop) {
   while (performance.now() < until) spin++;
   await new Promise((resolve) => setImmediate(resolve));
 }
-clearInterval(probe);
-lags.sort((a, b) => a - b);
-console.log(JSON.stringify({ type: "result", maxLagMs: lags.at(-1) ?? 0, lagP99Ms: lags[Math.floor(lags.length * 0.99)] ?? 0, spin }));
+console.log(JSON.stringify({ type: "result", ...lag.stop(), spin }));
