@@ -97,6 +97,8 @@ interface OpenFile {
   bytes: number;
   fields: LogField[];
   fieldsKey: string;
+  /** A field is named `__proto__`: JSON lines need objects without a prototype. */
+  protoField: boolean;
   /** Bytes written but not yet handed to the OS: `out[0, used)`. */
   out: Buffer;
   used: number;
@@ -151,7 +153,7 @@ export class LogFiles {
   write(batch: LogBatch): void {
     let f = this.#fileFor(batch.path, batch.fields);
     for (const record of batch.records) {
-      f.bytes += this.format === "json" ? jsonLine(f, batch.fields, record) : append(f, `${record.map((v, i) => tsvValue(batch.fields[i]!, v)).join("\t")}\n`);
+      f.bytes += this.format === "json" ? jsonLine(f, record) : append(f, `${record.map((v, i) => tsvValue(batch.fields[i]!, v)).join("\t")}\n`);
       if (this.#rotateSize > 0 && f.bytes >= this.#rotateSize) {
         this.#rotate(batch.path, f);
         f = this.#fileFor(batch.path, batch.fields);
@@ -196,7 +198,7 @@ export class LogFiles {
     if (rotating && existsSync(file)) this.#rename(path, file, statSync(file).birthtimeMs || statSync(file).mtimeMs, statSync(file).mtimeMs);
     const fd = openSync(file, "a");
     const now = Date.now();
-    const f: OpenFile = { fd, file, openedAt: now, bytes: fstatSync(fd).size, fields, fieldsKey: fieldsKey(fields), out: Buffer.allocUnsafe(64 * 1024), used: 0 };
+    const f: OpenFile = { fd, file, openedAt: now, bytes: fstatSync(fd).size, fields, fieldsKey: fieldsKey(fields), protoField: fields.some((x) => x.name === "__proto__"), out: Buffer.allocUnsafe(64 * 1024), used: 0 };
     if (this.format === "tsv") {
       const header = [
         "#separator \\x09",
@@ -240,10 +242,10 @@ export class LogFiles {
 }
 
 /** Appends a record as one JSON line; returns its bytes. */
-function jsonLine(f: OpenFile, fields: LogField[], record: unknown[]): number {
-  // A plain object and JSON.stringify beat building the line by hand (measured), but a field named
-  // __proto__ needs an object without a prototype.
-  const line: Record<string, unknown> = fields.some((x) => x.name === "__proto__") ? Object.create(null) : {};
+function jsonLine(f: OpenFile, record: unknown[]): number {
+  // A plain object and JSON.stringify beat building the line by hand (measured).
+  const fields = f.fields;
+  const line: Record<string, unknown> = f.protoField ? Object.create(null) : {};
   for (let i = 0; i < record.length; i++) {
     const v = record[i];
     if (v !== null && v !== undefined) line[fields[i]!.name] = jsonSafe(v);
