@@ -16,7 +16,7 @@ export const CTRL_CLOSE_PULL = 2;
 /**
  * Data PAIR (main → worker): one frame, either a batch of publishes (it starts with
  * {@linkcode PUBLISH_BATCH}; see `outbox.ts`) or this. Log PAIR: 3 frames `[u32 records, u32 seq
- * (little-endian), format, payload]`.
+ * (little-endian; 0 when the writer wants no acknowledgment), format, payload]`.
  */
 export const DATA_TERMINATE = "terminate";
 /** The first byte of a batch of publishes on the data PAIR. */

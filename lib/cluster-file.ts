@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { buildConfig, type ZeroMQOptions } from "./config.ts";
 import { type ClusterLayout, type LayoutNode, NODE_TYPES, type NodeType, validateLayout, type ValidLayout } from "./layout.ts";
 import type { LogFilesOptions } from "./logfiles.ts";
+import { getFormat } from "./serializer.ts";
 
 /** A node of a cluster file: a layout node, plus its script and environment. */
 export interface ClusterFileNode extends LayoutNode {
@@ -17,6 +18,16 @@ export interface ClusterFileNode extends LayoutNode {
   script?: string;
   /** Extra environment variables for this node's process. @default {{}} */
   env?: Record<string, string>;
+}
+
+const LOG_SERIALIZERS: readonly string[] = ["zeek-bin-serializer", "msgpack-log-v1"];
+
+/** Options for every node of a cluster file: Zeek's options, and Zeek's `Cluster::event_serializer` and `Cluster::log_serializer`. */
+export interface ClusterOptions extends ZeroMQOptions {
+  /** The format nodes publish events in. @default {"broker-bin-v1"} */
+  eventSerializer?: string;
+  /** The format nodes send log batches in. @default {"zeek-bin-serializer"} */
+  logSerializer?: string;
 }
 
 /** A cluster file. */
@@ -29,8 +40,8 @@ export interface ClusterFile {
   scripts?: Partial<Record<NodeType, string>>;
   /** Extra environment variables for every node. @default {{}} */
   env?: Record<string, string>;
-  /** Zeek's options for every node (endpoints, HWMs, policies …). @default {{}} */
-  options?: ZeroMQOptions;
+  /** Zeek's options for every node (endpoints, HWMs, policies, the event and log serializers …). @default {{}} */
+  options?: ClusterOptions;
   /** Where and how loggers write files; `dir` is relative to the cluster file. @default {{ dir: "logs" }} */
   logging?: LogFilesOptions;
 }
@@ -44,7 +55,7 @@ export interface ValidClusterFile {
   /** Each node's environment: the file's `env`, then the node's. */
   env: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Options for every node. */
-  options: ZeroMQOptions;
+  options: ClusterOptions;
   /** Log file options, `dir` absolute. */
   logging: LogFilesOptions;
   /** The definition as given (for passing on to nodes). */
@@ -131,7 +142,11 @@ export function validateClusterFile(file: ClusterFile, baseDir: string): ValidCl
   }
   const layout = validateLayout({ nodes, ...(file.managerIsLogger === undefined ? {} : { managerIsLogger: file.managerIsLogger }) } as ClusterLayout);
   try {
-    buildConfig(file.options ?? {}, {}); // checked here so a bad option fails the launch, not every node
+    // Checked here so a bad option fails the launch, not every node.
+    const { eventSerializer, logSerializer, ...zeromq } = file.options ?? {};
+    if (eventSerializer !== undefined && !getFormat(eventSerializer)) throw new RangeError(`option 'eventSerializer': no format named '${eventSerializer}'`);
+    if (logSerializer !== undefined && !LOG_SERIALIZERS.includes(logSerializer)) throw new RangeError(`option 'logSerializer': expected ${LOG_SERIALIZERS.join(" or ")}, got '${logSerializer}'`);
+    buildConfig(zeromq, {});
   } catch (err: unknown) {
     throw new (err instanceof RangeError ? RangeError : TypeError)(`Invalid cluster file: options: ${(err as Error).message}`);
   }

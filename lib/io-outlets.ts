@@ -8,12 +8,16 @@
 import { bump, Counter, DATA_TERMINATE, PUBLISH_BATCH, type SharedState } from "./channel.ts";
 import { DONTWAIT, Message, SNDMORE, type Socket } from "./zmq.ts";
 
-const TERMINATE = new TextEncoder().encode(DATA_TERMINATE);
+const encoder = new TextEncoder();
+const TERMINATE = encoder.encode(DATA_TERMINATE);
+const ACK_REQUEST = encoder.encode(";seq=");
 
 /**
  * Log batches: log PAIR → PUSH, one multipart message each. Frames after the first never hit the HWM
  * (libzmq checks it once per message), so only the first one can wait; while it waits it stays in
- * this outlet's message and the rest of the message stays in the PAIR.
+ * this outlet's message and the rest of the message stays in the PAIR. Frame 0 asks for an
+ * acknowledgment, `log-write;seq=<n>`, when the batch has a sequence number (not 0): frame 0 is where
+ * Zeek loggers look at nothing, so they take such batches as they are.
  */
 export class LogOutlet {
   blocked = false;
@@ -22,6 +26,8 @@ export class LogOutlet {
   readonly #msg = new Message();
   #seq = 0;
   #records = 0;
+  /** Frame 0 of the batch being sent. */
+  #first: Uint8Array = new Uint8Array(0);
 
   constructor(
     readonly source: Socket,
@@ -30,13 +36,23 @@ export class LogOutlet {
     readonly state: SharedState,
     readonly counters: { drops?: Counter; blocks: Counter },
     readonly report: (key: string, message: string) => void,
-    /** Sent first: `["log-write", sender]`; the first PAIR frame is `[records, seq]`. */
+    /** Sent first: `["log-write", sender]`; the first PAIR frame is `[records, seq]` (seq 0: no acknowledgment wanted). */
     readonly prefix: Uint8Array[],
   ) {}
 
   #readHeader(): void {
     const header = new DataView(this.#msg.bytes().buffer);
     [this.#records, this.#seq] = [header.getUint32(0, true), header.getUint32(4, true)];
+    const plain = this.prefix[0]!;
+    if (this.#seq === 0) {
+      this.#first = plain;
+      return;
+    }
+    const digits = encoder.encode(String(this.#seq));
+    this.#first = new Uint8Array(plain.length + ACK_REQUEST.length + digits.length);
+    this.#first.set(plain);
+    this.#first.set(ACK_REQUEST, plain.length);
+    this.#first.set(digits, plain.length + ACK_REQUEST.length);
   }
 
   /** Takes one message from the PAIR: `"none"` if there was none, `"terminate"`, or `"done"`. */
@@ -86,7 +102,7 @@ export class LogOutlet {
 
   #sendFirst(flags: number): boolean {
     const sink = this.sink!;
-    const send = () => sink.sendFrame(this.prefix[0]!, flags | SNDMORE);
+    const send = () => sink.sendFrame(this.#first, flags | SNDMORE);
     // On EAGAIN, ZMQ_EVENTS processes libzmq's throttled "room again" commands before we decide.
     return send() || (flags !== 0 && (sink.events(), send()));
   }

@@ -245,7 +245,8 @@ export class IoThread {
 
   /**
    * Hands log batch `seq` of `records` records (`format`, `payload`) to the worker, like
-   * {@linkcode publish}; under DROP its local queue is bounded by `logSndhwm`.
+   * {@linkcode publish}; under DROP its local queue is bounded by `logSndhwm`. A `seq` other than 0 asks
+   * the logger for an acknowledgment (frame 0 becomes `log-write;seq=<seq>`).
    */
   sendLog(records: number, seq: number, format: Uint8Array, payload: Uint8Array, now: boolean): SendResult {
     const header = new Uint8Array(8);

@@ -1,13 +1,15 @@
 /**
- * @module Log files on a logger: one file per path, JSON lines (the default) or Zeek's ASCII TSV, with
- * rotation by interval and by size. A rotated file is closed and renamed in one step (`rename(2)`) to
- * `<path>.<open>-<close>.log`, times in UTC as `YYYY-MM-DD-HH-MM-SS`, so a reader never sees half a
- * file and no record is split.
+ * @module Log files on a logger: one file per path, written byte for byte as Zeek's ASCII writer writes
+ * them, as JSON lines (`LogAscii::use_json=T`, the default here) or as TSV with Zeek's header and
+ * `#close` footer (see `zeek-ascii.ts`), with rotation by interval and by size. A rotated file is
+ * closed and renamed in one step (`rename(2)`) to `<path>.<open>-<close>.log`, times in UTC as
+ * `YYYY-MM-DD-HH-MM-SS`, so a reader never sees half a file and no record is split.
  */
 
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { type LogBatch, type LogField, parseFieldType } from "./logformat.ts";
+import type { LogBatch, LogField } from "./logformat.ts";
+import { jsonFormatter, jsonKey, metaStamp, tsvFormatter, type ValueFormatter } from "./zeek-ascii.ts";
 
 /** How records are written. */
 export type LogFileFormat = "json" | "tsv";
@@ -16,7 +18,7 @@ export type LogFileFormat = "json" | "tsv";
 export interface LogFilesOptions {
   /** The directory for the files; created if missing. @default {"logs"} */
   dir?: string;
-  /** JSON lines, or Zeek's ASCII format with `#fields`/`#types` headers. @default {"json"} */
+  /** JSON lines as Zeek's `LogAscii::use_json=T` writes them, or Zeek's TSV with its `#` header lines. @default {"json"} */
   format?: LogFileFormat;
   /** Rotate every file after this many ms; 0 never. @default {0} */
   rotateInterval?: number;
@@ -38,58 +40,6 @@ export function rotationStamp(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace(/[T:]/g, "-");
 }
 
-// Zeek's ASCII escaping (LogAscii::enable_utf_8 off, its default): bytes that are not printable
-// ASCII, the backslash, and inside sets the set separator become \xHH; a value equal to "-" or
-// "(empty)" gets its first byte escaped so it cannot be mistaken for unset or empty.
-const encoder = new TextEncoder();
-const PLAIN = /^[\x20-\x5b\x5d-\x7e]*$/;
-const PLAIN_IN_SET = /^[\x20-\x2b\x2d-\x5b\x5d-\x7e]*$/;
-const hex = (b: number) => `\\x${b.toString(16).padStart(2, "0")}`;
-
-function escape(s: string, inSet: boolean): string {
-  if (s === "") return "(empty)";
-  if (s === "-" || s === "(empty)") return hex(s.charCodeAt(0)) + s.slice(1);
-  if ((inSet ? PLAIN_IN_SET : PLAIN).test(s)) return s;
-  let out = "";
-  for (const b of encoder.encode(s)) {
-    out += b < 0x20 || b > 0x7e || b === 0x5c || (inSet && b === 0x2c) ? hex(b) : String.fromCharCode(b);
-  }
-  return out;
-}
-
-// Zeek renders a double with at most 6 decimals, trailing zeros dropped, and ".0" when the value is
-// within 1e-9 of an integer; time and interval always get 6 decimals.
-function tsvDouble(d: number): string {
-  if (!Number.isFinite(d)) return Number.isNaN(d) ? "nan" : d > 0 ? "inf" : "-inf";
-  const text = Math.abs(d) >= 1e21 ? BigInt(Math.trunc(d)).toString() : d.toFixed(6).replace(/\.?0+$/, "");
-  return Math.abs(d - Math.round(d)) < 1e-9 ? `${text}.0` : text;
-}
-
-function tsvScalar(type: string, v: unknown, inSet: boolean): string {
-  switch (type) {
-    case "bool":
-      return v ? "T" : "F";
-    case "double":
-      return tsvDouble(v as number);
-    case "time":
-    case "interval":
-      return (v as number).toFixed(6);
-    case "string":
-    case "enum":
-      return escape(v as string, inSet);
-    default:
-      return String(v);
-  }
-}
-
-function tsvValue(field: LogField, v: unknown): string {
-  if (v === null || v === undefined) return "-";
-  const { container, scalar } = parseFieldType(field.type)!;
-  if (!container) return tsvScalar(scalar, v, false);
-  const items = v as unknown[];
-  return items.length === 0 ? "(empty)" : items.map((item) => tsvScalar(scalar, item, true)).join(",");
-}
-
 interface OpenFile {
   fd: number;
   file: string;
@@ -97,8 +47,11 @@ interface OpenFile {
   bytes: number;
   fields: LogField[];
   fieldsKey: string;
-  /** A field is named `__proto__`: JSON lines need objects without a prototype. */
-  protoField: boolean;
+  /** Per field: how its present values are printed. */
+  formatters: ValueFormatter[];
+  /** JSON: per field, `,"name":`, and `"name":` for the first field a line has. */
+  keys: string[];
+  firstKeys: string[];
   /** Bytes written but not yet handed to the OS: `out[0, used)`. */
   out: Buffer;
   used: number;
@@ -152,9 +105,17 @@ export class LogFiles {
   /** Appends the records of a batch to its path's file, rotating by size between records. */
   write(batch: LogBatch): void {
     let f = this.#fileFor(batch.path, batch.fields);
+    const line = this.format === "json" ? jsonLine : tsvLine;
+    if (this.#rotateSize === 0) {
+      // One string for the whole batch: a single UTF-8 copy into the buffer is cheaper than one per line.
+      const lines = new Array<string>(batch.records.length);
+      for (let i = 0; i < lines.length; i++) lines[i] = line(f, batch.records[i]!);
+      f.bytes += append(f, lines.join(""));
+      return;
+    }
     for (const record of batch.records) {
-      f.bytes += this.format === "json" ? jsonLine(f, record) : append(f, `${record.map((v, i) => tsvValue(batch.fields[i]!, v)).join("\t")}\n`);
-      if (this.#rotateSize > 0 && f.bytes >= this.#rotateSize) {
+      f.bytes += append(f, line(f, record));
+      if (f.bytes >= this.#rotateSize) {
         this.#rotate(batch.path, f);
         f = this.#fileFor(batch.path, batch.fields);
       }
@@ -198,15 +159,21 @@ export class LogFiles {
     if (rotating && existsSync(file)) this.#rename(path, file, statSync(file).birthtimeMs || statSync(file).mtimeMs, statSync(file).mtimeMs);
     const fd = openSync(file, "a");
     const now = Date.now();
-    const f: OpenFile = { fd, file, openedAt: now, bytes: fstatSync(fd).size, fields, fieldsKey: fieldsKey(fields), protoField: fields.some((x) => x.name === "__proto__"), out: Buffer.allocUnsafe(64 * 1024), used: 0 };
-    if (this.format === "tsv") {
+    const json = this.format === "json";
+    const f: OpenFile = {
+      fd, file, openedAt: now, bytes: fstatSync(fd).size, fields, fieldsKey: fieldsKey(fields),
+      formatters: fields.map((x) => (json ? jsonFormatter : tsvFormatter)(x.type)), keys: fields.map((x) => `,${jsonKey(x.name)}:`), firstKeys: fields.map((x) => `${jsonKey(x.name)}:`),
+      out: Buffer.allocUnsafe(64 * 1024), used: 0,
+    };
+    if (!json) {
+      // Zeek's meta lines; #open and #close in local time, as Zeek writes them.
       const header = [
         "#separator \\x09",
         "#set_separator\t,",
         "#empty_field\t(empty)",
         "#unset_field\t-",
         `#path\t${path}`,
-        `#open\t${rotationStamp(now)}`,
+        `#open\t${metaStamp(now)}`,
         `#fields\t${fields.map((x) => x.name).join("\t")}`,
         `#types\t${fields.map((x) => x.type).join("\t")}`,
       ].join("\n") + "\n";
@@ -222,7 +189,7 @@ export class LogFiles {
   }
 
   #closeFile(f: OpenFile): void {
-    if (this.format === "tsv") append(f, `#close\t${rotationStamp(Date.now())}\n`);
+    if (this.format === "tsv") append(f, `#close\t${metaStamp(Date.now())}\n`);
     this.#flushFile(f);
     closeSync(f.fd);
   }
@@ -241,21 +208,25 @@ export class LogFiles {
   }
 }
 
-/** Appends a record as one JSON line; returns its bytes. */
-function jsonLine(f: OpenFile, record: unknown[]): number {
-  // A plain object and JSON.stringify beat building the line by hand (measured).
-  const fields = f.fields;
-  const line: Record<string, unknown> = f.protoField ? Object.create(null) : {};
+/** One TSV line: unset fields `-`; a line that would start with `#` (Zeek's meta prefix) escapes it. */
+function tsvLine(f: OpenFile, record: unknown[]): string {
+  let line = "";
   for (let i = 0; i < record.length; i++) {
     const v = record[i];
-    if (v !== null && v !== undefined) line[fields[i]!.name] = jsonSafe(v);
+    line += (i ? "\t" : "") + (v === null || v === undefined ? "-" : f.formatters[i]!(v));
   }
-  return append(f, JSON.stringify(line)) + append(f, "\n");
+  return line.charCodeAt(0) === 35 ? `\\x23${line.slice(1)}\n` : `${line}\n`;
 }
 
-/** bigints (counts beyond 2^53) as numbers, also inside sets and vectors, as Zeek's JSON writer does. */
-function jsonSafe(v: unknown): unknown {
-  if (typeof v === "bigint") return Number(v);
-  if (Array.isArray(v) && v.some((x) => typeof x === "bigint")) return v.map(jsonSafe);
-  return v;
+/** One JSON line: unset fields left out (`LogAscii::json_include_unset_fields=F`). */
+function jsonLine(f: OpenFile, record: unknown[]): string {
+  let line = "{";
+  let sep = 0; // the keys come with a comma before them; skip it on the first field written
+  for (let i = 0; i < record.length; i++) {
+    const v = record[i];
+    if (v === null || v === undefined) continue;
+    line += (sep === 0 ? f.firstKeys[i]! : f.keys[i]!) + f.formatters[i]!(v);
+    sep = 1;
+  }
+  return `${line}}\n`;
 }

@@ -1,14 +1,19 @@
 /**
- * @module Log streams (Zeek's `Log::create_stream`): typed fields, record validation, and the
- * `msgpack-log-v1` batch payload that writers PUSH to loggers.
+ * @module Log streams (Zeek's `Log::create_stream`): typed fields, record validation, and the batches
+ * writers PUSH to loggers, in Zeek's `zeek-bin-serializer` (see `zeek-log-format.ts`) or this library's
+ * `msgpack-log-v1` (see `log-msgpack.ts`); both are re-exported here.
  */
 
-import { isIP } from "node:net";
-import { Packr, Unpackr } from "msgpackr";
-import { decodeRange, encodeShared } from "./msgpack.ts";
+import { formatAddr, formatSubnet, parseAddr, parseSubnet } from "./addr.ts";
 
-/** Zeek's scalar log types. */
-export type LogScalarType = "string" | "count" | "int" | "double" | "bool" | "time" | "interval" | "addr" | "subnet" | "port" | "enum";
+export { decodeBatch, encodeBatch } from "./log-msgpack.ts";
+export { decodeZeekBatch, decodeZeekValue, encodeZeekBatch, encodeZeekValue, ZEEK_LOG_FORMAT, ZeekValue } from "./zeek-log-format.ts";
+
+/**
+ * Zeek's scalar log types. `func` and `file` columns (a function's description, a file's name) are
+ * text; Zeek logs them rarely.
+ */
+export type LogScalarType = "string" | "count" | "int" | "double" | "bool" | "time" | "interval" | "addr" | "subnet" | "port" | "enum" | "func" | "file";
 /** A log field's type: a scalar, or a set or vector of one. */
 export type LogFieldType = LogScalarType | `set[${LogScalarType}]` | `vector[${LogScalarType}]`;
 /** A field in a stream definition: its type, or `{ type, optional }` (Zeek's `&optional`). */
@@ -16,8 +21,12 @@ export type LogFieldSpec = LogFieldType | { type: LogFieldType; optional?: boole
 
 /** What {@linkcode defineStream} takes. */
 export interface LogStreamOptions {
-  /** The stream's id, e.g. `Conn::LOG`. */
+  /** The stream's id: Zeek's `Log::ID` name, e.g. `Conn::LOG`, which a Zeek logger looks up. */
   id: string;
+  /** Zeek's writer (`Log::Writer` name); a Zeek logger's filter must use the same. @default {"Log::WRITER_ASCII"} */
+  writer?: string;
+  /** The name of Zeek's filter on the stream that the records belong to. @default {"default"} */
+  filter?: string;
   /** The path: the file name without extension, e.g. `conn`. */
   path: string;
   /** The fields in log order, by name (dots allowed: `id.orig_h`). */
@@ -38,16 +47,28 @@ export interface LogField {
 export interface LogStream {
   /** The stream's id. */
   readonly id: string;
+  /** Zeek's writer name. */
+  readonly writer: string;
+  /** Zeek's filter name. */
+  readonly filter: string;
   /** The path (file name without extension). */
   readonly path: string;
   /** The fields, in order. */
   readonly fields: readonly LogField[];
 }
 
-/** A batch of records of one stream and path, as it travels from a writer to a logger. */
+/**
+ * A batch of records of one stream and path, as it travels from a writer to a logger. Values are as
+ * {@linkcode checkValue} returns them; a string that is not valid UTF-8 (from a Zeek node) is a
+ * `Uint8Array` of its bytes, and counts or ints beyond 2^53 are bigints.
+ */
 export interface LogBatch {
   /** The stream's id. */
   stream: string;
+  /** Zeek's writer name. @default {"Log::WRITER_ASCII"} */
+  writer?: string;
+  /** Zeek's filter name. @default {"default"} */
+  filter?: string;
   /** The path. */
   path: string;
   /** The fields, in order. */
@@ -72,7 +93,11 @@ export interface LogBatch {
  */
 export const LOG_FORMAT = "msgpack-log-v1";
 
-const SCALARS = new Set<string>(["string", "count", "int", "double", "bool", "time", "interval", "addr", "subnet", "port", "enum"]);
+// Zeek's defaults: the ASCII writer, and the filter every stream has.
+const DEFAULT_WRITER = "Log::WRITER_ASCII";
+const DEFAULT_FILTER = "default";
+
+const SCALARS = new Set<string>(["string", "count", "int", "double", "bool", "time", "interval", "addr", "subnet", "port", "enum", "func", "file"]);
 
 /**
  * Splits `set[addr]` into its container and element type.
@@ -117,8 +142,11 @@ const parsedTypes = new Map<string, { container: "set" | "vector" | undefined; s
  * @throws {RangeError} an unknown field type, naming the stream and the field.
  */
 export function defineStream(options: LogStreamOptions): LogStream {
-  const { id, path, fields } = options ?? ({} as LogStreamOptions);
+  const { id, path, fields, writer = DEFAULT_WRITER, filter = DEFAULT_FILTER } = options ?? ({} as LogStreamOptions);
   if (typeof id !== "string" || id === "") throw new TypeError(`Invalid log stream: expected an id string, got ${JSON.stringify(id)}`);
+  for (const [name, v] of [["writer", writer], ["filter", filter]] as const) {
+    if (typeof v !== "string" || v === "") throw new TypeError(`Invalid log stream '${id}': option '${name}' must be a non-empty string, got ${JSON.stringify(v)}`);
+  }
   if (typeof path !== "string" || !/^[\w.-]+$/.test(path)) throw new RangeError(`Invalid log stream '${id}': path must be a file name, got ${JSON.stringify(path)}`);
   if (typeof fields !== "object" || fields === null || Object.keys(fields).length === 0) {
     throw new TypeError(`Invalid log stream '${id}': expected fields by name`);
@@ -130,21 +158,26 @@ export function defineStream(options: LogStreamOptions): LogStream {
     }
     return Object.freeze({ name, type, optional: typeof spec === "object" && spec.optional === true });
   });
-  return Object.freeze({ id, path, fields: Object.freeze(list) });
+  return Object.freeze({ id, writer, filter, path, fields: Object.freeze(list) });
 }
 
+const MAX_COUNT = 0xffffffffffffffffn;
 const isInt = (v: unknown) => (typeof v === "number" && Number.isInteger(v)) || typeof v === "bigint";
+const PORT = /^(\d{1,5})\/(tcp|udp|icmp|unknown)$/;
+const isText = (v: unknown) => typeof v === "string" || v instanceof Uint8Array;
 
 /** Checks one scalar value; returns it as sent on the wire, or `undefined` if it does not fit. */
 function scalar(type: LogScalarType, v: unknown): unknown {
   switch (type) {
     case "string":
     case "enum":
-      return typeof v === "string" ? v : undefined;
+    case "func":
+    case "file":
+      return isText(v) ? v : undefined;
     case "count":
-      return isInt(v) && (v as number | bigint) >= 0 ? v : undefined;
+      return isInt(v) && (v as number | bigint) >= 0 && (typeof v === "bigint" ? v <= MAX_COUNT : (v as number) < 2 ** 64) ? v : undefined;
     case "int":
-      return isInt(v) ? v : undefined;
+      return isInt(v) && (typeof v === "bigint" ? BigInt.asIntN(64, v) === v : (v as number) >= -(2 ** 63) && (v as number) < 2 ** 63) ? v : undefined;
     case "double":
       return typeof v === "number" ? v : undefined;
     case "time":
@@ -154,15 +187,36 @@ function scalar(type: LogScalarType, v: unknown): unknown {
     case "bool":
       return typeof v === "boolean" ? v : undefined;
     case "addr":
-      return typeof v === "string" && (isIPv4Fast(v) || isIP(v) !== 0) ? v : undefined;
-    case "subnet": {
-      const m = typeof v === "string" ? /^(.+)\/(\d{1,3})$/.exec(v) : null;
-      const family = m ? isIP(m[1]!) : 0;
-      return family !== 0 && Number(m![2]) <= (family === 4 ? 32 : 128) ? v : undefined;
-    }
-    case "port":
+      // As Zeek prints it: IPv6 compressed and lower-case, IPv4-mapped as a dotted quad.
+      if (typeof v !== "string") return undefined;
+      if (isIPv4Fast(v)) return v;
+      return canonical(v, () => {
+        const bytes = parseAddr(v);
+        return bytes && formatAddr(bytes);
+      });
+    case "subnet":
+      // Masked to the prefix, as Zeek stores it.
+      return typeof v !== "string" ? undefined : canonical(v, () => {
+        const net = parseSubnet(v);
+        return net && formatSubnet(net.network, net.length);
+      });
+    case "port": {
+      if (typeof v === "string") return Number(PORT.exec(v)?.[1] ?? NaN) <= 65535 ? v : undefined;
       return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? v : undefined;
+    }
   }
+}
+
+// Addresses and subnets repeat: remember the canonical text of the last few.
+const canonicals = new Map<string, string | undefined>();
+function canonical(text: string, make: () => string | undefined): string | undefined {
+  let known = canonicals.get(text);
+  if (known === undefined && !canonicals.has(text)) {
+    known = make();
+    if (canonicals.size >= 4096) canonicals.clear();
+    canonicals.set(text, known);
+  }
+  return known;
 }
 
 /** Dotted-quad IPv4 without a regular expression: most addresses in logs are these. */
@@ -185,9 +239,10 @@ function isIPv4Fast(s: string): boolean {
 }
 
 const EXPECTED: Record<LogScalarType, string> = {
-  string: "a string", enum: "an enum name (string)", count: "a non-negative integer", int: "an integer",
+  string: "a string", enum: "an enum name (string)", count: "a non-negative 64-bit integer", int: "a 64-bit integer",
   double: "a number", time: "a time (seconds since the epoch, or a Date)", interval: "an interval in seconds",
-  bool: "a boolean", addr: "an IP address string", subnet: "a subnet like 10.0.0.0/8", port: "a port number 0-65535",
+  bool: "a boolean", addr: "an IP address string", subnet: "a subnet like 10.0.0.0/8",
+  port: "a port number 0-65535 (or like '80/tcp')", func: "a string", file: "a string",
 };
 
 /**
@@ -205,7 +260,9 @@ export function checkValue(stream: string, field: LogField, value: unknown): unk
   const { container, scalar: type } = parseFieldType(field.type)!;
   if (!container) return scalar(type, value) ?? mismatch(stream, field, EXPECTED[type], value);
   if (!Array.isArray(value) && !(value instanceof Set)) mismatch(stream, field, `a ${container} of ${type} (an array)`, value);
-  return Array.from(value as Iterable<unknown>, (v) => scalar(type, v) ?? mismatch(stream, field, `${container} elements that are ${EXPECTED[type]}`, value));
+  // A vector may have holes, as Zeek's do (written as unset elements).
+  const hole = (v: unknown) => container === "vector" && (v === null || v === undefined);
+  return Array.from(value as Iterable<unknown>, (v) => (hole(v) ? null : scalar(type, v) ?? mismatch(stream, field, `${container} elements that are ${EXPECTED[type]}`, value)));
 }
 
 function mismatch(stream: string, field: LogField, expected: string, value: unknown): never {
@@ -214,7 +271,7 @@ function mismatch(stream: string, field: LogField, expected: string, value: unkn
 
 function describe(v: unknown): string {
   if (v === null || v === undefined || typeof v !== "object") return typeof v === "string" ? `'${v}'` : String(v);
-  return Array.isArray(v) ? `an array` : v instanceof Date ? "a Date" : "an object";
+  return Array.isArray(v) ? `an array` : v instanceof Date ? "a Date" : v instanceof Uint8Array ? "bytes" : "an object";
 }
 
 /**
@@ -256,70 +313,4 @@ export function recordValues(stream: LogStream, record: Record<string, unknown>)
     throw new TypeError(`Log stream '${stream.id}': has no field '${unknown}'`);
   }
   return values;
-}
-
-const packr = new Packr({ useRecords: false, moreTypes: false });
-// int64AsType "auto" is supported by msgpackr but missing from its types.
-const unpackr = new Unpackr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "auto" as unknown as "number" });
-
-/**
- * The `msgpack-log-v1` payload: MessagePack of `[stream, path, fields, records]` or, when the writer
- * wants an acknowledgment, `[stream, path, fields, records, seq]`; `fields` is a list of
- * `[name, type, optional]`, `records` a list of value lists in field order with nil for unset.
- *
- * @example A batch that asks for an acknowledgment
- * ```ts
- * import { decodeBatch, defineStream, encodeBatch, recordValues } from "./logformat.ts";
- *
- * const PING = defineStream({ id: "Ping::LOG", path: "ping", fields: { ts: "time", peer: "string" } });
- * const records = [recordValues(PING, { ts: 1700000000, peer: "worker-1" })];
- * const payload = encodeBatch({ stream: PING.id, path: PING.path, fields: [...PING.fields], records, seq: 1 });
- * console.log(decodeBatch(payload).seq); // 1
- * ```
- */
-export function encodeBatch(batch: LogBatch): Uint8Array {
-  const fields = batch.fields.map((f) => [f.name, f.type, f.optional]);
-  const body: unknown[] = [batch.stream, batch.path, fields, batch.records];
-  if (batch.seq !== undefined) body.push(batch.seq);
-  const { bytes, length } = encodeShared(body, packr);
-  return bytes.slice(0, length);
-}
-
-/**
- * Decodes and checks a `msgpack-log-v1` payload; throws a `TypeError` describing what is wrong.
- *
- * @example An event payload is no log batch
- * ```ts
- * import { decodeBatch } from "./logformat.ts";
- * import { MSGPACK_V1 } from "./serializer.ts";
- *
- * try {
- *   decodeBatch(MSGPACK_V1.encode({ name: "ping", args: [1] }));
- * } catch (err) {
- *   console.log((err as TypeError).message); // "Invalid log batch: expected [stream, path, fields, records(, seq)]"
- * }
- * ```
- */
-export function decodeBatch(bytes: Uint8Array, start = 0, end: number = bytes.length): LogBatch {
-  const value: unknown = decodeRange(bytes, start, end, unpackr);
-  if (!Array.isArray(value) || (value.length !== 4 && value.length !== 5)) throw new TypeError("Invalid log batch: expected [stream, path, fields, records(, seq)]");
-  const [stream, path, rawFields, records, seq] = value as [unknown, unknown, unknown, unknown, unknown];
-  if (typeof stream !== "string" || typeof path !== "string" || !/^[\w.-]+$/.test(path)) throw new TypeError("Invalid log batch: bad stream or path");
-  if (!Array.isArray(rawFields) || !Array.isArray(records)) throw new TypeError(`Invalid log batch for '${stream}': fields and records must be lists`);
-  const fields = rawFields.map((f: unknown): LogField => {
-    if (!Array.isArray(f) || typeof f[0] !== "string" || typeof f[1] !== "string" || !parseFieldType(f[1])) {
-      throw new TypeError(`Invalid log batch for '${stream}': bad field ${JSON.stringify(f)}`);
-    }
-    return { name: f[0], type: f[1] as LogFieldType, optional: f[2] === true };
-  });
-  for (const record of records as unknown[]) {
-    if (!Array.isArray(record) || record.length !== fields.length) throw new TypeError(`Invalid log batch for '${stream}': a record does not match the fields`);
-    for (let i = 0; i < record.length; i++) {
-      const field = fields[i]!;
-      if (record[i] !== null) checkValue(stream, field, record[i]);
-      else if (!field.optional) throw new TypeError(`Invalid log batch for '${stream}': required field '${field.name}' is unset`);
-    }
-  }
-  if (seq !== undefined && !Number.isInteger(seq)) throw new TypeError(`Invalid log batch for '${stream}': bad sequence number`);
-  return { stream, path, fields, records: records as unknown[][], ...(seq === undefined ? {} : { seq: seq as number }) };
 }

@@ -1,13 +1,15 @@
 /**
  * @module Receiving logs on a logger node (or the manager when it is the logger): batches arrive on the
- * PULL socket, are checked, written to files (JSON lines or Zeek's TSV, rotated) and/or handed to a
- * callback, and then acknowledged to their writer over pub/sub, so the writer knows what is on disk.
- * A batch seen twice (sent again after a lost acknowledgment) is acknowledged again but written once.
+ * PULL socket in Zeek's `zeek-bin-serializer` or this library's `msgpack-log-v1`, are checked, written
+ * to files (JSON lines or TSV, as Zeek writes them, rotated) and/or handed to a callback, and then
+ * acknowledged to their writer over pub/sub when it asked (`log-write;seq=N` in frame 0, which Zeek
+ * ignores), so the writer knows what is on disk. A batch seen twice (sent again after a lost
+ * acknowledgment) is acknowledged again but written once.
  */
 
 import type { BatchCursor } from "./channel.ts";
 import { LogFiles, type LogFilesOptions } from "./logfiles.ts";
-import { decodeBatch, LOG_FORMAT, type LogBatch } from "./logformat.ts";
+import { decodeBatch, decodeZeekBatch, LOG_FORMAT, type LogBatch, ZEEK_LOG_FORMAT } from "./logformat.ts";
 
 /** Options of a logger: where records go. */
 export interface LogReceiverOptions extends LogFilesOptions {
@@ -35,8 +37,36 @@ export interface LogReceiverStats {
 }
 
 const decoder = new TextDecoder();
-const FORMAT = new TextEncoder().encode(LOG_FORMAT);
+const encoder = new TextEncoder();
+const MSGPACK = encoder.encode(LOG_FORMAT);
+const ZEEK = encoder.encode(ZEEK_LOG_FORMAT);
+const ACK_REQUEST = encoder.encode("log-write;seq=");
 const REMEMBERED_PER_SENDER = 100_000;
+
+/**
+ * Frame 0 of a log message: `log-write`, or `log-write;seq=<n>` when the writer asks for an
+ * acknowledgment of batch n. Returns n, or undefined (anything else in frame 0 is ignored, as Zeek
+ * ignores frame 0).
+ *
+ * @example A writer that wants batch 17 acknowledged
+ * ```ts
+ * import { ackRequest } from "./logpull.ts";
+ *
+ * console.log(ackRequest(new TextEncoder().encode("log-write;seq=17"))); // 17
+ * console.log(ackRequest(new TextEncoder().encode("log-write"))); // undefined
+ * ```
+ */
+export function ackRequest(frame: Uint8Array): number | undefined {
+  if (frame.length <= ACK_REQUEST.length || frame.length > ACK_REQUEST.length + 10) return undefined;
+  for (let i = 0; i < ACK_REQUEST.length; i++) if (frame[i] !== ACK_REQUEST[i]) return undefined;
+  let n = 0;
+  for (let i = ACK_REQUEST.length; i < frame.length; i++) {
+    const digit = frame[i]! - 48;
+    if (digit < 0 || digit > 9) return undefined;
+    n = n * 10 + digit;
+  }
+  return n > 0 && n <= 0xffffffff ? n : undefined;
+}
 
 /**
  * The log receiving side of one node. Created by a logger node from its `logging` options.
@@ -84,23 +114,25 @@ export class LogReceiver {
   /** A log message from the PULL socket (`["log-write", sender, format, payload]`). */
   handle(record: BatchCursor): void | Promise<void> {
     const sender = decoder.decode(record.frame(1));
-    if (!record.frameEquals(2, FORMAT)) {
-      return this.#hooks.malformed("log-format", `Got log message in format '${decoder.decode(record.frame(2))}', but have deserializer '${LOG_FORMAT}'`);
+    const zeek = record.frameEquals(2, ZEEK);
+    if (!zeek && !record.frameEquals(2, MSGPACK)) {
+      return this.#hooks.malformed("log-format", `Got log message in format '${decoder.decode(record.frame(2))}', but have deserializers '${ZEEK_LOG_FORMAT}' and '${LOG_FORMAT}'`);
     }
     let batch: LogBatch;
     try {
-      batch = decodeBatch(record.bytes, record.start(3), record.end(3));
+      batch = zeek ? decodeZeekBatch(record.bytes, record.start(3), record.end(3)) : decodeBatch(record.bytes, record.start(3), record.end(3));
     } catch (err: unknown) {
-      return this.#hooks.malformed("log-decode", `Failed to unserialize log message from ${sender}: ${err instanceof Error ? err.message : String(err)}`);
+      const format = zeek ? ZEEK_LOG_FORMAT : LOG_FORMAT;
+      return this.#hooks.malformed(`log-decode-${format}`, `Failed to unserialize log message from ${sender} using '${format}': ${err instanceof Error ? err.message : String(err)}`);
     }
     this.#senders.add(sender);
-    if (batch.seq !== undefined && this.#remember(sender, batch.seq)) {
+    const seq = (record.end(0) - record.start(0) > 9 ? ackRequest(record.frame(0)) : undefined) ?? batch.seq;
+    if (seq !== undefined && this.#remember(sender, seq)) {
       this.#stats.logDuplicateBatches++;
-      return this.#ack(sender, batch.seq);
+      return this.#ack(sender, seq);
     }
     const done = this.accept(batch, sender);
-    if (batch.seq === undefined) return done;
-    const seq = batch.seq;
+    if (seq === undefined) return done;
     return done ? done.then(() => this.#ack(sender, seq)) : this.#ack(sender, seq);
   }
 

@@ -1,61 +1,18 @@
 /**
  * @module Writing logs on a cluster node (Zeek's `Log::write` on a non-logger): records are checked
  * against their stream, batched per stream and path, and PUSHed to the loggers, which ZeroMQ
- * load-balances. Unlike Zeek, nothing is lost uncounted: loggers acknowledge the batches they have
- * written, batches a stopped or dead logger never wrote are sent again, and whatever is dropped
- * (DROP) or never acknowledged is counted, in records and batches.
+ * load-balances. Unlike Zeek, nothing is lost uncounted: loggers of this library acknowledge the
+ * batches they have written, batches a stopped or dead logger never wrote are sent again, and whatever
+ * is dropped (DROP) or never acknowledged is counted, in records and batches. Zeek loggers never
+ * acknowledge: once one of them is among the loggers, batches go without an acknowledgment request,
+ * are never sent again (Zeek would write them twice), and are counted as unacknowledged.
  */
-
-import type { SendResult } from "./outbox.ts";
 
 export type { SendResult } from "./outbox.ts";
 import { encodeBatch, type LogBatch, type LogStream, recordValues } from "./logformat.ts";
 
-/** Options of the log writer (Zeek's `Log::` settings, and what this library adds). */
-export interface LogWriterOptions {
-  /** Records buffered per stream and path before a batch goes out (`Log::write_buffer_size`). @default {1000} */
-  writeBufferSize?: number;
-  /** Every this many ms, buffered records go out (`Log::flush_interval`); 0 only by size and flush(). @default {1000} */
-  flushInterval?: number;
-  /** When no logger can take a batch: wait (`BLOCK`; `write()` returns false, await `drain()`) or drop it, counted. @default {"BLOCK"} */
-  overflowPolicy?: "BLOCK" | "DROP";
-  /** Loggers acknowledge written batches; unacknowledged ones are sent again and counted as lost at close. @default {true} */
-  acknowledge?: boolean;
-  /** Batches sent and not yet acknowledged, beyond which the writer waits (BLOCK) or drops (DROP). @default {64} */
-  maxInFlight?: number;
-  /** Send a batch again when it has not been acknowledged for this many ms. @default {30000} */
-  resendAfter?: number;
-}
-
-/** What the writer needs from its node. */
-export interface LogTransport {
-  /** Sends batch `seq` to the loggers. */
-  send(records: number, seq: number, payload: Uint8Array): SendResult;
-  /** Resolves once everything handed to `send` has left for the I/O thread. */
-  drain(): Promise<void>;
-  /** Reports a problem once per `key`. */
-  report(message: string, key: string): void;
-  /** On a node that is itself a logger: takes a batch directly, no network involved. */
-  local?: (batch: LogBatch) => void;
-}
-
-/** The writer's counters. */
-export interface LogWriterStats {
-  /** Records accepted by `write()`. */
-  logRecordsWritten: number;
-  /** Batches handed to the transport (first sends only). */
-  logBatchesSent: number;
-  /** Batches acknowledged by a logger. */
-  logBatchesAcked: number;
-  /** Batches sent again because a logger stopped, died, or did not answer in time. */
-  logBatchesResent: number;
-  /** Records and batches dropped under DROP (or with no logger to send to). */
-  logDroppedRecords: number;
-  logDroppedBatches: number;
-  /** Records and batches sent but never acknowledged by the time the writer closed. */
-  logLostRecords: number;
-  logLostBatches: number;
-}
+export type { LogTransport, LogWriterOptions, LogWriterStats } from "./logpush-types.ts";
+import type { LogTransport, LogWriterOptions, LogWriterStats } from "./logpush-types.ts";
 
 interface Pending {
   seq: number;
@@ -88,12 +45,16 @@ export class LogWriter {
   readonly #inFlight = new Map<number, Pending>();
   readonly #waiters: { ready: () => boolean; resolve: () => void }[] = [];
   readonly #stats: LogWriterStats = LogWriter.emptyStats();
+  readonly #encode: (batch: LogBatch) => Uint8Array;
+  /** Loggers known not to acknowledge (they came up without saying they do). */
+  readonly #silentLoggers = new Set<string>();
   #seq = 0;
   #timer: Timer | undefined;
   #closed = false;
 
   constructor(transport: LogTransport, options: LogWriterOptions = {}) {
     this.#transport = transport;
+    this.#encode = transport.encode ?? encodeBatch;
     this.#o = {
       writeBufferSize: options.writeBufferSize ?? 1000,
       flushInterval: options.flushInterval ?? 1000,
@@ -117,13 +78,36 @@ export class LogWriter {
   static emptyStats(): LogWriterStats {
     return {
       logRecordsWritten: 0, logBatchesSent: 0, logBatchesAcked: 0, logBatchesResent: 0,
-      logDroppedRecords: 0, logDroppedBatches: 0, logLostRecords: 0, logLostBatches: 0,
+      logDroppedRecords: 0, logDroppedBatches: 0, logLostRecords: 0, logLostBatches: 0, logUnackedRecords: 0, logUnackedBatches: 0,
     };
   }
 
   /** The options in effect. */
   get options(): Readonly<Required<LogWriterOptions>> {
     return this.#o;
+  }
+
+  /** Whether batches now go with an acknowledgment request. */
+  get acknowledging(): boolean {
+    return this.#o.acknowledge && this.#silentLoggers.size === 0;
+  }
+
+  /**
+   * A logger came up; `acknowledges` says whether it will. Once one that does not is among the
+   * loggers, batches in flight are no longer waited for (they count as unacknowledged, and are never
+   * sent again: that logger may have written them) and new ones go without a request.
+   */
+  loggerUp(name: string, acknowledges: boolean): void {
+    if (acknowledges) {
+      if (this.#silentLoggers.delete(name)) this.#pump();
+      return;
+    }
+    if (this.#silentLoggers.has(name)) return;
+    this.#silentLoggers.add(name);
+    this.#transport.report(`log: logger '${name}' does not acknowledge (a Zeek logger?): log batches go without acknowledgment requests and are counted as unacknowledged`, `log-silent-${name}`);
+    for (const p of this.#inFlight.values()) this.#count("unacked", p.records);
+    this.#inFlight.clear();
+    this.#pump();
   }
 
   /** Starts the flush timer; batches made before are sent now. */
@@ -148,7 +132,7 @@ export class LogWriter {
       this.#transport.report(`log: warn: dropped records written after the writer closed (stream '${stream.id}')`, "log-closed");
       return false;
     }
-    const key = `${stream.id}\0${path}`;
+    const key = `${stream.id}\0${stream.writer}\0${stream.filter}\0${path}`;
     let buffer = this.#buffers.get(key);
     if (!buffer) this.#buffers.set(key, (buffer = { stream, path, records: [] }));
     buffer.records.push(values);
@@ -175,7 +159,7 @@ export class LogWriter {
   async flush(timeoutMs?: number): Promise<boolean> {
     for (const key of [...this.#buffers.keys()]) this.#seal(key);
     const upTo = this.#seq;
-    const done = this.#o.acknowledge ? this.#until(() => this.#lowestPending() > upTo) : this.drain();
+    const done = this.acknowledging ? this.#until(() => this.#lowestPending() > upTo) : this.drain();
     if (timeoutMs === undefined) return done.then(() => true);
     let timer: Timer | undefined;
     const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
@@ -188,10 +172,10 @@ export class LogWriter {
     this.#pump();
   }
 
-  /** Batches the transport dropped, as [seq, records]. */
+  /** Batches the transport dropped, as [seq, records] (seq 0: sent without an acknowledgment request). */
   onDropped(batches: readonly [number, number][]): void {
     for (const [seq, records] of batches) {
-      if (this.#o.acknowledge && !this.#inFlight.delete(seq)) continue; // already accounted for
+      if (seq !== 0 && !this.#inFlight.delete(seq)) continue; // already accounted for
       this.#count("dropped", records);
     }
     this.#pump();
@@ -239,22 +223,24 @@ export class LogWriter {
     if (!buffer || buffer.records.length === 0) return;
     this.#buffers.delete(key);
     const seq = ++this.#seq;
-    const batch: LogBatch = { stream: buffer.stream.id, path: buffer.path, fields: [...buffer.stream.fields], records: buffer.records };
+    const { id, writer, filter, fields } = buffer.stream;
+    const batch: LogBatch = { stream: id, writer, filter, path: buffer.path, fields: [...fields], records: buffer.records };
     if (this.#transport.local) {
       this.#transport.local(batch);
       this.#stats.logBatchesSent++;
       return;
     }
-    if (this.#o.acknowledge) batch.seq = seq;
-    this.#queue.push({ seq, records: buffer.records.length, payload: encodeBatch(batch), sentAt: 0 });
+    // msgpack-log-v1 carries the request in the payload too (frame 0 carries it for every format).
+    if (this.acknowledging) batch.seq = seq;
+    this.#queue.push({ seq, records: buffer.records.length, payload: this.#encode(batch), sentAt: 0 });
     this.#pump();
   }
 
   #pump(): void {
-    const ack = this.#o.acknowledge;
+    const ack = this.acknowledging;
     while (this.#queue.length > 0 && (!ack || this.#inFlight.size < this.#o.maxInFlight)) {
       const p = this.#queue.shift()!;
-      const result = this.#transport.send(p.records, p.seq, p.payload);
+      const result = this.#transport.send(p.records, ack ? p.seq : 0, p.payload);
       if (result === "dropped") {
         this.#count("dropped", p.records);
         continue;
@@ -262,6 +248,7 @@ export class LogWriter {
       this.#stats.logBatchesSent++;
       p.sentAt = performance.now();
       if (ack) this.#inFlight.set(p.seq, p);
+      else this.#count("unacked", p.records);
     }
     // DROP never waits: whatever cannot be sent because too much is in flight goes now.
     if (this.#o.overflowPolicy === "DROP") for (const p of this.#queue.splice(0)) this.#count("dropped", p.records);
@@ -284,17 +271,20 @@ export class LogWriter {
   #tick(): void {
     for (const key of [...this.#buffers.keys()]) this.#seal(key);
     const cutoff = performance.now() - this.#o.resendAfter;
-    if (this.#o.acknowledge && this.#o.resendAfter > 0) this.#resend((p) => p.sentAt < cutoff);
+    if (this.#o.resendAfter > 0) this.#resend((p) => p.sentAt < cutoff);
   }
 
-  #count(kind: "dropped" | "lost", records: number): void {
+  #count(kind: "dropped" | "lost" | "unacked", records: number): void {
     if (kind === "dropped") {
       this.#stats.logDroppedBatches++;
       this.#stats.logDroppedRecords += records;
       this.#transport.report(`log: warn: dropped a batch (${this.#o.overflowPolicy})`, "log-drop");
-    } else {
+    } else if (kind === "lost") {
       this.#stats.logLostBatches++;
       this.#stats.logLostRecords += records;
+    } else {
+      this.#stats.logUnackedBatches++;
+      this.#stats.logUnackedRecords += records;
     }
   }
 

@@ -58,7 +58,8 @@ function writeStringHeader(len: number, header: number): void {
 function writeNumber(v: number): void {
   ensure(9);
   const b = out.bytes;
-  if (Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff) {
+  // -0 is no integer here: as float64 it keeps its sign (msgpackr would send 0).
+  if (Number.isInteger(v) && v >= -0x80000000 && v <= 0xffffffff && !Object.is(v, -0)) {
     if (v >= 0) {
       if (v < 0x80) b[pos++] = v;
       else if (v < 0x100) (b[pos] = 0xcc), (b[pos + 1] = v), (pos += 2);

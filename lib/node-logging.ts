@@ -1,13 +1,16 @@
 /**
  * @module How a node takes part in logging: a writer on every node with somewhere to send logs (local on
- * a logger, PUSH to the loggers elsewhere), a receiver on loggers, the acknowledgment events between
- * them, and the order in which they stop. Not part of the public API; `pubsub.ts` creates it.
+ * a logger, PUSH to the loggers elsewhere) in the node's `logSerializer`, a receiver on loggers, the
+ * acknowledgment events between them, and the order in which they stop. A logger of this library says
+ * that it acknowledges by subscribing to `<internalTopicPrefix>log-acks.<name>.` before it starts, so a
+ * writer knows, when a logger of its layout comes up, whether it is one (a Zeek logger never
+ * subscribes). Not part of the public API; `pubsub.ts` creates it.
  */
 
 import type { BatchCursor } from "./channel.ts";
 import type { IoThread } from "./io-thread.ts";
 import { isLogSink } from "./layout.ts";
-import { LOG_FORMAT } from "./logformat.ts";
+import { encodeBatch, encodeZeekBatch, LOG_FORMAT, type LogBatch, ZEEK_LOG_FORMAT } from "./logformat.ts";
 import { LogReceiver, type LogReceiverOptions, type LogReceiverStats } from "./logpull.ts";
 import { LogWriter, type LogWriterOptions, type LogWriterStats } from "./logpush.ts";
 import type { ClusterNode } from "./pubsub.ts";
@@ -25,9 +28,20 @@ export interface NodeInternals {
   msgError(kind: string, message: string): void;
   /** Whether publishes go out now (the node is running or stopping). */
   live(): boolean;
+  /** The node's `logSerializer` option, as given (validated here). */
+  logSerializer: string | undefined;
 }
 
-const LOG_FORMAT_BYTES = new TextEncoder().encode(LOG_FORMAT);
+const SERIALIZERS: Record<string, (batch: LogBatch) => Uint8Array> = { [ZEEK_LOG_FORMAT]: encodeZeekBatch, [LOG_FORMAT]: encodeBatch };
+
+/** The `logSerializer` option checked: Zeek's `Cluster::log_serializer` default unless set. */
+function logSerializer(value: unknown): string {
+  if (value === undefined) return ZEEK_LOG_FORMAT;
+  if (typeof value !== "string") throw new TypeError(`Invalid option 'logSerializer': expected a string, got ${typeof value}`);
+  if (!Object.hasOwn(SERIALIZERS, value)) throw new RangeError(`Invalid option 'logSerializer': expected "${ZEEK_LOG_FORMAT}" or "${LOG_FORMAT}", got '${value}'`);
+  return value;
+}
+
 const NO_RECEIVER_STATS: LogReceiverStats = Object.freeze({ logBatchesReceived: 0, logRecordsReceived: 0, logDuplicateBatches: 0 });
 
 /** A node's writer and receiver. */
@@ -42,6 +56,8 @@ export class NodeLogging {
   constructor(node: ClusterNode, internals: NodeInternals, options: LoggingOptions) {
     this.#node = node;
     this.#internals = internals;
+    const serializer = logSerializer(internals.logSerializer);
+    const formatBytes = new TextEncoder().encode(serializer);
     const { files, sink, dir, format, rotateInterval, rotateSize, ...writerOptions } = options;
     const receiverOptions = Object.fromEntries(Object.entries({ files, sink, dir, format, rotateInterval, rotateSize }).filter(([, v]) => v !== undefined));
     const c = node.config;
@@ -49,10 +65,12 @@ export class NodeLogging {
       ack: (sender, seqs) => internals.send(this.#ackTopic(sender), EVENTS.logAck, [node.name, seqs]),
       malformed: (kind, message) => internals.msgError(kind, message),
     });
+    if (this.receiver) node.subscribe(this.#acksTopic(node.name)); // before start: writers see it before node_up
     if (!this.receiver && c.connectLogEndpoints.length === 0) return;
     const receiver = this.receiver;
     const writer = (this.writer = new LogWriter({
-      send: (records, seq, payload) => internals.io.sendLog(records, seq, LOG_FORMAT_BYTES, payload, internals.live()),
+      send: (records, seq, payload) => internals.io.sendLog(records, seq, formatBytes, payload, internals.live()),
+      encode: SERIALIZERS[serializer]!,
       drain: () => internals.io.drainLogs(),
       report: (message, key) => node.report("warning", message, key),
       ...(receiver ? { local: (batch) => receiver.accept(batch, node.id) } : {}),
@@ -63,6 +81,14 @@ export class NodeLogging {
     node.on(EVENTS.logAck, (_logger: string, seqs: number[]) => Array.isArray(seqs) && writer.onAck(seqs));
     node.on(EVENTS.logStopped, () => writer.onLoggerStopped());
     node.on(EVENTS.nodeDown, (name: string) => node.layout && isLogSink(node.layout, name) && writer.onLoggerDown());
+    node.on(EVENTS.nodeUp, (name: string) => {
+      if (node.layout && isLogSink(node.layout, name)) writer.loggerUp(name, node.hasSubscription(this.#acksTopic(name)));
+    });
+  }
+
+  /** The topic a logger of this library subscribes to, saying that it acknowledges. */
+  #acksTopic(name: string): string {
+    return `${this.#node.config.internalTopicPrefix}log-acks.${name}.`;
   }
 
   /** Where loggers send acknowledgments and `log_stopped` to the writer with node id `id`. */

@@ -17,9 +17,10 @@ import type { LogReceiver, LogReceiverStats } from "./logpull.ts";
 import type { LogWriter, LogWriterStats } from "./logpush.ts";
 import { type LoggingOptions, NodeLogging } from "./node-logging.ts";
 import { Broker } from "./proxy.ts";
+import { decodeEvent, encodeEvent, type EventArgs, type EventInput, type EventType, isEventType, sameEvent } from "./events.ts";
 import { type EventFormat, type EventMetadata, getFormat } from "./serializer.ts";
 import { type MetricsOptions, NodeMetrics } from "./telemetry.ts";
-import { EVENTS, nodeidTopic, nodeTopic, POOL_TOPICS, ROLE_TOPICS } from "./topics.ts";
+import { BACKEND_EVENTS, EVENTS, nodeidTopic, nodeTopic, POOL_TOPICS, ROLE_TOPICS } from "./topics.ts";
 
 /** Receives the backend's warnings and errors (Zeek's reporter). */
 export type Reporter = (level: "warning" | "error", message: string) => void;
@@ -32,8 +33,17 @@ export interface NodeOptions extends ZeroMQOptions {
   layout?: ClusterLayout;
   /** The role when there is no layout, for its role and pool topics. @default {the layout's type, else none} */
   type?: NodeType;
-  /** Name of the format published events are encoded in. @default {"msgpack-v1"} */
-  format?: string;
+  /**
+   * The format published events are encoded in (Zeek's `Cluster::event_serializer`): `broker-bin-v1`,
+   * `broker-json-v1`, `msgpack-v1`, or one registered with `registerFormat`. Events arriving in any
+   * known format are decoded whatever this says. @default {"broker-bin-v1"}
+   */
+  eventSerializer?: string;
+  /**
+   * The format log batches are sent in (Zeek's `Cluster::log_serializer`): `zeek-bin-serializer`, which
+   * Zeek loggers read, or `msgpack-log-v1`. Loggers accept both. @default {"zeek-bin-serializer"}
+   */
+  logSerializer?: string;
   /** How long `start()` waits until the node can publish (the broker echoed its subscription), in ms. @default {10000} */
   readyTimeout?: number;
   /** Where warnings and errors go. @default {lines on stderr prefixed with "[zeromq] "} */
@@ -88,7 +98,7 @@ export function makeNodeId(name: string): string {
 const defaultReporter: Reporter = (level, message) => console.error(`[zeromq] ${level}: ${message}`);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const NODE_OPTIONS = new Set(["name", "layout", "type", "format", "readyTimeout", "reporter", "env", "logging", "metrics"]);
+const NODE_OPTIONS = new Set(["name", "layout", "type", "eventSerializer", "logSerializer", "readyTimeout", "reporter", "env", "logging", "metrics"]);
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
 
@@ -131,6 +141,7 @@ export class ClusterNode {
   readonly metrics: NodeMetrics;
   readonly #format: EventFormat;
   readonly #formatBytes: Uint8Array;
+  readonly #types = new Map<string, EventType>();
   readonly #readyTimeout: number;
   readonly #reporter: Reporter;
   readonly #handlers = new Map<string, Set<EventHandler<never[]>>>();
@@ -155,7 +166,7 @@ export class ClusterNode {
   /** @param options The node's name and options; see {@linkcode NodeOptions}. */
   constructor(options: NodeOptions) {
     if (typeof options !== "object" || options === null) throw new TypeError(`Invalid options: expected an object, got ${options}`);
-    const { name, layout, type, format = "msgpack-v1", readyTimeout = 10_000, reporter = defaultReporter, env = process.env, logging = {}, metrics = {} } = options;
+    const { name, layout, type, eventSerializer = "broker-bin-v1", logSerializer, readyTimeout = 10_000, reporter = defaultReporter, env = process.env, logging = {}, metrics = {} } = options;
     if (typeof name !== "string") throw new TypeError(`Invalid option 'name': expected a string, got ${typeof name}`);
     if (name === "" || /[\s\0-\x1f]/.test(name)) throw new RangeError(`Invalid option 'name': expected a name without spaces, got '${name}'`);
     if (!Number.isInteger(readyTimeout) || readyTimeout <= 0) {
@@ -170,14 +181,15 @@ export class ClusterNode {
       throw new RangeError(`Invalid option 'type': node '${name}' is a ${layoutType} in the layout, got '${type}'`);
     }
     this.type = layoutType ?? type;
-    const found = getFormat(format);
-    if (!found) throw new RangeError(`Invalid option 'format': no format named '${format}' is registered`);
+    const found = getFormat(eventSerializer);
+    if (!found) throw new RangeError(`Invalid option 'eventSerializer': no format named '${eventSerializer}' is registered`);
     this.#format = found;
     this.#formatBytes = encoder.encode(found.name);
     this.name = name;
     this.id = makeNodeId(name);
     this.#readyTimeout = readyTimeout;
     this.#reporter = reporter;
+    for (const type of Object.values(BACKEND_EVENTS)) this.#declare(type);
     this.#io = new IoThread(this.id, {
       notice: (on, topic) => this.#onNotice(on, decoder.decode(topic)),
       event: (record) => this.#onEvent(record),
@@ -196,6 +208,7 @@ export class ClusterNode {
       send: (topic, name, args) => this.#send(topic, name, args),
       msgError: (kind, message) => this.#msgError(kind, message),
       live: () => this.#state === "running" || this.#state === "stopping",
+      logSerializer,
     }, logging);
     const { port, hostname, ...telemetry } = metrics;
     const metricsPort = port ?? this.layout?.nodes[name]?.metricsPort;
@@ -379,12 +392,41 @@ export class ClusterNode {
    * Calls `handler` with the arguments of every event named `name`, whether it arrived from another
    * node or was raised here (`Cluster::node_up` …). Returns a function that removes the handler.
    */
-  on<A extends unknown[]>(name: string, handler: EventHandler<A>): () => void {
+  on<E extends EventType>(event: E, handler: (args: EventArgs<E>) => unknown): () => void;
+  on<A extends unknown[]>(name: string, handler: EventHandler<A>): () => void;
+  on(event: string | EventType, handler: (...args: never[]) => unknown): () => void {
+    const name = typeof event === "string" ? event : isEventType(event) ? this.#declare(event).name : undefined;
+    if (name === undefined) throw new TypeError(`Invalid event: expected a name or a defineEvent() declaration, got ${String(event)}`);
     if (typeof handler !== "function") throw new TypeError(`Invalid handler for '${name}': expected a function`);
+    let fn = handler as EventHandler<never[]>;
+    if (typeof event !== "string") {
+      // A declared event's handler gets its arguments by parameter name.
+      const params = event.params;
+      fn = ((...args: unknown[]) => {
+        const named: Record<string, unknown> = {};
+        for (let i = 0; i < params.length; i++) named[params[i]!.name] = args[i];
+        return (handler as (args: Record<string, unknown>) => unknown)(named);
+      }) as EventHandler<never[]>;
+    }
     let set = this.#handlers.get(name);
     if (!set) this.#handlers.set(name, (set = new Set()));
-    set.add(handler as EventHandler<never[]>);
-    return () => set.delete(handler as EventHandler<never[]>);
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /**
+   * Declares an event for this node (done by `on` and `publish` with a declaration): from then on its
+   * arguments are checked and encoded with their Zeek types, also when published or handled by name.
+   *
+   * @throws {RangeError} a different declaration under the same name.
+   */
+  #declare(type: EventType): EventType {
+    const known = this.#types.get(type.name);
+    if (known && known !== type && !sameEvent(known, type)) {
+      throw new RangeError(`Invalid event '${type.name}': declared twice with different parameters`);
+    }
+    if (!known) this.#types.set(type.name, type);
+    return type;
   }
 
   /** Raises an event locally, as if it had arrived: its handlers run now. */
@@ -419,21 +461,32 @@ export class ClusterNode {
    *
    * @throws {TypeError} a topic or name that is not a string, args that are not an array, or a value the format cannot encode.
    */
-  publish(topic: string, name: string, args: unknown[] = [], metadata?: EventMetadata): boolean {
+  publish<E extends EventType>(topic: string, event: E, args: EventInput<E>, metadata?: EventMetadata): boolean;
+  publish(topic: string, name: string, args?: unknown[], metadata?: EventMetadata): boolean;
+  publish(topic: string, event: string | EventType, args: unknown[] | Readonly<Record<string, unknown>> = [], metadata?: EventMetadata): boolean {
     if (this.#state === "stopping" || this.#state === "stopped") {
-      throw new ClusterError("NODE_STOPPED", `Cannot publish '${name}': node '${this.name}' is ${this.#state}`);
+      throw new ClusterError("NODE_STOPPED", `Cannot publish '${typeof event === "string" ? event : event?.name}': node '${this.name}' is ${this.#state}`);
     }
-    return this.#send(topic, name, args, metadata);
+    return this.#send(topic, event, args, metadata);
   }
 
   // publish() without the state check: the backend's own events still go out while stopping.
-  #send(topic: string, name: string, args: unknown[], metadata?: EventMetadata): boolean {
+  #send(topic: string, event: string | EventType, args: unknown[] | Readonly<Record<string, unknown>>, metadata?: EventMetadata): boolean {
     if (typeof topic !== "string") throw new TypeError(`Cannot publish: expected a topic string, got ${typeof topic}`);
+    const declared = typeof event !== "string" && isEventType(event);
+    const name = declared ? event.name : event;
     if (typeof name !== "string" || name === "") throw new TypeError(`Cannot publish to '${topic}': expected an event name, got ${String(name)}`);
-    if (!Array.isArray(args)) throw new TypeError(`Cannot publish '${name}': expected an array of arguments, got ${typeof args}`);
-    const encoded = this.#format.encodeShared?.(name, args, metadata);
-    const payload = encoded ? encoded.bytes : this.#format.encode(metadata ? { name, args, metadata } : { name, args });
-    const length = encoded ? encoded.length : payload.length;
+    const type = declared ? this.#declare(event) : this.#types.get(name);
+    if (!declared && !Array.isArray(args)) throw new TypeError(`Cannot publish '${name}': expected an array of arguments, got ${typeof args}`);
+    let values = args;
+    if (type && Array.isArray(args)) {
+      // A declared event published by name takes positional arguments.
+      if (args.length !== type.params.length) throw new TypeError(`Cannot publish '${name}': it has ${type.params.length} parameters, got ${args.length} arguments`);
+      const named: Record<string, unknown> = {};
+      type.params.forEach((p, i) => (named[p.name] = args[i]));
+      values = named;
+    }
+    const { bytes: payload, length } = encodeEvent(this.#format, name, values, type, metadata);
     this.#outgoing++;
     if (this.metrics.events.active) this.metrics.events.outgoing(topic, name, length);
     let topicBytes = this.#topicBytes.get(topic);
@@ -486,7 +539,7 @@ export class ClusterNode {
     if (!fmt) return this.#msgError("format", `Wrong format: '${decoder.decode(record.frame(2))}' is not a registered format`);
     let event;
     try {
-      event = fmt.decodeRange ? fmt.decodeRange(record.bytes, record.start(3), record.end(3)) : fmt.decode(record.frame(3));
+      event = decodeEvent(fmt, record.bytes, record.start(3), record.end(3), this.#typeOf);
     } catch (err: unknown) {
       return this.#msgError("decode", `Failed to unserialize message: ${decoder.decode(record.frame(0))}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -495,6 +548,8 @@ export class ClusterNode {
     if (!this.#handlers.get(event.name)?.size) return;
     this.raise(event.name, event.args, new ReceivedEvent(record, event.metadata));
   }
+
+  readonly #typeOf = (name: string): EventType | undefined => this.#types.get(name);
 
   #msgError(kind: string, message: string): void {
     this.#msgErrors++;

@@ -1,10 +1,11 @@
 /**
  * @module Event serializers, looked up by the format name carried in frame 2 of every message (Zeek's
- * `Cluster::event_serializer`). The default, `msgpack-v1`, is plain MessagePack so any language can
- * take part; more formats (Zeek's `broker-bin-v1`) register under their own names.
+ * `Cluster::event_serializer`): Zeek's `broker-bin-v1` (the default) and `broker-json-v1`, and
+ * `msgpack-v1`, plain MessagePack that any language can read. More register under their own names.
  */
 
 import { Packr, Unpackr } from "msgpackr";
+import { BROKER_BIN_V1, BROKER_JSON_V1 } from "./broker-event.ts";
 import { decodeRange, type Encoded, encodeEventShared } from "./msgpack.ts";
 
 /** Event metadata: `[id, value]` pairs; ids 1–199 are Zeek's (1 = network timestamp), 200+ the user's. */
@@ -87,7 +88,7 @@ export const MSGPACK_V1: EventFormat = Object.freeze({
   },
 });
 
-const formats = new Map<string, EventFormat>([[MSGPACK_V1.name, MSGPACK_V1]]);
+const formats = new Map<string, EventFormat>([BROKER_BIN_V1, BROKER_JSON_V1, MSGPACK_V1].map((f) => [f.name, f]));
 
 /**
  * Makes a format available to every node of this process under its name.

@@ -146,6 +146,8 @@ const LOG_COUNTERS: [keyof NodeStats, string, string][] = [
   ["logDroppedBatches", "log_dropped_batches_total", "Log batches dropped (DROP policy, or no logger)"],
   ["logLostRecords", "log_lost_records_total", "Log records sent but never acknowledged when the writer stopped"],
   ["logLostBatches", "log_lost_batches_total", "Log batches sent but never acknowledged when the writer stopped"],
+  ["logUnackedRecords", "log_unacked_records_total", "Log records sent without an acknowledgment request (to loggers that do not acknowledge)"],
+  ["logUnackedBatches", "log_unacked_batches_total", "Log batches sent without an acknowledgment request (to loggers that do not acknowledge)"],
   ["logBlocks", "log_blocks_total", "Times a log batch had to wait for a logger (BLOCK policy)"],
   ["logRecordsReceived", "log_received_records_total", "Log records received and written by this logger"],
   ["logBatchesReceived", "log_received_batches_total", "Log batches received and written by this logger"],
@@ -183,14 +185,20 @@ export class NodeMetrics {
   constructor(node: ClusterNode, options: TelemetryOptions = {}, serve?: MetricsServerOptions) {
     this.#node = node;
     this.#server = serve;
+    // Announcements go to a topic only a manager of this library subscribes to: a Zeek manager never
+    // sees an event it has no handler for (it would report each one as an error).
+    const announceTopic = `${node.config.internalTopicPrefix}metrics-endpoints.`;
     if (node.type === "manager") {
+      node.subscribe(announceTopic);
       node.on(EVENTS.metricsEndpoint, (name: unknown, target: unknown) => {
         if (typeof name === "string" && typeof target === "string" && /^[\w.:[\]-]+:\d+$/.test(target)) this.#targets.set(name, target);
       });
       node.on(EVENTS.nodeDown, (name: string) => this.#targets.delete(name));
     } else {
       node.on(EVENTS.nodeUp, (name: string) => {
-        if (this.target && node.layout?.nodes[name]?.type === "manager") node.publish(node.nodeTopic(name), EVENTS.metricsEndpoint, [node.name, this.target]);
+        if (this.target && node.layout?.nodes[name]?.type === "manager" && node.hasSubscription(announceTopic)) {
+          node.publish(announceTopic, EVENTS.metricsEndpoint, [node.name, this.target]);
+        }
       });
     }
     const levels = options.coreMetrics ?? ["INFO"];

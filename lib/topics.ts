@@ -4,6 +4,7 @@
  */
 
 import { DEFAULT_CONFIG } from "./config.ts";
+import { defineEvent, type EventType } from "./events.ts";
 
 /**
  * The topic each role subscribes to (`Cluster::manager_topic` …).
@@ -104,3 +105,28 @@ export function nodeTopic(name: string, prefix: string = DEFAULT_CONFIG.nodeTopi
 export function nodeidTopic(id: string, prefix: string = DEFAULT_CONFIG.nodeidTopicPrefix): string {
   return `${prefix}.${id}.`;
 }
+
+/**
+ * The backend's own events with Zeek's parameter types, so that they travel exactly as a Zeek node
+ * sends and expects them (both hellos) and are checked on receipt.
+ *
+ * @example The hello a Zeek node sends and answers
+ * ```ts
+ * import { BACKEND_EVENTS } from "./topics.ts";
+ *
+ * console.log(BACKEND_EVENTS.hello.params.map((p) => p.name)); // ["name", "id"]
+ * ```
+ */
+export const BACKEND_EVENTS: {
+  readonly zeromqHello: EventType<{ readonly name: "string"; readonly id: "string" }>;
+  readonly hello: EventType<{ readonly name: "string"; readonly id: "string" }>;
+  readonly logAck: EventType<{ readonly logger: "string"; readonly seqs: "vector[count]" }>;
+  readonly logStopped: EventType<{ readonly logger: "string" }>;
+  readonly metricsEndpoint: EventType<{ readonly name: "string"; readonly target: "string" }>;
+} = Object.freeze({
+  zeromqHello: defineEvent(EVENTS.zeromqHello, { name: "string", id: "string" }),
+  hello: defineEvent(EVENTS.hello, { name: "string", id: "string" }),
+  logAck: defineEvent(EVENTS.logAck, { logger: "string", seqs: "vector[count]" }),
+  logStopped: defineEvent(EVENTS.logStopped, { logger: "string" }),
+  metricsEndpoint: defineEvent(EVENTS.metricsEndpoint, { name: "string", target: "string" }),
+});

@@ -14,7 +14,8 @@ const DOCS = join(import.meta.dir, "..", "docs");
 describe("interop", () => {
   test.skipIf(!PYTHON)("the Python node from docs/examples joins, gets node_up both ways, and talks", async () => {
     const layout = layoutOf({ "py-worker": "worker" });
-    const manager = await startManager(layout);
+    // The Python node speaks msgpack-v1 only; a cluster's nodes publish in one format, as in Zeek.
+    const manager = await startManager(layout, { eventSerializer: "msgpack-v1" });
     const log = record(manager, EVENTS.nodeUp, EVENTS.nodeDown, "ping");
     let pingContext = "";
     manager.on("ping", (...args: unknown[]) => {
@@ -47,7 +48,7 @@ describe("interop: logs", () => {
   test.skipIf(!PYTHON)("the Python logger from docs/examples reads batches written by a node", async () => {
     const py = spawnChild([PYTHON!, join(DOCS, "examples/python_logger.py"), "30"]);
     const endpoint = (await py.waitForLine(/^listening (\S+)$/))[1]!;
-    const hub = makeNode({ name: "py-log-writer", runProxyThread: true, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT, connectLogEndpoints: [endpoint], logging: { acknowledge: false, writeBufferSize: 7 } });
+    const hub = makeNode({ name: "py-log-writer", runProxyThread: true, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT, connectLogEndpoints: [endpoint], logSerializer: "msgpack-log-v1", logging: { acknowledge: false, writeBufferSize: 7 } });
     await hub.start();
     const CONN = defineStream({ id: "Conn::LOG", path: "conn", fields: { ts: "time", uid: "string", "id.orig_h": "addr", tags: "set[string]", service: { type: "string", optional: true } } });
     for (let i = 0; i < 30; i++) hub.log(CONN, { ts: 1700000000 + i, uid: `C${i}`, "id.orig_h": "10.0.0.1", tags: ["a"], ...(i % 2 ? { service: "dns" } : {}) });

@@ -36,12 +36,12 @@ function seqsIn(dir: string): number[][] {
 const exactlyOnce = (seqs: number[], n: number) => expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
 
 describe("LogFiles", () => {
-  test("JSON lines: unset fields left out, sets as arrays, big counts as numbers", () => {
+  test("JSON lines as Zeek writes them: unset fields left out, sets as arrays, big counts with every digit", () => {
     const dir = tempDir();
     const files = new LogFiles({ dir });
-    files.write({ ...batchOf(0, 1), records: [[1, null, []], [2, "x", ["a", "b"]]] });
+    files.write({ ...batchOf(0, 1), records: [[1, null, []], [2, "x", ["a", "b"]], [18446744073709551615n, "é\\", [""]]] });
     files.close();
-    expect(readFileSync(join(dir, "test.log"), "utf8")).toBe('{"seq":1,"tags":[]}\n{"seq":2,"note":"x","tags":["a","b"]}\n');
+    expect(readFileSync(join(dir, "test.log"), "utf8")).toBe('{"seq":1,"tags":[]}\n{"seq":2,"note":"x","tags":["a","b"]}\n{"seq":18446744073709551615,"note":"é\\\\","tags":[""]}\n');
   });
 
   test("rotation by size: every file renamed whole, none much over the limit, no record split or lost", () => {

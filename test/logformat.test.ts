@@ -46,7 +46,7 @@ describe("records are checked against the schema", () => {
     ["string for a time", { ...OK, ts: "now" }, /field 'ts' expects a time .* got 'now'/],
     ["not an address", { ...OK, "id.orig_h": "10.0.0.256" }, /field 'id.orig_h' expects an IP address/],
     ["port out of range", { ...OK, "id.orig_p": 70000 }, /field 'id.orig_p' expects a port number/],
-    ["negative count", { ...OK, orig_bytes: -1 }, /field 'orig_bytes' expects a non-negative integer, got -1/],
+    ["negative count", { ...OK, orig_bytes: -1 }, /field 'orig_bytes' expects a non-negative 64-bit integer, got -1/],
     ["set element of the wrong type", { ...OK, tunnel_parents: ["a", 1] }, /field 'tunnel_parents' expects set elements that are a string/],
     ["scalar for a set", { ...OK, tunnel_parents: "a" }, /field 'tunnel_parents' expects a set of string/],
   ];

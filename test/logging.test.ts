@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClusterLayout } from "../lib/layout.ts";
-import { defineStream, encodeBatch, LOG_FORMAT, recordValues } from "../lib/logformat.ts";
+import { defineStream, encodeBatch, LOG_FORMAT, recordValues, ZEEK_LOG_FORMAT } from "../lib/logformat.ts";
 import { Context } from "../lib/zmq.ts";
 import { makeNode, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, startNodeProcess, statsOf, waitFor } from "./helpers.ts";
@@ -190,7 +190,7 @@ describe("log overload and failures", () => {
     expectExactlyOnce(recordsIn(dir), ["worker-1"], 20_000);
   }, 90_000);
 
-  test("a malformed batch is counted, reported once and skipped; the logger keeps going", async () => {
+  test("a malformed batch is counted, reported once per kind and skipped; the logger keeps going", async () => {
     const dir = tempDir();
     const manager = await startHub();
     const logger = makeNode({ name: "sturdy", ...via(manager), listenLogEndpoint: ANY_PORT, logging: { dir } });
@@ -202,19 +202,21 @@ describe("log overload and failures", () => {
     const fmt = bytes(LOG_FORMAT);
     for (let i = 0; i < 2; i++) {
       push.send([bytes("log-write"), bytes("raw"), fmt]); // 3 frames
-      push.send([bytes("log-write"), bytes("raw"), bytes("zeek-bin-serializer"), good]); // another format
+      push.send([bytes("log-write"), bytes("raw"), bytes("json-log-v9"), good]); // a format nobody reads
       push.send([bytes("log-write"), bytes("raw"), fmt, new Uint8Array([0xc1])]); // not msgpack
       push.send([bytes("log-write"), bytes("raw"), fmt, encodeBatch({ stream: "S", path: "p", fields: [...TEST.fields], records: [[1]] })]);
+      push.send([bytes("log-write"), bytes("raw"), bytes(ZEEK_LOG_FORMAT), good]); // msgpack is no zeek-bin-serializer batch
     }
     push.send([bytes("log-write"), bytes("raw"), fmt, good]);
     await waitFor(() => logger.stats().logRecordsReceived === 1, "the good batch");
-    expect(logger.stats().msgErrors).toBe(8);
+    expect(logger.stats().msgErrors).toBe(10);
     expect(logger.reports.filter((r) => r.includes("expected 4 parts"))).toHaveLength(1);
-    expect(logger.reports.filter((r) => r.includes("Failed to unserialize log message"))).toHaveLength(1);
-    expect(logger.reports.join("\n")).toContain("Got log message in format 'zeek-bin-serializer', but have deserializer 'msgpack-log-v1'");
+    expect(logger.reports.filter((r) => r.includes("Failed to unserialize log message"))).toHaveLength(2);
+    expect(logger.reports.filter((r) => r.includes("using 'zeek-bin-serializer'"))).toHaveLength(1);
+    expect(logger.reports.join("\n")).toContain("Got log message in format 'json-log-v9', but have deserializers 'zeek-bin-serializer' and 'msgpack-log-v1'");
     ctx.close();
     await logger.stop();
-    expect(recordsIn(dir)).toEqual([{ ts: 1, writer: "raw", seq: 0 } as never]);
+    expect(recordsIn(dir)).toEqual([{ ts: 1.0, writer: "raw", seq: 0 } as never]);
   });
 
   test("a node with nowhere to send logs says so", async () => {

@@ -2,7 +2,7 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { Broker, type BrokerEndpoints } from "../lib/proxy.ts";
-import { MSGPACK_V1 } from "../lib/serializer.ts";
+import { getFormat, MSGPACK_V1 } from "../lib/serializer.ts";
 import { EVENTS, nodeidTopic } from "../lib/topics.ts";
 import { Context, type Socket, SocketOption } from "../lib/zmq.ts";
 import { expectEntry, layoutOf, makeNode, record, startManager, via } from "./cluster-helpers.ts";
@@ -111,7 +111,8 @@ describe("failures", () => {
     const garbage = [
       [bytes("bad.3"), bytes("raw"), fmt], // 3 frames
       [bytes("bad.5"), bytes("raw"), fmt, good, good], // 5 frames
-      [bytes("bad.fmt"), bytes("raw"), bytes("broker-bin-v1"), good], // unknown format
+      [bytes("bad.fmt"), bytes("raw"), bytes("broker-bin-v9"), good], // unknown format
+      [bytes("bad.bin"), bytes("raw"), bytes("broker-bin-v1"), new Uint8Array([0x0e, 0xff, 0xff, 0xff, 0xff, 0x0f])], // a count beyond the bytes
       [bytes("bad.bytes"), bytes("raw"), fmt, new Uint8Array([0xc1, 0xff, 0x00])], // not msgpack
       [bytes("bad.shape"), bytes("raw"), fmt, MSGPACK_V1.encode({ name: "x", args: [] }).map((b, i) => (i === 0 ? 0x91 : b))], // [name] only
       [bytes("bad.args"), bytes("raw"), fmt, new Uint8Array([0x92, 0xa1, 0x78, 0x01])], // ["x", 1]
@@ -120,12 +121,12 @@ describe("failures", () => {
     pub.send([bytes("bad.ok"), bytes("raw"), fmt, good]);
     await expectEntry(log, "good [1]");
     const stats = victim.stats();
-    expect(stats.msgErrors).toBe(12);
+    expect(stats.msgErrors).toBe(14);
     expect(stats.incomingEvents).toBe(1);
     const reports = victim.reports.join("\n");
     expect(victim.reports.filter((r) => r.includes("expected 4 parts"))).toHaveLength(1);
     expect(reports).toContain("xsub: error: expected 4 parts, have 3!");
-    expect(reports).toContain("Wrong format: 'broker-bin-v1' is not a registered format");
+    expect(reports).toContain("Wrong format: 'broker-bin-v9' is not a registered format");
     expect(victim.reports.filter((r) => r.includes("Failed to unserialize"))).toHaveLength(1);
     expect(victim.state).toBe("running");
   });
@@ -144,8 +145,8 @@ describe("hello protocol recovery (what Zeek does not do)", () => {
     await worker.start();
     await awaitSubscriber(pub, nodeidTopic(worker.id));
     const helloFrom = async () => {
-      const [, sender, , payload] = await recvWithin(sub, "a hello from the worker");
-      return [text(sender), MSGPACK_V1.decode(payload!)] as const;
+      const [, sender, format, payload] = await recvWithin(sub, "a hello from the worker");
+      return [text(sender), getFormat(text(format))!.decode(payload!)] as const;
     };
     const first = await helloFrom();
     expect(first).toEqual([worker.id, { name: EVENTS.zeromqHello, args: ["worker-1", worker.id] }]);

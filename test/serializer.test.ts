@@ -84,7 +84,7 @@ describe("format registry", () => {
     const manager = await startManager({ nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 1 } } });
     const log = record(manager, "greet");
     manager.subscribe("json.");
-    const sender = makeNode({ name: "json-sender", format: "json-v1-test", ...via(manager) });
+    const sender = makeNode({ name: "json-sender", eventSerializer: "json-v1-test", ...via(manager) });
     await sender.start();
     sender.publish("json.x", "greet", ["hi", 2]);
     await expectEntry(log, 'greet ["hi",2]');

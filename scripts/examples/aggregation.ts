@@ -3,10 +3,13 @@
 // say they saw, and writes the top talkers to aggregation.log on the logger.
 //
 //   bun scripts/examples/aggregation.ts
-import { defineStream, runNode } from "../../mod.ts";
+import { defineEvent, defineStream, runNode } from "../../mod.ts";
 import { isNode, runExample } from "./run-example.ts";
 
 const ROUNDS = 10;
+// Typed events: a table of counts travels as Zeek's `table[string] of count` and arrives as a Map.
+const Counts = defineEvent("Example::counts", { worker: "string", counts: "table[string] of count" });
+const Finished = defineEvent("Example::finished", { worker: "string", seen: "count" });
 const TOP = defineStream({ id: "Example::TOP", path: "aggregation", fields: { host: "string", seen: "count" } });
 
 if (!isNode) {
@@ -24,12 +27,12 @@ const node = await runNode((node) => {
     let claimed = 0;
     const finished = new Set<string>();
     const workers = Object.keys(node.layout!.nodes).filter((n) => node.layout!.nodes[n]!.type === "worker");
-    node.on("Example::counts", (_worker: string, counts: Record<string, number>) => {
-      for (const [host, n] of Object.entries(counts)) totals.set(host, (totals.get(host) ?? 0) + n);
+    node.on(Counts, ({ counts }) => {
+      for (const [host, n] of counts) totals.set(host, (totals.get(host) ?? 0) + Number(n));
     });
-    node.on("Example::finished", (worker: string, seen: number) => {
+    node.on(Finished, ({ worker, seen }) => {
       finished.add(worker);
-      claimed += seen;
+      claimed += Number(seen);
       if (finished.size < workers.length) return;
       const merged = [...totals.values()].reduce((a, b) => a + b, 0);
       const top = [...totals].sort((a, b) => b[1] - a[1]).slice(0, 3);
@@ -49,11 +52,11 @@ const node = await runNode((node) => {
           counts.set(host, (counts.get(host) ?? 0) + 1);
           seen++;
         }
-        node.publish("zeek.cluster.manager", "Example::counts", [node.name, Object.fromEntries(counts)]);
+        node.publish("zeek.cluster.manager", Counts, { worker: node.name, counts });
         counts.clear();
         if (++rounds === ROUNDS) {
           clearInterval(timer);
-          node.publish("zeek.cluster.manager", "Example::finished", [node.name, seen]);
+          node.publish("zeek.cluster.manager", Finished, { worker: node.name, seen });
         }
       }, 200);
       node.on("zeek_done", () => clearInterval(timer));
