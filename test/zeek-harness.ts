@@ -1,5 +1,5 @@
 /**
- * Runs real Zeek nodes (the /opt/zeek build of /work/shared/zeek) next to this library's Bun nodes.
+ * Runs real Zeek nodes (the /opt/zeek build of ../shared/zeek) next to this library's Bun nodes.
  *
  * A {@linkcode MixedCluster} describes one cluster: which node is Zeek and which is Bun, and the
  * endpoints, all `ipc://` sockets in a fresh temp dir (no TCP port is ever fixed or shared between
@@ -15,7 +15,8 @@ import type { ClusterLayout, NodeType } from "../lib/layout.ts";
 import type { NodeOptions } from "../lib/pubsub.ts";
 import { type Child, spawnChild } from "./helpers.ts";
 
-const INSTALL_SH = process.env.ZEEK_INSTALL_SH ?? "/work/shared/zeek/install.sh";
+// The project's shared material sits next to the checkout: ../shared/zeek/install.sh.
+const INSTALL_SH = process.env.ZEEK_INSTALL_SH ?? join(import.meta.dir, "..", "..", "shared", "zeek", "install.sh");
 // apt-get may run on the first call; when Zeek is installed the script returns in milliseconds.
 const INSTALL_TIMEOUT_MS = 180_000;
 
