@@ -24,6 +24,8 @@ export interface ChainSpec {
   warmup?: number;
   /** Run a busy process without messaging alongside and measure its event-loop lag too. @default {false} */
   control?: boolean;
+  /** The event format of publisher and subscriber. @default {"msgpack-v1"} */
+  format?: "msgpack-v1" | "broker-bin-v1";
 }
 
 /** What one run measured. */
@@ -63,9 +65,10 @@ export async function runChain(spec: ChainSpec): Promise<ChainRun> {
   try {
     const broker = bun("broker", { role: "broker" });
     const ep = await broker.next("ready");
-    const sub = bun("sub", { role: "sub", xsub: ep.xsub, xpub: ep.xpub, slowUs: spec.slowUs ?? 0, ...LOSSLESS[spec.policy] });
+    const format = spec.format ?? "msgpack-v1";
+    const sub = bun("sub", { role: "sub", xsub: ep.xsub, xpub: ep.xpub, slowUs: spec.slowUs ?? 0, format, ...LOSSLESS[spec.policy] });
     await sub.next("ready");
-    const pub = bun("pub", { role: "pub", xsub: ep.xsub, xpub: ep.xpub, policy: spec.policy, rate: spec.rate, count: spec.count, durationMs: spec.durationMs, warmup: spec.warmup ?? 0 });
+    const pub = bun("pub", { role: "pub", xsub: ep.xsub, xpub: ep.xpub, policy: spec.policy, rate: spec.rate, count: spec.count, durationMs: spec.durationMs, warmup: spec.warmup ?? 0, format });
     await pub.next("ready");
     const control = spec.control ? spawnPeer("control", [process.execPath, "--no-orphans", BUSY]) : undefined;
     const p = await pub.next("result", spec.durationMs + 60_000);
@@ -99,6 +102,7 @@ export async function runChain(spec: ChainSpec): Promise<ChainRun> {
     const seconds = (a: number, b: number) => Math.max(1e-6, (b - a) / 1e6);
     return {
       ...spec,
+      format,
       sent,
       received,
       sentPerSec: sent / seconds(num(p, "startUs"), num(p, "endUs")),

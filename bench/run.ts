@@ -24,8 +24,8 @@ if (values.help) {
 }
 const quick = values.quick === true;
 const P = quick
-  ? { count: 300_000, ms: 1000, loads: [0.5, 1, 2], reps: 1, latencyMs: 2000, warmup: 50_000, logMs: 1500, scaleMs: 1000 }
-  : { count: 1_000_000, ms: 2000, loads: [0.25, 0.5, 0.75, 1, 1.5, 2], reps: 3, latencyMs: 5000, warmup: 100_000, logMs: 3000, scaleMs: 2000 };
+  ? { count: 300_000, ms: 1000, loads: [0.5, 1, 2], reps: 1, formatReps: 3, formatCount: 150_000, latencyMs: 2000, warmup: 50_000, logMs: 1500, scaleMs: 1000 }
+  : { count: 1_000_000, ms: 2000, loads: [0.25, 0.5, 0.75, 1, 1.5, 2], reps: 3, formatReps: 3, formatCount: 1_000_000, latencyMs: 5000, warmup: 100_000, logMs: 3000, scaleMs: 2000 };
 const started = Date.now();
 const progress = (what: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${what}`);
 const median = (xs: number[]) => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -85,6 +85,28 @@ const baselines = {
   runs: chains,
 };
 
+// 4b. Zeek's event format beside msgpack-v1: saturation throughput (BLOCK) and latency at 1,000 events/s,
+// interleaved, median of the repetitions.
+const formatRuns: Record<"msgpack-v1" | "broker-bin-v1", { capacity: ChainRun[]; latency: ChainRun[] }> = {
+  "msgpack-v1": { capacity: [], latency: [] },
+  "broker-bin-v1": { capacity: [], latency: [] },
+};
+for (let rep = 1; rep <= P.formatReps; rep++) {
+  for (const format of ["msgpack-v1", "broker-bin-v1"] as const) {
+    progress(`formats ${rep}/${P.formatReps}: ${format}, as fast as it goes, then latency at 1,000 events/s`);
+    formatRuns[format].capacity.push(await runChain({ policy: "BLOCK", rate: 0, count: P.formatCount, durationMs: 5000, warmup: P.warmup, format }));
+    formatRuns[format].latency.push(await runChain({ policy: "BLOCK", rate: 1000, count: P.latencyMs / 2, durationMs: P.latencyMs / 2 + 1000, warmup: P.warmup, format }));
+  }
+}
+const formats = (["msgpack-v1", "broker-bin-v1"] as const).map((format) => ({
+  format,
+  eventsPerSec: median(formatRuns[format].capacity.map((r) => r.receivedPerSec)),
+  p50Us: median(formatRuns[format].latency.map((r) => r.p50Us)),
+  p99Us: median(formatRuns[format].latency.map((r) => r.p99Us)),
+  accountingOk: [...formatRuns[format].capacity, ...formatRuns[format].latency].every((r) => r.accountingOk),
+  runs: formatRuns[format],
+}));
+
 // 5. Logs and scale.
 progress(`logs: two writers → one logger writing JSON to disk, ${P.logMs} ms`);
 const logs = await logThroughput(P.logMs);
@@ -106,14 +128,15 @@ const results = {
   lag,
   latency,
   baselines,
+  formats,
   logs,
   scale: scaleRuns,
   targets: [] as ReturnType<typeof targets>,
 };
 results.targets = targets(results);
 
-const row = (r: ChainRun) => [r.policy, r.rate ? fmt(r.rate) : "max", r.slowUs ? `${r.slowUs} µs` : "-", r.sentPerSec, r.receivedPerSec, r.xpubDrops, r.onloopDrops, r.blocks, r.p50Us, r.p99Us, `${fmt(r.maxLagMs)} / ${fmt(r.lagP99Ms)}`, r.peakRssBytes / 2 ** 20, r.accountingOk ? "ok" : `FAIL ${r.accounting}`];
-const header = ["policy", "offered/s", "slow sub", "sent/s", "recv/s", "xpub drops", "onloop drops", "blocks", "p50 µs", "p99 µs", "lag max/p99 ms", "RSS MiB", "accounting"];
+const row = (r: ChainRun) => [r.format ?? "msgpack-v1", r.policy, r.rate ? fmt(r.rate) : "max", r.slowUs ? `${r.slowUs} µs` : "-", r.sentPerSec, r.receivedPerSec, r.xpubDrops, r.onloopDrops, r.blocks, r.p50Us, r.p99Us, `${fmt(r.maxLagMs)} / ${fmt(r.lagP99Ms)}`, r.peakRssBytes / 2 ** 20, r.accountingOk ? "ok" : `FAIL ${r.accounting}`];
+const header = ["format", "policy", "offered/s", "slow sub", "sent/s", "recv/s", "xpub drops", "onloop drops", "blocks", "p50 µs", "p99 µs", "lag max/p99 ms", "RSS MiB", "accounting"];
 console.log(`\nThroughput through the broker (publisher → broker → subscriber, 3 processes)\n${table(header, [...sweep, ...slow, lag, latency].map(row))}`);
 console.log(`\nA busy process without messaging, in the lag run: ${fmt(lag.controlLag!.maxMs)} ms max, ${fmt(lag.controlLag!.p99Ms)} ms p99 lag`);
 console.log(`\nSame frames, same pattern (median of ${P.reps})\n${table(["implementation", "events/s", "ratio"], [
@@ -121,6 +144,7 @@ console.log(`\nSame frames, same pattern (median of ${P.reps})\n${table(["implem
   ["zeromq.js on Node", baselines.zeromqJsEventsPerSec, `${baselines.vsZeromqJs.toFixed(2)}× faster`],
   ["C libzmq (ceiling)", baselines.cEventsPerSec ?? "skipped", baselines.vsC ? `${baselines.vsC.toFixed(2)}× of C` : (cSkipped ?? "")],
 ])}`);
+console.log(`\nEvent formats, same frames and pattern (median of ${P.formatReps}, BLOCK)\n${table(["format", "events/s", "ratio", "p50 µs at 1k/s", "p99 µs at 1k/s", "accounting"], formats.map((f) => [f.format, f.eventsPerSec, (f.eventsPerSec / formats[0]!.eventsPerSec).toFixed(2), f.p50Us, f.p99Us, f.accountingOk ? "ok" : "FAIL"]))}`);
 console.log(`\nLogs: ${fmt(logs.recordsPerSec)} records/s from ${logs.writers} writers into one logger (${fmt(logs.received)} records, ${fmt(logs.bytesOnDisk / 2 ** 20)} MiB of JSON, ${logs.accountingOk ? "none lost" : `${logs.dropped} dropped`})`);
 console.log(`\nScale\n${table(["nodes", "launch ms", "ready ms", "discovery ms", "events/s into manager"], scaleRuns.map((s) => [s.nodes, s.launchMs, s.readyMs, s.discoveryMs, s.eventsPerSec]))}`);
 console.log(`\nTargets\n${table(["target", "wanted", "measured", "result"], results.targets.map((t) => [t.name, t.wanted, t.measured, t.met ? "met" : `MISSED (${t.detail})`]))}`);
@@ -133,5 +157,5 @@ writeFileSync(join(dir, `bench-${stamp}${quick ? "-quick" : ""}.json`), json);
 writeFileSync(join(dir, "latest.json"), json);
 writeFileSync(join(dir, "throughput.svg"), sweepSvg(sweep, `Through the broker: BLOCK vs DROP (${results.machine.cpus} cores, ${quick ? "quick" : "full"} run)`));
 console.log(`\nWrote ${join(dir, "latest.json")} and ${join(dir, "throughput.svg")} (${results.seconds.toFixed(0)} s)`);
-const failed = [...sweep, ...slow, lag, latency].filter((r) => !r.accountingOk).length + (logs.accountingOk ? 0 : 1);
+const failed = [...sweep, ...slow, lag, latency].filter((r) => !r.accountingOk).length + formats.filter((f) => !f.accountingOk).length + (logs.accountingOk ? 0 : 1);
 process.exit(failed > 0 ? 1 : 0);

@@ -21,6 +21,8 @@ interface Inputs {
   baselines: { vsZeromqJs: number; vsC?: number | undefined; cSkipped?: string | undefined };
   logs: LogRun;
   scale: ScaleRun[];
+  /** Saturation throughput per event format, msgpack-v1 first. */
+  formats?: { format: string; eventsPerSec: number }[];
 }
 
 function check(name: string, wanted: string, value: number, limit: number, atLeast: boolean, unit: string): TargetCheck {
@@ -43,6 +45,8 @@ export function targets(r: Inputs): TargetCheck[] {
   out.splice(1, 0, r.baselines.vsC === undefined
     ? { name: "Bun → broker → Bun vs C libzmq", wanted: "≥ 0.6×", measured: "skipped", met: false, detail: r.baselines.cSkipped ?? "no C ceiling" }
     : check("Bun → broker → Bun vs C libzmq", "≥ 0.6×", r.baselines.vsC, 0.6, true, "×"));
+  const [msgpack, bin] = r.formats ?? [];
+  if (msgpack && bin) out.push(check("broker-bin-v1 end to end vs msgpack-v1", "≥ 0.9×", bin.eventsPerSec / msgpack.eventsPerSec, 0.9, true, "×"));
   const s32 = r.scale.find((s) => s.nodes === 32);
   if (s32) out.push(check("discovery of 32 nodes (after the last started)", "< 2 s", s32.discoveryMs / 1000, 2, false, " s"));
   return out;

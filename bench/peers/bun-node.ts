@@ -23,6 +23,8 @@ interface Spec {
   onloopHwm?: number;
   /** pub: events sent as fast as possible before the measured run (not counted), so both sides run warm code. */
   warmup?: number;
+  /** pub and sub: the event format. */
+  format?: string;
 }
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as Spec;
@@ -46,7 +48,7 @@ async function broker(): Promise<void> {
 
 function node(name: string, policy: "BLOCK" | "DROP" = "BLOCK"): ClusterNode {
   const onloop = spec.onloopHwm === undefined ? {} : { onloopQueueHwm: spec.onloopHwm };
-  return new ClusterNode({ name, connectXpubEndpoint: spec.xsub!, connectXsubEndpoint: spec.xpub!, overflowPolicy: policy, ...onloop, reporter: (l, m) => console.error(`${l}: ${m}`) });
+  return new ClusterNode({ name, connectXpubEndpoint: spec.xsub!, connectXsubEndpoint: spec.xpub!, overflowPolicy: policy, eventSerializer: spec.format ?? "msgpack-v1", ...onloop, reporter: (l, m) => console.error(`${l}: ${m}`) });
 }
 
 async function pub(): Promise<void> {
