@@ -22,9 +22,15 @@ export function parseAddr(text: string): Uint8Array | undefined {
   return out;
 }
 
-/** Dotted-quad IPv4 without leading zeros; `undefined` otherwise. */
-function parseV4(s: string): Uint8Array | undefined {
-  const out = new Uint8Array(4);
+/** Whether `s` is a dotted-quad IPv4 address (no leading zeros); no allocation, for hot paths. */
+export function isIPv4(s: string): boolean {
+  return parseV4(s, SCRATCH) !== undefined;
+}
+
+const SCRATCH = new Uint8Array(4);
+
+/** Dotted-quad IPv4 without leading zeros into `out`; `undefined` otherwise. */
+function parseV4(s: string, out: Uint8Array = new Uint8Array(4)): Uint8Array | undefined {
   let part = 0;
   let value = 0;
   let digits = 0;

@@ -14,6 +14,12 @@ const MIN_I64 = -(1n << 63n);
 const MAX_I64 = (1n << 63n) - 1n;
 const lossyDecoder = new TextDecoder();
 
+/** The one Broker type each Zeek scalar type is read from (Zeek converts nothing implicitly). */
+const BROKER_TYPE_OF: Readonly<Record<string, string>> = {
+  bool: "boolean", count: "count", int: "integer", double: "real", time: "timestamp", interval: "timespan",
+  string: "string", enum: "enum-value", addr: "address", subnet: "subnet", port: "port",
+};
+
 /** A TypeError for the value at `path` that is not what `expected` says. */
 export function mismatch(path: string, expected: string, got: unknown): TypeError {
   return new TypeError(`${path} expects ${expected}, got ${describe(got)}`);
@@ -178,41 +184,27 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * implicit conversions); a record accepts extra trailing elements, as Zeek does.
  */
 export function fromBroker(t: ZeekType, b: BrokerValue, path: string): unknown {
+  if (b.type === BROKER_TYPE_OF[t.kind]) {
+    switch (b.type) {
+      case "count":
+      case "integer":
+        return numberOrBig(b.value);
+      case "timestamp":
+      case "timespan":
+        return Number(b.value) / 1e9;
+      case "string":
+        // Zeek strings are bytes; a typed string gets text (bytes that are not UTF-8 become U+FFFD).
+        return typeof b.value === "string" ? b.value : lossyDecoder.decode(b.value);
+      case "boolean":
+      case "real":
+      case "enum-value":
+      case "address":
+      case "subnet":
+      case "port":
+        return b.value;
+    }
+  }
   switch (t.kind) {
-    case "bool":
-      if (b.type === "boolean") return b.value;
-      break;
-    case "count":
-      if (b.type === "count") return numberOrBig(b.value);
-      break;
-    case "int":
-      if (b.type === "integer") return numberOrBig(b.value);
-      break;
-    case "double":
-      if (b.type === "real") return b.value;
-      break;
-    case "time":
-      if (b.type === "timestamp") return Number(b.value) / 1e9;
-      break;
-    case "interval":
-      if (b.type === "timespan") return Number(b.value) / 1e9;
-      break;
-    case "string":
-      // Zeek strings are bytes; a typed string gets text (bytes that are not UTF-8 become U+FFFD).
-      if (b.type === "string") return typeof b.value === "string" ? b.value : lossyDecoder.decode(b.value);
-      break;
-    case "enum":
-      if (b.type === "enum-value") return b.value;
-      break;
-    case "addr":
-      if (b.type === "address") return b.value;
-      break;
-    case "subnet":
-      if (b.type === "subnet") return b.value;
-      break;
-    case "port":
-      if (b.type === "port") return b.value;
-      break;
     case "vector":
       if (b.type === "vector") return b.value.map((x, i) => fromBroker(t.of, x, `${path}[${i}]`));
       break;

@@ -4,7 +4,7 @@
  * `msgpack-log-v1` (see `log-msgpack.ts`); both are re-exported here.
  */
 
-import { formatAddr, formatSubnet, parseAddr, parseSubnet } from "./addr.ts";
+import { formatAddr, formatSubnet, isIPv4, parseAddr, parseSubnet } from "./addr.ts";
 
 export { decodeBatch, encodeBatch } from "./log-msgpack.ts";
 export { decodeZeekBatch, decodeZeekValue, encodeZeekBatch, encodeZeekValue, ZEEK_LOG_FORMAT, ZeekValue } from "./zeek-log-format.ts";
@@ -189,7 +189,7 @@ function scalar(type: LogScalarType, v: unknown): unknown {
     case "addr":
       // As Zeek prints it: IPv6 compressed and lower-case, IPv4-mapped as a dotted quad.
       if (typeof v !== "string") return undefined;
-      if (isIPv4Fast(v)) return v;
+      if (isIPv4(v)) return v;
       return canonical(v, () => {
         const bytes = parseAddr(v);
         return bytes && formatAddr(bytes);
@@ -219,24 +219,6 @@ function canonical(text: string, make: () => string | undefined): string | undef
   return known;
 }
 
-/** Dotted-quad IPv4 without a regular expression: most addresses in logs are these. */
-function isIPv4Fast(s: string): boolean {
-  let parts = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i <= s.length; i++) {
-    const c = i < s.length ? s.charCodeAt(i) : 46;
-    if (c === 46) {
-      if (digits === 0 || value > 255 || ++parts > 4) return false;
-      value = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && value === 0)) {
-      value = value * 10 + c - 48;
-      digits++;
-    } else return false;
-  }
-  return parts === 4;
-}
 
 const EXPECTED: Record<LogScalarType, string> = {
   string: "a string", enum: "an enum name (string)", count: "a non-negative 64-bit integer", int: "a 64-bit integer",
