@@ -20,8 +20,14 @@ const INSTALL_SH = process.env.ZEEK_INSTALL_SH ?? join(import.meta.dir, "..", ".
 // apt-get may run on the first call; when Zeek is installed the script returns in milliseconds.
 const INSTALL_TIMEOUT_MS = 180_000;
 
+// Where install.sh puts it; used as it is when the install script is not next to this checkout.
+const INSTALLED = "/opt/zeek/bin/zeek";
+
 function findZeek(): { zeek?: string; missing: string } {
-  if (!existsSync(INSTALL_SH)) return { missing: `${INSTALL_SH} not found` };
+  if (!existsSync(INSTALL_SH)) {
+    const ok = existsSync(INSTALLED) && Bun.spawnSync([INSTALLED, "--version"], { stdout: "ignore", stderr: "ignore", timeout: 10_000 }).exitCode === 0;
+    return ok ? { zeek: INSTALLED, missing: "" } : { missing: `${INSTALL_SH} not found and no runnable ${INSTALLED}` };
+  }
   const run = Bun.spawnSync(["bash", INSTALL_SH], { stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: INSTALL_TIMEOUT_MS });
   const path = run.stdout.toString().trim().split("\n").pop() ?? "";
   if (run.exitCode === 0 && existsSync(path)) return { zeek: path, missing: "" };
