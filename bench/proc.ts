@@ -6,6 +6,7 @@
 
 import type { Subprocess } from "bun";
 import { dlopen, FFIType } from "bun:ffi";
+import { within } from "../lib/deadline.ts";
 
 /** A line a peer printed: `type` plus whatever it reports. */
 export type PeerMessage = { type: string } & Record<string, unknown>;
@@ -91,7 +92,7 @@ export function spawnPeer(name: string, cmd: string[], env: Record<string, strin
         if (found) return found;
         const exited = proc.exitCode !== null || proc.signalCode !== null;
         if (exited || performance.now() > deadline) {
-          await Promise.race([done, Bun.sleep(200)]);
+          await within(done, 200); // give output still in the pipes a moment
           const again = messages.find((m) => m.type === type);
           if (again) return again;
           const why = exited ? `exited (${proc.exitCode ?? proc.signalCode})` : `timed out after ${timeoutMs} ms`;

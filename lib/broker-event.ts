@@ -7,7 +7,8 @@
  * a payload of the wrong shape without checking; here the shape is checked first.
  */
 
-import { BinReader, BinWriter } from "./broker-bin.ts";
+import { BinReader } from "./broker-bin-reader.ts";
+import { BinWriter } from "./broker-bin-writer.ts";
 import { fromBroker, toBroker, untypedFromBroker, untypedToBroker } from "./broker-convert.ts";
 import { decodeBrokerJson, encodeBrokerJson } from "./broker-json.ts";
 import { type BrokerValue, NONE } from "./broker-value.ts";

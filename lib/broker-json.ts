@@ -14,10 +14,15 @@
  */
 
 import { formatAddr, formatSubnet, parseAddr, parseSubnet } from "./addr.ts";
+import { BrokerReader, duplicateAt, INT64_MAX, INT64_MIN, UINT64_MAX } from "./broker-json-reader.ts";
+import { timespanText, timestampText } from "./broker-json-time.ts";
 import { BROKER_TAGS, type BrokerType, type BrokerValue, parsePort, PORT_PROTOCOLS, textOrBytes } from "./broker-value.ts";
-import { BrokerReader, duplicateAt, INT64_MAX, INT64_MIN, MAX_NESTING, NS, pathText, show, UINT64_MAX } from "./json-reader.ts";
+import { pathText, show } from "./json-reader.ts";
 
 type Path = (string | number)[];
+
+/** The deepest nesting either direction accepts, so that recursion stays far from the stack's end. */
+const MAX_NESTING = 1000;
 
 const HEAD = Object.fromEntries(Object.keys(BROKER_TAGS).map((t) => [t, `{"@data-type":"${t}","data":`])) as Record<BrokerType, string>;
 const cannot = (path: Path, what: string): never => {
@@ -157,27 +162,6 @@ function realText(x: number, path: Path): string {
     return Number(fixed) === x ? fixed : String(x);
   }
   return x.toExponential();
-}
-
-/**
- * Broker prints `YYYY-MM-DDTHH:MM:SS.mmm` (UTC, no zone), dropping what is below a millisecond and
- * printing `.000` as the milliseconds of times before 1970. We print `.mmm` for whole milliseconds, as
- * Broker does, and otherwise up to nine digits (CAF reads `.f{1,9}`), and floor negative times to the
- * second below. Every int64 nanosecond count, 1677-09-21 to 2262-04-11, has a four-digit year.
- */
-function timestampText(ns: bigint): string {
-  let secs = ns / NS;
-  let frac = Number(ns % NS);
-  if (frac < 0) [secs, frac] = [secs - 1n, frac + 1e9];
-  const date = new Date(Number(secs) * 1000).toISOString().slice(0, 19);
-  return `${date}.${frac % 1e6 === 0 ? String(frac / 1e6).padStart(3, "0") : String(frac).padStart(9, "0").replace(/0+$/, "")}`;
-}
-
-/** Broker's rule, which loses nothing: `0s`, or the value in the largest of ns, us, ms and s that divides it. */
-function timespanText(ns: bigint): string {
-  if (ns % 1000n !== 0n) return `${ns}ns`;
-  if (ns % 1_000_000n !== 0n) return `${ns / 1000n}us`;
-  return ns % NS !== 0n ? `${ns / 1_000_000n}ms` : `${ns / NS}s`;
 }
 
 /**

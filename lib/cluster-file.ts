@@ -7,7 +7,8 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { buildConfig, type ZeroMQOptions } from "./config.ts";
+import { resolveConfig, type ZeroMQOptions } from "./config.ts";
+import { invalid } from "./invalid.ts";
 import { type ClusterLayout, type LayoutNode, NODE_TYPES, type NodeType, validateLayout, type ValidLayout } from "./layout.ts";
 import type { LogFilesOptions } from "./logfiles.ts";
 import { getFormat } from "./serializer.ts";
@@ -83,14 +84,17 @@ export function defineCluster(file: ClusterFile): ClusterFile {
   return file;
 }
 
-function bad(what: string, expected: string, value: unknown, typeError = true): never {
-  throw new (typeError ? TypeError : RangeError)(`Invalid cluster file: ${what}: expected ${expected}, got ${JSON.stringify(value)}`);
-}
+// A cluster file is JSON (or what a module exports in its place): values are shown as JSON.
+const AS_JSON = { json: true };
 
 function checkEnv(what: string, env: unknown): Record<string, string> {
   if (env === undefined) return {};
-  if (typeof env !== "object" || env === null || Array.isArray(env)) bad(what, "an object of strings", env);
-  for (const [k, v] of Object.entries(env)) if (typeof v !== "string") bad(`${what}.${k}`, "a string", v);
+  if (typeof env !== "object" || env === null || Array.isArray(env)) {
+    throw invalid(TypeError, `cluster file: ${what}`, "an object of strings", env, AS_JSON);
+  }
+  for (const [k, v] of Object.entries(env)) {
+    if (typeof v !== "string") throw invalid(TypeError, `cluster file: ${what}.${k}`, "a string", v, AS_JSON);
+  }
   return env as Record<string, string>;
 }
 
@@ -114,28 +118,36 @@ const TOP_FIELDS = new Set(["nodes", "managerIsLogger", "scripts", "env", "optio
  * @throws {RangeError} a bad value (unknown node type, bad port, missing script file …).
  */
 export function validateClusterFile(file: ClusterFile, baseDir: string): ValidClusterFile {
-  if (typeof file !== "object" || file === null) bad("the file", "an object", file);
+  if (typeof file !== "object" || file === null) {
+    throw invalid(TypeError, "cluster file: the file", "an object", file, AS_JSON);
+  }
   for (const key of Object.keys(file)) if (!TOP_FIELDS.has(key)) throw new TypeError(`Invalid cluster file: unknown field '${key}'`);
   const nodes: Record<string, LayoutNode> = {};
   const scripts: Record<string, string | undefined> = {};
   const env: Record<string, Record<string, string>> = {};
   const typeScripts = file.scripts ?? {};
-  if (typeof typeScripts !== "object" || typeScripts === null) bad("scripts", "an object of scripts by node type", typeScripts);
+  if (typeof typeScripts !== "object" || typeScripts === null) {
+    throw invalid(TypeError, "cluster file: scripts", "an object of scripts by node type", typeScripts, AS_JSON);
+  }
   for (const [type, script] of Object.entries(typeScripts)) {
-    if (!NODE_TYPES.includes(type as NodeType)) bad(`scripts.${type}`, NODE_TYPES.join(" | "), type, false);
-    if (typeof script !== "string") bad(`scripts.${type}`, "a file path", script);
+    const at = `cluster file: scripts.${type}`;
+    if (!NODE_TYPES.includes(type as NodeType)) throw invalid(RangeError, at, NODE_TYPES.join(" | "), type, AS_JSON);
+    if (typeof script !== "string") throw invalid(TypeError, at, "a file path", script, AS_JSON);
   }
   const shared = checkEnv("env", file.env);
-  if (typeof file.nodes !== "object" || file.nodes === null) bad("nodes", "an object of nodes by name", file.nodes);
+  if (typeof file.nodes !== "object" || file.nodes === null) {
+    throw invalid(TypeError, "cluster file: nodes", "an object of nodes by name", file.nodes, AS_JSON);
+  }
   for (const [name, node] of Object.entries(file.nodes)) {
-    if (typeof node !== "object" || node === null) bad(`nodes["${name}"]`, "an object", node);
+    const at = `cluster file: nodes["${name}"]`;
+    if (typeof node !== "object" || node === null) throw invalid(TypeError, at, "an object", node, AS_JSON);
     const { script, env: nodeEnv, ...layoutNode } = node;
     nodes[name] = layoutNode;
     const chosen = script ?? typeScripts[node.type];
     if (chosen !== undefined) {
-      if (typeof chosen !== "string") bad(`nodes["${name}"].script`, "a file path", chosen);
+      if (typeof chosen !== "string") throw invalid(TypeError, `${at}.script`, "a file path", chosen, AS_JSON);
       const path = isAbsolute(chosen) ? chosen : resolve(baseDir, chosen);
-      if (!existsSync(path)) bad(`nodes["${name}"].script`, "an existing file", path, false);
+      if (!existsSync(path)) throw invalid(RangeError, `${at}.script`, "an existing file", path, AS_JSON);
       scripts[name] = path;
     }
     env[name] = { ...shared, ...checkEnv(`nodes["${name}"].env`, nodeEnv) };
@@ -146,11 +158,13 @@ export function validateClusterFile(file: ClusterFile, baseDir: string): ValidCl
     const { eventSerializer, logSerializer, ...zeromq } = file.options ?? {};
     if (eventSerializer !== undefined && !getFormat(eventSerializer)) throw new RangeError(`option 'eventSerializer': no format named '${eventSerializer}'`);
     if (logSerializer !== undefined && !LOG_SERIALIZERS.includes(logSerializer)) throw new RangeError(`option 'logSerializer': expected ${LOG_SERIALIZERS.join(" or ")}, got '${logSerializer}'`);
-    buildConfig(zeromq, {});
+    resolveConfig(zeromq, {});
   } catch (err: unknown) {
     throw new (err instanceof RangeError ? RangeError : TypeError)(`Invalid cluster file: options: ${(err as Error).message}`);
   }
-  if (file.logging !== undefined && (typeof file.logging !== "object" || file.logging === null)) bad("logging", "an object", file.logging);
+  if (file.logging !== undefined && (typeof file.logging !== "object" || file.logging === null)) {
+    throw invalid(TypeError, "cluster file: logging", "an object", file.logging, AS_JSON);
+  }
   const logging = { ...file.logging };
   logging.dir = resolve(baseDir, logging.dir ?? "logs");
   return { layout, scripts, env, options: file.options ?? {}, logging, source: file };

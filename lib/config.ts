@@ -4,6 +4,8 @@
  * cluster layout and what Zeek derives from it live in `layout.ts`.
  */
 
+import { invalid, type InvalidOptions } from "./invalid.ts";
+
 /** What a node does when its XPUB queue to the broker is full (Zeek's `OverflowPolicy`). */
 export type OverflowPolicy = "BLOCK" | "DROP";
 
@@ -240,60 +242,68 @@ export function isEndpoint(value: string): boolean {
   return !value.startsWith("tcp://") || port === undefined || Number(port) <= 65535;
 }
 
-function fail(where: string, expected: string, value: unknown, typeError: boolean): never {
-  const got = typeof value === "string" ? `'${value}'` : Array.isArray(value) ? JSON.stringify(value) : String(value);
-  const hint = typeof value === "string" && /^tcp:\/\/[0-9a-f]*:[0-9a-f:]*:\d+$/i.test(value) ? " (IPv6 addresses go in brackets)" : "";
-  const Err = typeError ? TypeError : RangeError;
-  throw new Err(`Invalid ${where}: expected ${expected}, got ${got}${hint}`);
+/** A bad value that looks like `tcp://::1:5556` gets a hint: libzmq wants IPv6 hosts in brackets. */
+function hintFor(value: unknown): InvalidOptions {
+  const unbracketed = typeof value === "string" && /^tcp:\/\/[0-9a-f]*:[0-9a-f:]*:\d+$/i.test(value);
+  return { hint: unbracketed ? "IPv6 addresses go in brackets" : "" };
 }
 
 /** Validates one option value; `where` names it in the error, e.g. `option 'xpubSndhwm' (Zeek: xpub_sndhwm)`. */
 function check(key: Key, value: unknown, where: string): void {
   const [kind, min = 0] = RULES[key];
+  const hint = hintFor(value);
   switch (kind) {
     case "policy":
-      if (typeof value !== "string") fail(where, `"BLOCK" or "DROP"`, value, true);
-      if (value !== "BLOCK" && value !== "DROP") fail(where, `"BLOCK" or "DROP"`, value, false);
+      if (typeof value !== "string") throw invalid(TypeError, where, `"BLOCK" or "DROP"`, value, hint);
+      if (value !== "BLOCK" && value !== "DROP") throw invalid(RangeError, where, `"BLOCK" or "DROP"`, value, hint);
       return;
     case "bool":
-      if (typeof value !== "boolean") fail(where, "a boolean", value, true);
+      if (typeof value !== "boolean") throw invalid(TypeError, where, "a boolean", value, hint);
       return;
     case "int":
-      if (typeof value !== "number") fail(where, "an integer", value, true);
+      if (typeof value !== "number") throw invalid(TypeError, where, "an integer", value, hint);
       if (!Number.isInteger(value) || value < min || value > INT_MAX) {
-        fail(where, `an integer from ${min} to ${INT_MAX}`, value, false);
+        throw invalid(RangeError, where, `an integer from ${min} to ${INT_MAX}`, value, hint);
       }
       return;
     case "prefix":
-      if (typeof value !== "string") fail(where, "a string", value, true);
-      if (value === "" || /\s/.test(value)) fail(where, "a non-empty topic prefix without spaces", value, false);
+      if (typeof value !== "string") throw invalid(TypeError, where, "a string", value, hint);
+      if (value === "" || /\s/.test(value)) {
+        throw invalid(RangeError, where, "a non-empty topic prefix without spaces", value, hint);
+      }
       return;
     case "curve":
-      if (typeof value !== "string") fail(where, "a string", value, true);
-      if (value !== "" && !Z85.test(value)) fail(where, "a 40-character Z85 key or an empty string", value, false);
+      if (typeof value !== "string") throw invalid(TypeError, where, "a string", value, hint);
+      if (value !== "" && !Z85.test(value)) {
+        throw invalid(RangeError, where, "a 40-character Z85 key or an empty string", value, hint);
+      }
       return;
     case "endpoints":
-      if (!Array.isArray(value)) fail(where, "an array of endpoints", value, true);
+      if (!Array.isArray(value)) throw invalid(TypeError, where, "an array of endpoints", value, hint);
       for (const [i, ep] of value.entries()) check("connectXpubEndpoint", ep, `${where}[${i}]`);
       return;
     case "endpoint?":
     case "endpoint":
-      if (typeof value !== "string") fail(where, "an endpoint string", value, true);
+      if (typeof value !== "string") throw invalid(TypeError, where, "an endpoint string", value, hint);
       if (kind === "endpoint?" && value === "") return;
-      if (!isEndpoint(value)) fail(where, "an endpoint like tcp://127.0.0.1:5555, ipc://path or inproc://name", value, false);
+      if (!isEndpoint(value)) {
+        throw invalid(RangeError, where, "an endpoint like tcp://127.0.0.1:5555, ipc://path or inproc://name", value, hint);
+      }
   }
 }
 
 function parseEnv(key: Key, raw: string, where: string): unknown {
   const [kind] = RULES[key];
   const text = raw.trim();
+  const hint = hintFor(raw);
   switch (kind) {
     case "bool":
       if (/^(t|true|1|yes)$/i.test(text)) return true;
       if (/^(f|false|0|no)$/i.test(text)) return false;
-      return fail(where, "T or F", raw, false);
+      throw invalid(RangeError, where, "T or F", raw, hint);
     case "int":
-      return /^-?\d+$/.test(text) ? Number(text) : fail(where, "an integer", raw, false);
+      if (/^-?\d+$/.test(text)) return Number(text);
+      throw invalid(RangeError, where, "an integer", raw, hint);
     case "policy":
       return text.toUpperCase();
     case "endpoints":
@@ -306,30 +316,42 @@ function parseEnv(key: Key, raw: string, where: string): unknown {
 const CURVE_KEYS = ["curveServerPublickey", "curveServerSecretkey", "curveClientPublickey", "curveClientSecretkey"] as const;
 
 /**
- * Builds a complete configuration. Precedence, highest first: `options`, then environment variables
+ * Validates `options`, fills in Zeek's defaults and applies environment overrides: the one way a
+ * configuration is made. Precedence, highest first: `options`, then environment variables
  * (`ZEEK_CLUSTER_BACKEND_ZEROMQ_<ZEEK_NAME>`, e.g. `..._CONNECT_XSUB_ENDPOINT` or Zeek's own
- * `..._CURVE_SERVER_SECRETKEY`), then `derived` (settings computed from a layout), then the defaults.
- * As in Zeek, CURVE keys given both as options and in the environment are an error.
+ * `..._CURVE_SERVER_SECRETKEY`), then `derived` (what `nodeConfig` computes from a layout), then the
+ * defaults. As in Zeek, CURVE keys given both as options and in the environment are an error.
+ *
+ * @example A node with drop semantics and unlimited incoming queue
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ *
+ * const config = resolveConfig({ overflowPolicy: "DROP", onloopQueueHwm: 0 });
+ * console.log(config.xpubSndhwm); // 1000
+ * ```
  *
  * @example Which layer wins
  * ```ts
- * import { buildConfig } from "./config.ts";
+ * import { resolveConfig } from "./config.ts";
  *
  * const env = { ZEEK_CLUSTER_BACKEND_ZEROMQ_LINGER_MS: "0", ZEEK_CLUSTER_BACKEND_ZEROMQ_XPUB_SNDHWM: "5000" };
- * const config = buildConfig({ lingerMs: 100 }, env, { xpubSndhwm: 2000, runProxyThread: true });
+ * const config = resolveConfig({ lingerMs: 100 }, env, { xpubSndhwm: 2000, runProxyThread: true });
  * console.log(config.lingerMs, config.xpubSndhwm, config.runProxyThread); // 100 5000 true
  * ```
  *
+ * @param options The options to set.
+ * @param env Where overrides are read from; `process.env` unless given.
+ * @param derived Settings computed from a layout, below the environment.
  * @throws {TypeError} an option of the wrong type, or an unknown option name.
  * @throws {RangeError} a value out of range, naming the option (or variable) and the value.
  */
-export function buildConfig(
-  options: ZeroMQOptions,
-  env: Record<string, string | undefined>,
+export function resolveConfig(
+  options: ZeroMQOptions = {},
+  env: Record<string, string | undefined> = process.env,
   derived: ZeroMQOptions = {},
 ): ZeroMQConfig {
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new TypeError(`Invalid options: expected an object, got ${String(options)}`);
+    throw invalid(TypeError, "options", "an object", options);
   }
   const out: Record<string, unknown> = { ...DEFAULT_CONFIG };
   const layers: [ZeroMQOptions, (k: Key) => string][] = [[derived, (k) => `derived setting '${k}'`]];
@@ -358,25 +380,4 @@ export function buildConfig(
     );
   }
   return Object.freeze(out) as ZeroMQConfig;
-}
-
-/**
- * Validates `options`, fills in Zeek's defaults and applies environment overrides.
- *
- * @example A node with drop semantics and unlimited incoming queue
- * ```ts
- * import { resolveConfig } from "./config.ts";
- *
- * const config = resolveConfig({ overflowPolicy: "DROP", onloopQueueHwm: 0 });
- * console.log(config.xpubSndhwm); // 1000
- * ```
- *
- * @param options The options to set.
- * @param env Where overrides are read from; `process.env` unless given.
- */
-export function resolveConfig(
-  options: ZeroMQOptions = {},
-  env: Record<string, string | undefined> = process.env,
-): ZeroMQConfig {
-  return buildConfig(options, env);
 }

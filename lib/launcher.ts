@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { styleText } from "node:util";
 import { type ClusterFile, loadClusterFile, validateClusterFile, type ValidClusterFile } from "./cluster-file.ts";
 import { envVarName } from "./config.ts";
+import { deadline, within } from "./deadline.ts";
 import { ClusterError } from "./errors.ts";
 import { isLogSink, type NodeType } from "./layout.ts";
 import type { NodeReport } from "./runtime.ts";
@@ -80,15 +81,22 @@ const running = (proc: Subprocess) => proc.exitCode === null && proc.signalCode 
  * A running cluster of node processes.
  *
  * @example A crashed worker is started again
- * ```ts ignore
+ * ```ts
  * import { Cluster } from "./launcher.ts";
  *
- * const cluster = await Cluster.launch("cluster.json", {
+ * const restarted = Promise.withResolvers<string>();
+ * const cluster = await Cluster.launch({
+ *   nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27762 }, "worker-1": { type: "worker", ip: "127.0.0.1" } },
+ * }, {
+ *   isolated: true, // private ipc endpoints and free metrics ports instead of the file's
+ *   output: "silent",
  *   restart: "on-failure",
- *   onRestarted: (name, restarts) => console.log(`${name} is back (restart ${restarts})`),
+ *   onRestarted: (name, restarts) => restarted.resolve(`${name} is back (restart ${restarts})`),
  * });
- * console.log(`ready after ${await cluster.ready()} ms`);
+ * console.log(await cluster.ready() > 0); // true: the ms until every node had seen every other
  * cluster.kill("worker-1", "SIGKILL"); // SIGTERM would be a clean exit, which on-failure does not restart
+ * console.log(await restarted.promise); // "worker-1 is back (restart 1)"
+ * await cluster.stop();
  * ```
  */
 export class Cluster {
@@ -161,11 +169,10 @@ export class Cluster {
 
   /** Resolves with the ms from launch until every node had seen node_up for every other. */
   ready(): Promise<number> {
-    let timer: Timer | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ClusterError("CLUSTER_NOT_READY", `Cluster not ready after ${this.#o.readyTimeout} ms: ${this.#missing()}`)), this.#o.readyTimeout);
-    });
-    return Promise.race([this.#ready.promise, timeout]).finally(() => clearTimeout(timer));
+    const ms = this.#o.readyTimeout;
+    // The error is made when the time runs out, so that it names the nodes still missing then.
+    const notReady = () => new ClusterError("CLUSTER_NOT_READY", `Cluster not ready after ${ms} ms: ${this.#missing()}`);
+    return deadline(this.#ready.promise, ms, notReady);
   }
 
   /** Sends a signal to one node's process (by its pid). */
@@ -223,11 +230,9 @@ export class Cluster {
     this.#nodes.set(name, node);
     for (const stream of [proc.stdout, proc.stderr]) this.#pipe(name, stream);
     proc.exited.then(() => this.#onExit(node));
-    let timer: Timer | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ClusterError("NODE_START_TIMEOUT", `Node '${name}' did not start within ${this.#o.readyTimeout} ms`)), this.#o.readyTimeout);
-    });
-    await Promise.race([started.promise, timeout]).finally(() => clearTimeout(timer));
+    const ms = this.#o.readyTimeout;
+    const notStarted = () => new ClusterError("NODE_START_TIMEOUT", `Node '${name}' did not start within ${ms} ms`);
+    await deadline(started.promise, ms, notStarted);
   }
 
   #onReport(name: string, message: NodeReport): void {
@@ -342,10 +347,7 @@ export class Cluster {
         phase.forEach((n) => done.add(n.name));
         for (const n of phase) if (running(n.proc)) n.proc.kill("SIGTERM");
         const exited = Promise.all(phase.map((n) => n.proc.exited));
-        let timer: Timer | undefined;
-        const graceful = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.#o.graceMs)))]);
-        clearTimeout(timer);
-        if (!graceful) {
+        if (!(await within(exited, this.#o.graceMs))) {
           for (const n of phase) if (running(n.proc)) n.proc.kill("SIGKILL");
           await exited;
         }
@@ -361,13 +363,15 @@ export class Cluster {
  * throws: every child process is gone when this returns.
  *
  * @example Scraping the manager's metrics from a throwaway cluster
- * ```ts ignore
+ * ```ts
  * import { withCluster } from "zeek-zmq-cluster";
  *
- * await withCluster("cluster.json", async (cluster) => {
- *   const res = await fetch(new URL("/metrics", cluster.nodes.get("manager")!.metricsUrl));
- *   console.log(await res.text());
- * }, { isolated: true });
+ * const cluster = { nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27762 }, "worker-1": { type: "worker", ip: "127.0.0.1" } } } as const;
+ * const text = await withCluster(cluster, async ({ nodes }) => {
+ *   const res = await fetch(new URL("/metrics", nodes.get("manager")!.metricsUrl));
+ *   return await res.text();
+ * }, { isolated: true, output: "silent" });
+ * console.log(text.match(/^zeek_cluster_nodes_up\{.*$/m)?.[0]); // 'zeek_cluster_nodes_up{node="manager"} 1'
  * ```
  */
 export async function withCluster<T>(source: string | ClusterFile, fn: (cluster: Cluster) => Promise<T>, options: LaunchOptions = {}): Promise<T> {

@@ -5,7 +5,8 @@
  */
 
 import { isIP } from "node:net";
-import { buildConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
+import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
+import { invalid } from "./invalid.ts";
 
 /** The role of a node (Zeek's `Cluster::NodeType`). */
 export type NodeType = "manager" | "logger" | "proxy" | "worker";
@@ -53,11 +54,6 @@ export interface ValidLayout {
 
 const NODE_FIELDS = new Set(["type", "ip", "port", "metricsPort"]);
 
-function invalid(what: string, expected: string, value: unknown, typeError = false): never {
-  const got = typeof value === "string" ? `'${value}'` : JSON.stringify(value);
-  throw new (typeError ? TypeError : RangeError)(`Invalid layout: ${what}: expected ${expected}, got ${got}`);
-}
-
 /**
  * Checks a layout and decides `managerIsLogger`.
  *
@@ -79,33 +75,42 @@ function invalid(what: string, expected: string, value: unknown, typeError = fal
  * @throws {RangeError} a bad value, naming the node and the field.
  */
 export function validateLayout(layout: ClusterLayout): ValidLayout {
-  if (typeof layout !== "object" || layout === null) invalid("layout", "an object", layout, true);
+  if (typeof layout !== "object" || layout === null) throw invalid(TypeError, "layout: layout", "an object", layout);
   const { nodes, managerIsLogger } = layout;
-  if (typeof nodes !== "object" || nodes === null || Array.isArray(nodes)) invalid("nodes", "an object of nodes by name", nodes, true);
+  if (typeof nodes !== "object" || nodes === null || Array.isArray(nodes)) {
+    throw invalid(TypeError, "layout: nodes", "an object of nodes by name", nodes);
+  }
   for (const key of Object.keys(layout)) {
     if (key !== "nodes" && key !== "managerIsLogger") throw new TypeError(`Invalid layout: unknown field '${key}'`);
   }
-  if (managerIsLogger !== undefined && typeof managerIsLogger !== "boolean") invalid("managerIsLogger", "a boolean", managerIsLogger, true);
+  if (managerIsLogger !== undefined && typeof managerIsLogger !== "boolean") {
+    throw invalid(TypeError, "layout: managerIsLogger", "a boolean", managerIsLogger);
+  }
   const names = Object.keys(nodes);
-  if (names.length === 0) invalid("nodes", "at least one node", nodes);
+  if (names.length === 0) throw invalid(RangeError, "layout: nodes", "at least one node", nodes);
   const out: Record<string, Readonly<LayoutNode>> = {};
+  const at = (name: string) => `layout: nodes[${JSON.stringify(name)}]`;
   for (const name of names) {
     const node = nodes[name];
-    const at = `nodes[${JSON.stringify(name)}]`;
-    if (name === "" || /[\s\0-\x1f]/.test(name)) invalid("node name", "a name without spaces", name);
-    if (typeof node !== "object" || node === null) invalid(at, "an object", node, true);
-    for (const field of Object.keys(node)) {
-      if (!NODE_FIELDS.has(field)) throw new TypeError(`Invalid layout: ${at} has unknown field '${field}'`);
+    if (name === "" || /[\s\0-\x1f]/.test(name)) {
+      throw invalid(RangeError, "layout: node name", "a name without spaces", name);
     }
-    if (typeof node.type !== "string") invalid(`${at}.type`, NODE_TYPES.join(" | "), node.type, true);
-    if (!NODE_TYPES.includes(node.type)) invalid(`${at}.type`, NODE_TYPES.join(" | "), node.type);
-    if (typeof node.ip !== "string") invalid(`${at}.ip`, "an IP address", node.ip, true);
-    if (isIP(node.ip) === 0) invalid(`${at}.ip`, "an IPv4 or IPv6 address (no brackets)", node.ip);
+    if (typeof node !== "object" || node === null) throw invalid(TypeError, at(name), "an object", node);
+    for (const field of Object.keys(node)) {
+      if (!NODE_FIELDS.has(field)) throw new TypeError(`Invalid ${at(name)} has unknown field '${field}'`);
+    }
+    const types = NODE_TYPES.join(" | ");
+    if (typeof node.type !== "string") throw invalid(TypeError, `${at(name)}.type`, types, node.type);
+    if (!NODE_TYPES.includes(node.type)) throw invalid(RangeError, `${at(name)}.type`, types, node.type);
+    if (typeof node.ip !== "string") throw invalid(TypeError, `${at(name)}.ip`, "an IP address", node.ip);
+    if (isIP(node.ip) === 0) throw invalid(RangeError, `${at(name)}.ip`, "an IPv4 or IPv6 address (no brackets)", node.ip);
     for (const field of ["port", "metricsPort"] as const) {
       const port = node[field];
       if (port === undefined) continue;
-      if (typeof port !== "number") invalid(`${at}.${field}`, "a port number", port, true);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) invalid(`${at}.${field}`, "a port from 1 to 65535", port);
+      if (typeof port !== "number") throw invalid(TypeError, `${at(name)}.${field}`, "a port number", port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw invalid(RangeError, `${at(name)}.${field}`, "a port from 1 to 65535", port);
+      }
     }
     out[name] = Object.freeze({ ...node });
   }
@@ -116,17 +121,19 @@ export function validateLayout(layout: ClusterLayout): ValidLayout {
       if (port === undefined) continue;
       const where = `${out[name]!.ip} port ${port}`;
       const other = taken.get(where);
-      if (other) invalid(`nodes[${JSON.stringify(name)}].${field}`, `a port no other node uses on ${out[name]!.ip} (${other} has it)`, port);
+      if (other) {
+        throw invalid(RangeError, `${at(name)}.${field}`, `a port no other node uses on ${out[name]!.ip} (${other} has it)`, port);
+      }
       taken.set(where, `nodes[${JSON.stringify(name)}].${field}`);
     }
   }
   const managers = names.filter((n) => out[n]!.type === "manager");
-  if (managers.length > 1) invalid("nodes", "at most one manager", managers);
+  if (managers.length > 1) throw invalid(RangeError, "layout: nodes", "at most one manager", managers);
   const hasLogger = names.some((n) => out[n]!.type === "logger");
   const valid = { nodes: Object.freeze(out), managerIsLogger: managerIsLogger ?? !hasLogger };
   for (const name of names) {
     if (isLogSink(valid, name) && out[name]!.port === undefined) {
-      invalid(`nodes[${JSON.stringify(name)}].port`, "a port: this node receives the logs", undefined);
+      throw invalid(RangeError, `${at(name)}.port`, "a port: this node receives the logs", undefined);
     }
   }
   return Object.freeze(valid);
@@ -197,7 +204,7 @@ export function nodeConfig(
 ): ZeroMQConfig {
   const valid = validateLayout(layout);
   const node = valid.nodes[name];
-  if (!node) invalid("node name", `one of ${Object.keys(valid.nodes).join(", ")}`, name);
+  if (!node) throw invalid(RangeError, "layout: node name", `one of ${Object.keys(valid.nodes).join(", ")}`, name);
   const derived: ZeroMQOptions = { runProxyThread: node.type === "manager" };
   const names = Object.keys(valid.nodes);
   if (names.some((n) => isIP(valid.nodes[n]!.ip) === 6)) derived.ipv6 = true;
@@ -208,7 +215,7 @@ export function nodeConfig(
       .filter((n) => isLogSink(valid, n))
       .map((n) => `tcp://${addrToUri(valid.nodes[n]!.ip)}:${valid.nodes[n]!.port}`);
   }
-  const config = buildConfig(options, env, derived);
+  const config = resolveConfig(options, env, derived);
   if (!isLogSink(valid, name) && config.connectLogEndpoints.length === 0 && names.length > 1) {
     throw new RangeError(
       `Invalid layout: node '${name}' has no logger to send logs to; add a logger node with a port, or set managerIsLogger and a port on the manager, or pass connectLogEndpoints`,

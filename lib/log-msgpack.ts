@@ -3,13 +3,8 @@
  * `zeek-bin-serializer`). Re-exported by `logformat.ts`.
  */
 
-import { Packr, Unpackr } from "msgpackr";
 import { checkValue, type LogBatch, type LogField, type LogFieldType, parseFieldType } from "./logformat.ts";
 import { decodeRange, encodeShared } from "./msgpack.ts";
-
-const packr = new Packr({ useRecords: false, moreTypes: false });
-// int64AsType "auto" is supported by msgpackr but missing from its types.
-const unpackr = new Unpackr({ useRecords: false, moreTypes: false, mapsAsObjects: true, int64AsType: "auto" as unknown as "number" });
 
 /**
  * The `msgpack-log-v1` payload: MessagePack of `[stream, path, fields, records]` or, when the writer
@@ -31,7 +26,7 @@ export function encodeBatch(batch: LogBatch): Uint8Array {
   const fields = batch.fields.map((f) => [f.name, f.type, f.optional]);
   const body: unknown[] = [batch.stream, batch.path, fields, batch.records];
   if (batch.seq !== undefined) body.push(batch.seq);
-  const { bytes, length } = encodeShared(body, packr);
+  const { bytes, length } = encodeShared(body);
   return bytes.slice(0, length);
 }
 
@@ -52,7 +47,7 @@ export function encodeBatch(batch: LogBatch): Uint8Array {
  * ```
  */
 export function decodeBatch(bytes: Uint8Array, start = 0, end: number = bytes.length): LogBatch {
-  const value: unknown = decodeRange(bytes, start, end, unpackr);
+  const value: unknown = decodeRange(bytes, start, end);
   if (!Array.isArray(value) || (value.length !== 4 && value.length !== 5)) throw new TypeError("Invalid log batch: expected [stream, path, fields, records(, seq)]");
   const [stream, path, rawFields, records, seq] = value as [unknown, unknown, unknown, unknown, unknown];
   if (typeof stream !== "string" || typeof path !== "string" || !/^[\w.-]+$/.test(path)) throw new TypeError("Invalid log batch: bad stream or path");

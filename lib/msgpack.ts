@@ -3,10 +3,22 @@
  * arrays (and maps on decode). It writes into one reused buffer and reads without views, several
  * times cheaper than a general library per small event. Anything else (objects, bigints, binary,
  * dates, extension types) goes through msgpackr, so the bytes are always plain MessagePack and the
- * values always what msgpackr would give. Not part of the public API; `serializer.ts` uses it.
+ * values always what msgpackr would give. This module is the one place msgpackr is configured: every
+ * MessagePack payload (`msgpack-v1` events in `serializer.ts`, `msgpack-log-v1` batches in
+ * `log-msgpack.ts`) is written and read here. Not part of the public API.
  */
 
-import type { Packr, Unpackr } from "msgpackr";
+import { Packr, Unpackr } from "msgpackr";
+
+// Plain MessagePack that any language reads: no record extension, no msgpackr-only types.
+const packr = new Packr({ useRecords: false, moreTypes: false });
+const unpackr = new Unpackr({
+  useRecords: false,
+  moreTypes: false,
+  mapsAsObjects: true, // maps as plain objects
+  // Numbers when safe, bigint beyond 2^53: supported by msgpackr but missing from its types.
+  int64AsType: "auto" as unknown as "number",
+});
 
 /** The encoder's output: `bytes[0, length)`, valid until the next encode. */
 export interface Encoded {
@@ -17,7 +29,6 @@ export interface Encoded {
 const out: Encoded = { bytes: new Uint8Array(4096), length: 0 };
 let view = new DataView(out.bytes.buffer);
 let pos = 0;
-let fallback: Packr | undefined;
 
 function ensure(n: number): void {
   if (pos + n <= out.bytes.length) return;
@@ -96,7 +107,7 @@ function writeValue(v: unknown): void {
   // msgpackr would quietly turn these into undefined: refuse them instead of losing the value.
   if (typeof v === "function" || typeof v === "symbol") throw new TypeError(`Cannot encode a ${typeof v} in msgpack-v1`);
   // Everything else is msgpackr's: maps, bigints, binary, dates, undefined, its errors for the rest.
-  const bytes = fallback!.pack(v);
+  const bytes = packr.pack(v);
   ensure(bytes.length);
   out.bytes.set(bytes, pos);
   pos += bytes.length;
@@ -104,9 +115,8 @@ function writeValue(v: unknown): void {
 
 const encoder = new TextEncoder();
 
-/** Encodes `value` (msgpackr's `packr` handles what the fast path does not) into the shared buffer. */
-export function encodeShared(value: unknown, packr: Packr): Encoded {
-  fallback = packr;
+/** Encodes `value` (msgpackr handles what the fast path does not) into the shared buffer. */
+export function encodeShared(value: unknown): Encoded {
   pos = 0;
   writeValue(value);
   out.length = pos;
@@ -114,8 +124,7 @@ export function encodeShared(value: unknown, packr: Packr): Encoded {
 }
 
 /** Encodes `[name, args]`, or `[name, args, metadata]` when there is metadata, without building that array. */
-export function encodeEventShared(name: string, args: unknown[], metadata: unknown[] | undefined, packr: Packr): Encoded {
-  fallback = packr;
+export function encodeEventShared(name: string, args: unknown[], metadata: unknown[] | undefined): Encoded {
   pos = 0;
   ensure(1);
   out.bytes[pos++] = metadata?.length ? 0x93 : 0x92;
@@ -193,8 +202,8 @@ function readValue(): unknown {
   }
 }
 
-/** Decodes the single value in `bytes[start, end)`; what the fast path does not cover goes to `unpackr`. */
-export function decodeRange(bytes: Uint8Array, start: number, stop: number, unpackr: Unpackr): unknown {
+/** Decodes the single value in `bytes[start, end)`; what the fast path does not cover goes to msgpackr. */
+export function decodeRange(bytes: Uint8Array, start: number, stop: number): unknown {
   if (src !== bytes) {
     src = bytes;
     srcView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

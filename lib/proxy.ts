@@ -5,6 +5,7 @@
  */
 
 import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
+import { within } from "./deadline.ts";
 import { ClusterError } from "./errors.ts";
 import type { ProxyWorkerEvent, ProxyWorkerStart } from "./proxy-worker.ts";
 import { ZapHandler } from "./zap.ts";
@@ -97,9 +98,10 @@ export class Broker {
   }
 
   /**
-   * Binds both sockets and starts forwarding. Resolves once both are bound; rejects with a
-   * {@linkcode ClusterError} naming the endpoint if a bind fails (e.g. `EADDRINUSE`). Starting again
-   * after {@linkcode stop} binds the same endpoints, wildcard ports included.
+   * Binds both sockets and starts forwarding (Zeek's `spawn_zmq_proxy_thread()`). Resolves once both
+   * are bound; rejects with a {@linkcode ClusterError} naming the endpoint if a bind fails (e.g.
+   * `EADDRINUSE`). Starting again after {@linkcode stop} binds the same endpoints, wildcard ports
+   * included.
    */
   start(): Promise<BrokerEndpoints> {
     if (this.#running && !this.#stopping) return Promise.resolve(this.#running.endpoints);
@@ -235,12 +237,6 @@ export class Broker {
   }
 }
 
-function within(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: Timer | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
-}
-
 function parseStatistics(frames: Uint8Array[]): ProxyStatistics {
   if (frames.length !== 8 || frames.some((f) => f.length !== 8)) {
     throw new ClusterError("PROXY_BAD_STATISTICS", `Expected 8 frames of 8 bytes from STATISTICS, got ${frames.length}`);
@@ -254,21 +250,4 @@ function parseStatistics(frames: Uint8Array[]): ProxyStatistics {
     bytesSent: n[i + 3]!,
   });
   return { frontend: side(0), backend: side(4) };
-}
-
-/**
- * Starts a broker (Zeek's `spawn_zmq_proxy_thread()`), resolving once it is bound.
- *
- * @example Starting the broker with Zeek's default endpoints
- * ```ts ignore
- * import { startBroker } from "./proxy.ts";
- *
- * const broker = await startBroker(); // XSUB tcp://127.0.0.1:5556, XPUB tcp://127.0.0.1:5555
- * process.on("SIGINT", () => broker.stop());
- * ```
- */
-export async function startBroker(options: ZeroMQOptions = {}): Promise<Broker> {
-  const broker = new Broker(options);
-  await broker.start();
-  return broker;
 }

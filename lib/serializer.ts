@@ -4,7 +4,6 @@
  * `msgpack-v1`, plain MessagePack that any language can read. More register under their own names.
  */
 
-import { Packr, Unpackr } from "msgpackr";
 import { BROKER_BIN_V1, BROKER_JSON_V1 } from "./broker-event.ts";
 import { decodeRange, type Encoded, encodeEventShared } from "./msgpack.ts";
 
@@ -38,15 +37,6 @@ export interface EventFormat {
   encodeShared?(name: string, args: unknown[], metadata?: EventMetadata): { readonly bytes: Uint8Array; readonly length: number };
 }
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
-// int64AsType "auto" (numbers when safe, bigint beyond 2^53) is supported by msgpackr but missing from its types.
-const unpackr = new Unpackr({
-  useRecords: false,
-  moreTypes: false,
-  mapsAsObjects: true,
-  int64AsType: "auto" as unknown as "number",
-});
-
 /**
  * `msgpack-v1`: the payload is the MessagePack encoding of `[name, args]`, or `[name, args, metadata]`
  * with metadata a list of `[id, value]` pairs. Integers up to 32 bits travel as MessagePack integers,
@@ -63,17 +53,17 @@ const unpackr = new Unpackr({
 export const MSGPACK_V1: EventFormat = Object.freeze({
   name: "msgpack-v1",
   encode(event: ClusterEvent): Uint8Array {
-    const { bytes, length } = encodeEventShared(event.name, event.args, event.metadata, packr);
+    const { bytes, length } = encodeEventShared(event.name, event.args, event.metadata);
     return bytes.slice(0, length);
   },
   encodeShared(name: string, args: unknown[], metadata?: EventMetadata): Encoded {
-    return encodeEventShared(name, args, metadata, packr);
+    return encodeEventShared(name, args, metadata);
   },
   decode(payload: Uint8Array): ClusterEvent {
     return this.decodeRange!(payload, 0, payload.length);
   },
   decodeRange(bytes: Uint8Array, start: number, end: number): ClusterEvent {
-    const value: unknown = decodeRange(bytes, start, end, unpackr);
+    const value: unknown = decodeRange(bytes, start, end);
     if (!Array.isArray(value) || (value.length !== 2 && value.length !== 3)) {
       throw new TypeError("Invalid msgpack-v1 event: expected [name, args] or [name, args, metadata]");
     }

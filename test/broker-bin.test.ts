@@ -2,7 +2,9 @@
 // equivalents of §3.4), CAF's special reals, and hostile input that must be refused cheaply.
 
 import { describe, expect, test } from "bun:test";
-import { BinReader, decodeBrokerBin, encodeBrokerBin, pack754, unpack754 } from "../lib/broker-bin.ts";
+import { decodeBrokerBin, encodeBrokerBin } from "../lib/broker-bin.ts";
+import { BinReader, unpack754 } from "../lib/broker-bin-reader.ts";
+import { pack754 } from "../lib/broker-bin-writer.ts";
 import { type BrokerValue, compareBroker } from "../lib/broker-value.ts";
 import vectors from "./fixtures/broker-bin-vectors.json";
 import { parseNotation } from "./wire-notation.ts";

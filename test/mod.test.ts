@@ -4,7 +4,7 @@ import * as mod from "../mod.ts";
 
 test("mod.ts re-exports the public API", () => {
   for (const name of [
-    "ClusterNode", "Broker", "startBroker", "Discovery", "resolveConfig", "nodeConfig", "validateLayout",
+    "ClusterNode", "Broker", "Discovery", "resolveConfig", "nodeConfig", "validateLayout",
     "DEFAULT_CONFIG", "ZEEK_OPTION_NAMES", "MSGPACK_V1", "registerFormat", "getFormat", "nodeTopic", "nodeidTopic",
     "EVENTS", "ROLE_TOPICS", "POOL_TOPICS", "ClusterError", "ZmqError", "curveKeypair", "makeNodeId",
   ]) {
