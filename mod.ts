@@ -4,7 +4,7 @@
  * Zeek's options, topics and cluster layouts, on libzmq through `bun:ffi`.
  *
  * @example Two nodes of a layout; the manager runs the broker
- * ```ts ignore
+ * ```ts
  * import { ClusterNode } from "zeek-zmq-cluster";
  *
  * const layout = {
@@ -13,12 +13,17 @@
  *     "worker-1": { type: "worker", ip: "127.0.0.1" },
  *   },
  * } as const;
- * const manager = new ClusterNode({ name: "manager", layout });
- * manager.on("ping", (n: number) => console.log("ping", n));
+ * const any = "tcp://127.0.0.1:*"; // free ports instead of Zeek's fixed ones
+ * const manager = new ClusterNode({ name: "manager", layout, listenXsubEndpoint: any, listenXpubEndpoint: any, listenLogEndpoint: any });
+ * const ping = new Promise<number>((resolve) => manager.on("ping", resolve));
  * await manager.start();
- * const worker = new ClusterNode({ name: "worker-1", layout });
+ * const { xsub, xpub } = manager.broker!.endpoints!;
+ * const worker = new ClusterNode({ name: "worker-1", layout, connectXpubEndpoint: xsub, connectXsubEndpoint: xpub, connectLogEndpoints: [manager.logEndpoint] });
  * worker.on("Cluster::node_up", () => worker.publish("zeek.cluster.manager", "ping", [1]));
  * await worker.start();
+ * console.log(await ping); // 1
+ * await worker.stop();
+ * await manager.stop();
  * ```
  *
  * @module

@@ -13,23 +13,38 @@
  */
 
 import type { ValidLayout } from "./layout.ts";
-import type { ClusterNode } from "./pubsub.ts";
-import { EVENTS } from "./topics.ts";
+import type { NodeBus, NodeFeature } from "./node-bus.ts";
+import { EVENTS, nodeidTopic } from "./topics.ts";
 
 /**
  * The discovery state of one node. Created by {@linkcode ClusterNode} for nodes of a layout.
  *
  * @example Watching nodes come and go
- * ```ts ignore
- * const node = new ClusterNode({ name: "worker-1", layout });
- * node.on("Cluster::node_up", (name: string, id: string) => console.log("up", name, id));
- * node.on("Cluster::node_down", (name: string) => console.log("down", name));
- * await node.start();
- * console.log(node.discovery?.up); // Map { "manager" => "zeromq_manager_…" }
+ * ```ts
+ * import { ClusterNode } from "./pubsub.ts";
+ *
+ * const layout = {
+ *   nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27762 }, "worker-1": { type: "worker", ip: "127.0.0.1" } },
+ * } as const;
+ * const any = "tcp://127.0.0.1:*"; // free ports
+ * const manager = new ClusterNode({ name: "manager", layout, listenXsubEndpoint: any, listenXpubEndpoint: any, listenLogEndpoint: any });
+ * const up = Promise.withResolvers<string>();
+ * const down = Promise.withResolvers<string>();
+ * manager.on("Cluster::node_up", (name: string, id: string) => up.resolve(`up ${name} ${id}`));
+ * manager.on("Cluster::node_down", (name: string) => down.resolve(`down ${name}`));
+ * await manager.start();
+ * const { xsub, xpub } = manager.broker!.endpoints!;
+ * const worker = new ClusterNode({ name: "worker-1", layout, connectXpubEndpoint: xsub, connectXsubEndpoint: xpub, connectLogEndpoints: [manager.logEndpoint] });
+ * await worker.start();
+ * console.log((await up.promise) === `up worker-1 ${worker.id}`); // true
+ * console.log(manager.discovery!.up.get("worker-1") === worker.id); // true: the nodes that are up, by name
+ * await worker.stop();
+ * console.log(await down.promise); // "down worker-1"
+ * await manager.stop();
  * ```
  */
-export class Discovery {
-  readonly #node: ClusterNode;
+export class Discovery implements NodeFeature {
+  readonly #node: NodeBus;
   readonly #layout: ValidLayout;
   readonly #prefix: string;
   /** Peers whose node-id subscription is live and that are not up yet: id → when we last said hello. */
@@ -41,7 +56,7 @@ export class Discovery {
   #timer: Timer | undefined;
 
   /** Hooks the protocol into `node`'s events. */
-  constructor(node: ClusterNode, layout: ValidLayout) {
+  constructor(node: NodeBus, layout: ValidLayout) {
     this.#node = node;
     this.#layout = layout;
     this.#prefix = `${node.config.nodeidTopicPrefix}.`;
@@ -56,7 +71,7 @@ export class Discovery {
     return this.#up;
   }
 
-  /** Starts the expiry sweep. */
+  /** Starts the expiry sweep (the node can publish from now on). */
   start(): void {
     const every = Math.max(50, Math.floor(this.#node.config.helloExpiration / 4));
     this.#timer ??= setInterval(() => this.#sweep(), every).unref();
@@ -68,6 +83,10 @@ export class Discovery {
     this.#timer = undefined;
   }
 
+  #topic(id: string): string {
+    return nodeidTopic(id, this.#node.config.nodeidTopicPrefix);
+  }
+
   #idOf(topic: string): string | undefined {
     if (!topic.startsWith(this.#prefix) || !topic.endsWith(".")) return undefined;
     const id = topic.slice(this.#prefix.length, -1);
@@ -75,11 +94,11 @@ export class Discovery {
   }
 
   #sayHello(id: string): void {
-    this.#node.publish(this.#node.nodeidTopic(id), EVENTS.zeromqHello, [this.#node.name, this.#node.id]);
+    this.#node.publish(this.#topic(id), EVENTS.zeromqHello, [this.#node.name, this.#node.id]);
   }
 
   #sayClusterHello(id: string): void {
-    this.#node.publish(this.#node.nodeidTopic(id), EVENTS.hello, [this.#node.name, this.#node.id]);
+    this.#node.publish(this.#topic(id), EVENTS.hello, [this.#node.name, this.#node.id]);
   }
 
   #onSubscription(topic: string): void {
@@ -107,7 +126,7 @@ export class Discovery {
       this.#node.raise(EVENTS.nodeDown, [name, known]);
     }
     // The live subscription set decides, not an expiring record: a late hello is still answered.
-    if (this.#node.hasSubscription(this.#node.nodeidTopic(id))) this.#sayClusterHello(id);
+    if (this.#node.hasSubscription(this.#topic(id))) this.#sayClusterHello(id);
     else this.#hellos.set(id, performance.now());
   }
 
@@ -140,7 +159,6 @@ export class Discovery {
   }
 
   #sweep(): void {
-    if (this.#node.state !== "running") return;
     const now = performance.now();
     const expiration = this.#node.config.helloExpiration;
     for (const [id, at] of this.#waiting) {

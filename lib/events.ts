@@ -78,8 +78,9 @@ function isBrokerFormat(f: EventFormat): f is BrokerEventFormat {
 }
 
 /**
- * Encodes an event in `format`. With a declaration, `args` are by parameter name and each is checked
- * and encoded with its Zeek type; without, `args` is the positional list and the default mapping applies.
+ * Encodes an event in `format`. With a declaration, `args` are by parameter name (or in parameter
+ * order) and each is checked and encoded with its Zeek type; without, `args` is the positional list and
+ * the default mapping applies.
  *
  * @throws {TypeError} `Cannot publish '<event>': argument '<param>' expects …, got …`; nothing is encoded.
  */
@@ -89,7 +90,7 @@ export function encodeEvent(format: EventFormat, name: string, args: readonly un
       if (isBrokerFormat(format)) return format.encodeArgs(name, args as unknown[], undefined, metadata);
       return encodeUntyped(format, metadata ? { name, args: args as unknown[], metadata } : { name, args: args as unknown[] });
     }
-    const values = typedArgs(type, args as Readonly<Record<string, unknown>>);
+    const values = typedArgs(type, args);
     if (isBrokerFormat(format)) return format.encodeData({ name, args: values, metadata: metadataToBroker(metadata) });
     return encodeUntyped(format, { name, args: values.map(plainFromBroker), ...(metadata ? { metadata } : {}) });
   } catch (err: unknown) {
@@ -105,7 +106,13 @@ function encodeUntyped(format: EventFormat, event: ClusterEvent): Payload {
   return { bytes, length: bytes.length };
 }
 
-function typedArgs(type: EventType, args: Readonly<Record<string, unknown>>): BrokerValue[] {
+function typedArgs(type: EventType, given: readonly unknown[] | Readonly<Record<string, unknown>>): BrokerValue[] {
+  let args = given as Readonly<Record<string, unknown>>;
+  if (Array.isArray(given)) {
+    // Positional arguments (a declared event published by its name) are taken in parameter order.
+    if (given.length !== type.params.length) throw new TypeError(`it has ${type.params.length} parameters, got ${given.length} arguments`);
+    args = Object.fromEntries(type.params.map((p, i) => [p.name, given[i]]));
+  }
   if (typeof args !== "object" || args === null || Array.isArray(args)) {
     throw new TypeError(`expected the arguments by name (${type.params.map((p) => p.name).join(", ")}), got ${Array.isArray(args) ? "an array" : String(args)}`);
   }

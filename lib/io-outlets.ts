@@ -5,12 +5,12 @@
  * serves its other sockets in between. Not part of the public API.
  */
 
-import { bump, Counter, DATA_TERMINATE, PUBLISH_BATCH, type SharedState } from "./channel.ts";
+import { bump, Counter, type SharedState } from "./channel.ts";
+import { LogHeader, logWriteTag, PUBLISH_BATCH, type PublishRecord, readPublishRecord } from "./frames.ts";
 import { DONTWAIT, Message, SNDMORE, type Socket } from "./zmq.ts";
 
-const encoder = new TextEncoder();
-const TERMINATE = encoder.encode(DATA_TERMINATE);
-const ACK_REQUEST = encoder.encode(";seq=");
+/** Publish batches up to this size (the usual ones: see `io-queue.ts`) are copied into one reused buffer. */
+const BATCH_COPY_BYTES = 128 * 1024;
 
 /**
  * Log batches: log PAIR → PUSH, one multipart message each. Frames after the first never hit the HWM
@@ -36,32 +36,21 @@ export class LogOutlet {
     readonly state: SharedState,
     readonly counters: { drops?: Counter; blocks: Counter },
     readonly report: (key: string, message: string) => void,
-    /** Sent first: `["log-write", sender]`; the first PAIR frame is `[records, seq]` (seq 0: no acknowledgment wanted). */
-    readonly prefix: Uint8Array[],
+    /** This node's id, frame 1 of every log message. */
+    readonly sender: Uint8Array,
   ) {}
 
   #readHeader(): void {
-    const header = new DataView(this.#msg.bytes().buffer);
-    [this.#records, this.#seq] = [header.getUint32(0, true), header.getUint32(4, true)];
-    const plain = this.prefix[0]!;
-    if (this.#seq === 0) {
-      this.#first = plain;
-      return;
-    }
-    const digits = encoder.encode(String(this.#seq));
-    this.#first = new Uint8Array(plain.length + ACK_REQUEST.length + digits.length);
-    this.#first.set(plain);
-    this.#first.set(ACK_REQUEST, plain.length);
-    this.#first.set(digits, plain.length + ACK_REQUEST.length);
+    [this.#records, this.#seq] = [this.#msg.readUint32(LogHeader.Records), this.#msg.readUint32(LogHeader.Seq)];
+    this.#first = logWriteTag(this.#seq);
   }
 
-  /** Takes one message from the PAIR: `"none"` if there was none, `"terminate"`, or `"done"`. */
-  readOne(): "none" | "terminate" | "done" {
+  /** Takes one message from the PAIR: `"none"` if there was none, else `"done"`. */
+  readOne(): "none" | "done" {
     const msg = this.#msg;
     if (!msg.receive(this.source, DONTWAIT)) return "none";
     if (!msg.more) {
-      if (msg.equals(TERMINATE)) return "terminate";
-      this.report("inproc", "inproc: error: expected a publish or terminate");
+      this.report("inproc", "inproc: error: expected a log batch of 3 frames");
       bump(this.state, Counter.MsgErrors);
       return "done";
     }
@@ -93,7 +82,7 @@ export class LogOutlet {
       this.blocked = false;
     }
     while (this.#msg.receive(this.source, DONTWAIT)) {
-      if (!this.#msg.more) continue; // a terminate marker
+      if (!this.#msg.more) continue; // malformed: counted when it was read, never here
       this.#readHeader();
       this.#drop("dropped at shutdown");
       this.#skipRest();
@@ -110,7 +99,7 @@ export class LogOutlet {
   #sendRest(): void {
     const sink = this.sink!;
     const msg = this.#msg;
-    for (const frame of this.prefix.slice(1)) sink.sendFrame(frame, SNDMORE);
+    sink.sendFrame(this.sender, SNDMORE);
     for (;;) {
       if (!msg.receive(this.source, DONTWAIT)) return this.report("inproc-partial", "inproc: error: message ended early");
       const more = msg.more;
@@ -135,17 +124,20 @@ export class LogOutlet {
 }
 
 /**
- * Publishes: batches from the data PAIR (see `outbox.ts`), each event sent to the XPUB as
+ * Publishes: batches from the data PAIR (see `frames.ts`), each event sent to the XPUB as
  * `[topic, sender, format, payload]` straight from libzmq's copy of the batch. An event waiting under
  * BLOCK keeps its batch here; the rest of the batch follows once it went out.
  */
 export class PublishOutlet {
   blocked = false;
   readonly #msg = new Message();
-  /** The batch being sent: a view of `#msg`, valid until it is received into again. */
+  /** The batch being sent, copied out of `#msg` (a copy costs less than a view of libzmq's memory). */
   #bytes: Uint8Array = new Uint8Array(0);
   #view = new DataView(this.#bytes.buffer);
   #pos = 0;
+  /** Where batches are copied to; a batch too big for it (a huge event) gets a buffer of its own. */
+  readonly #buffer = new Uint8Array(BATCH_COPY_BYTES);
+  readonly #bufferView = new DataView(this.#buffer.buffer);
 
   constructor(
     readonly source: Socket,
@@ -157,20 +149,28 @@ export class PublishOutlet {
     readonly report: (key: string, message: string) => void,
   ) {}
 
-  /** Takes one batch from the PAIR and sends what it can: `"none"`, `"terminate"`, or the events it took. */
-  readOne(): "none" | "terminate" | number {
+  /** Takes one batch from the PAIR and sends what it can: `"none"`, or the events it took. */
+  readOne(): "none" | number {
     const msg = this.#msg;
     if (!msg.receive(this.source, DONTWAIT)) return "none";
     if (msg.more) {
       while (msg.more && msg.receive(this.source, DONTWAIT));
       return this.#malformed("a multipart message");
     }
-    if (msg.equals(TERMINATE)) return "terminate";
-    this.#bytes = msg.view();
+    this.#load();
     if (this.#bytes[0] !== PUBLISH_BATCH) return this.#malformed("not a batch");
-    this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
     this.#pos = 1;
     return this.#sendAll(DONTWAIT);
+  }
+
+  /** Copies the batch in `#msg` to `#bytes` and `#view`, for reading; `#msg` keeps it for sending. */
+  #load(): void {
+    const size = this.#msg.size;
+    const own = size <= this.#buffer.length;
+    const buffer = own ? this.#buffer : new Uint8Array(size);
+    this.#msg.copyTo(buffer, 0, size);
+    this.#bytes = buffer.subarray(0, size);
+    this.#view = own ? this.#bufferView : new DataView(buffer.buffer);
   }
 
   /** Retries the waiting event with a blocking send (up to 10 ms in libzmq), then the rest of the batch. */
@@ -182,15 +182,14 @@ export class PublishOutlet {
   dropAll(): void {
     const count = (): number => {
       let n = 0;
-      for (let at = this.#pos; this.#record(at); at = this.#next) n++;
+      for (let at = this.#pos; this.#record(at); at = this.#r.payloadEnd) n++;
       return n;
     };
     let lost = this.blocked ? count() : 0;
     this.blocked = false;
     while (this.#msg.receive(this.source, DONTWAIT)) {
-      this.#bytes = this.#msg.view();
-      if (this.#bytes[0] !== PUBLISH_BATCH) continue; // a terminate marker
-      this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
+      this.#load();
+      if (this.#bytes[0] !== PUBLISH_BATCH) continue; // malformed: counted when it was read, never here
       this.#pos = 1;
       lost += count();
     }
@@ -200,24 +199,12 @@ export class PublishOutlet {
     }
   }
 
-  // The record being looked at (set by #record, no object per event).
-  #topic = 0;
-  #topicLength = 0;
-  #payload = 0;
-  #payloadLength = 0;
-  #next = 0;
+  /** The event being looked at (one object, reused). */
+  readonly #r: PublishRecord = { topicStart: 0, topicEnd: 0, payloadStart: 0, payloadEnd: 0 };
 
-  /** Reads the record at `at` into the fields above; `false` if the batch ends or is cut short there. */
+  /** Reads the event at `at`; `false` if the batch ends or is cut short there. */
   #record(at: number): boolean {
-    if (at + 2 > this.#bytes.length) return false;
-    this.#topicLength = this.#view.getUint16(at, true);
-    this.#topic = at + 2;
-    const payloadAt = this.#topic + this.#topicLength;
-    if (payloadAt + 4 > this.#bytes.length) return false;
-    this.#payloadLength = this.#view.getUint32(payloadAt, true);
-    this.#payload = payloadAt + 4;
-    this.#next = this.#payload + this.#payloadLength;
-    return this.#next <= this.#bytes.length;
+    return readPublishRecord(this.#view, at, this.#r);
   }
 
   #sendAll(firstFlags: number): number {
@@ -233,8 +220,9 @@ export class PublishOutlet {
       }
       // Only the first frame can meet the HWM. On EAGAIN, ZMQ_EVENTS processes libzmq's throttled
       // "room again" commands before we decide.
-      const first = msg.sendRange(sink, this.#topic, this.#topicLength, flags | SNDMORE) ||
-        (flags !== 0 && (sink.events(), msg.sendRange(sink, this.#topic, this.#topicLength, flags | SNDMORE)));
+      const r = this.#r;
+      const first = msg.sendRange(sink, r.topicStart, r.topicEnd - r.topicStart, flags | SNDMORE) ||
+        (flags !== 0 && (sink.events(), msg.sendRange(sink, r.topicStart, r.topicEnd - r.topicStart, flags | SNDMORE)));
       if (!first) {
         if (this.policy === "BLOCK") {
           if (!this.blocked) bump(state, Counter.XpubBlocks);
@@ -246,9 +234,9 @@ export class PublishOutlet {
       } else {
         sink.sendFrame(this.sender, SNDMORE);
         sink.sendFrame(this.format, SNDMORE);
-        msg.sendRange(sink, this.#payload, this.#payloadLength, 0);
+        msg.sendRange(sink, r.payloadStart, r.payloadEnd - r.payloadStart, 0);
       }
-      this.#pos = this.#next;
+      this.#pos = r.payloadEnd;
       sent++;
       flags = DONTWAIT;
     }
@@ -258,7 +246,7 @@ export class PublishOutlet {
 
   #malformed(what: string): number {
     bump(this.state, Counter.MsgErrors);
-    this.report("inproc", `inproc: error: expected a batch of publishes or terminate, got ${what}`);
+    this.report("inproc", `inproc: error: expected a batch of publishes, got ${what}`);
     this.#bytes = new Uint8Array(0);
     this.#pos = 0;
     return 0;

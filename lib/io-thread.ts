@@ -1,32 +1,24 @@
 /**
- * @module The main-thread side of a node's I/O Worker: it starts the worker, hands it publishes, log
- * batches and subscription changes through inproc PAIRs without ever waiting on libzmq, queues locally
- * when the worker is behind (BLOCK), receives batches of incoming messages, and stops the worker within
- * bounds. Not part of the public API; `pubsub.ts` builds on it.
+ * @module The main-thread side of a node's I/O Worker, as one program: it starts the worker, hands it
+ * publishes (packed into batches, see `frames.ts`), log batches and subscription changes through three
+ * inproc PAIRs without ever waiting on libzmq, queues locally while the worker is behind (BLOCK: the
+ * caller awaits `drain()`; DROP: bounded by the HWMs), takes the batches of received messages the
+ * worker posts, and stops it with one message. The worker's side is `io-worker.ts`. Not public.
  */
 
 import {
-  BatchCursor,
-  Counter,
-  createSharedState,
-  CTRL_ABORT,
-  CTRL_CLOSE_PULL,
-  CTRL_XSUB_UPDATE,
-  DATA_PAIR_HWM,
-  DATA_TERMINATE,
-  type IoWorkerEvent,
-  type IoWorkerStart,
-  Kind,
-  readCounter,
-  type SharedState,
-  Slot,
-  TERMINATE_CONTEXT,
+  Counter, createSharedState, DATA_PAIR_HWM, type IoCounters, type IoWorkerEvent, readCounter, type SendResult,
+  type SharedState, Slot, workerStart,
 } from "./channel.ts";
 import type { ZeroMQConfig } from "./config.ts";
+import { within } from "./deadline.ts";
 import { ClusterError } from "./errors.ts";
-import { Outbox, PublishOutbox, type SendResult } from "./outbox.ts";
+import { BatchCursor, Control, Kind, logHeader, Notice, readLogHeader } from "./frames.ts";
+import { PairQueue, Publishes } from "./io-queue.ts";
 import { ZapHandler } from "./zap.ts";
 import { Context, DONTWAIT, type Socket, SocketOption } from "./zmq.ts";
+
+export type { IoCounters, SendResult } from "./channel.ts";
 
 /** Where received traffic goes. */
 export interface IoHandlers {
@@ -44,33 +36,10 @@ export interface IoHandlers {
   handshakeFailed(message: string): void;
 }
 
-/** Transport counters (Zeek's metric names in the comments). */
-export interface IoCounters {
-  /** `zeek_cluster_zeromq_xpub_drops_total` */
-  xpubDrops: number;
-  /** `zeek_cluster_zeromq_xpub_blocks_total` */
-  xpubBlocks: number;
-  /** `zeek_cluster_zeromq_onloop_drops_total` */
-  onloopDrops: number;
-  /** Malformed messages seen by the worker (part of `zeek_cluster_zeromq_msg_errors_total`). */
-  msgErrors: number;
-  /** Events handed to the main thread and not processed yet. */
-  onloopQueueDepth: number;
-  /** Publishes waiting in the local queue for the worker. */
-  pendingPublishes: number;
-  /** Times a log batch had to wait for a logger (BLOCK). */
-  logBlocks: number;
-}
-
 /** Stop reading the XSUB when this many events wait for main and the onloop HWM is 0 (never drop). */
 const ONLOOP_BACKPRESSURE_AT = 10_000;
+const encoder = new TextEncoder();
 let seq = 0;
-
-function settle(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: Timer | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
-}
 
 /** One node's I/O Worker, seen from the main thread. */
 export class IoThread {
@@ -78,28 +47,31 @@ export class IoThread {
   readonly #nodeId: string;
   readonly #handlers: IoHandlers;
   readonly #state: SharedState = createSharedState();
-  readonly #events: PublishOutbox;
-  readonly #logs: Outbox;
+  readonly #events: Publishes;
+  readonly #logs: PairQueue;
+  /** Topics as bytes: most nodes publish to a few topics, over and over. */
+  readonly #topics = new Map<string, Uint8Array>();
+  /** Log batches waiting beyond which a new one is dropped (DROP: `logSndhwm`). */
+  #logDropLimit = Infinity;
   #ctx: Context | undefined;
   #worker: Worker | undefined;
   #control: Socket | undefined;
   #zap: ZapHandler | undefined;
   #batches: [ArrayBuffer, number, number][] = [];
   #logListen = "";
-  #closed = Promise.withResolvers<void>();
   #terminated = Promise.withResolvers<void>();
   #pullClosed = Promise.withResolvers<void>();
 
   constructor(nodeId: string, handlers: IoHandlers) {
     this.#nodeId = nodeId;
     this.#handlers = handlers;
-    this.#events = new PublishOutbox(this.#state, Slot.WantDrain);
-    this.#logs = new Outbox(this.#state, Slot.LogWantDrain);
+    this.#events = new Publishes(this.#state);
+    this.#logs = new PairQueue(this.#state, Slot.LogWantDrain);
   }
 
   /** Whether {@linkcode start} has created the sockets. */
   get started(): boolean {
-    return this.#events.socket !== undefined;
+    return this.#control !== undefined;
   }
 
   /** The endpoint the PULL socket bound (wildcard port resolved), or empty. */
@@ -108,12 +80,15 @@ export class IoThread {
   }
 
   /** Starts the worker with `c`'s endpoints and options; resolves once its sockets are connecting. */
-  async start(c: ZeroMQConfig, curve: IoWorkerStart["curve"], logPolicy: "BLOCK" | "DROP", format: string): Promise<void> {
+  async start(c: ZeroMQConfig, logPolicy: "BLOCK" | "DROP", format: string): Promise<void> {
     this.#config = c;
+    // CURVE client keys for the broker and the loggers, when all three are set (Zeek's client mode).
+    const client = c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey;
+    const curve = client ? { serverKey: c.curveServerPublickey, publicKey: c.curveClientPublickey, secretKey: c.curveClientSecretkey } : undefined;
     // Under DROP the local queues are bounded by the HWMs (0: unbounded), as the sockets behind them are.
     const limit = (policy: string, hwm: number) => (policy === "DROP" && hwm > 0 ? hwm : Infinity);
     this.#events.dropLimit = limit(c.overflowPolicy, c.xpubSndhwm);
-    this.#logs.dropLimit = limit(logPolicy, c.logSndhwm);
+    this.#logDropLimit = limit(logPolicy, c.logSndhwm);
     const ctx = (this.#ctx = new Context({ ioThreads: 1, ipv6: c.ipv6 }));
     const base = `inproc://zeek-zmq-io-${process.pid}-${++seq}`;
     const [data, logs, control] = ["data", "logs", "control"].map((name) => {
@@ -133,43 +108,12 @@ export class IoThread {
     worker.onerror = (e) => {
       ready.reject(new ClusterError("IO_THREAD_FAILED", `The I/O thread failed: ${e.message}`));
       this.#handlers.report(`io thread failed: ${e.message}`);
-      for (const p of [this.#closed, this.#terminated, this.#pullClosed]) p.resolve();
+      for (const p of [this.#terminated, this.#pullClosed]) p.resolve();
     };
-    const start: IoWorkerStart = {
-      context: ctx.handle,
-      shared: this.#state.ints.buffer as SharedArrayBuffer,
-      dataEndpoint: `${base}-data`,
-      logEndpoint: `${base}-logs`,
-      controlEndpoint: `${base}-control`,
-      nodeId: this.#nodeId,
-      format,
-      xpubEndpoint: c.connectXpubEndpoint,
-      xsubEndpoint: c.connectXsubEndpoint,
-      logConnect: c.connectLogEndpoints,
-      logListen: c.listenLogEndpoint,
-      logOverflowPolicy: logPolicy,
-      socketOptions: {
-        lingerMs: c.lingerMs,
-        xpubSndhwm: c.xpubSndhwm,
-        xpubSndbuf: c.xpubSndbuf,
-        xsubRcvhwm: c.xsubRcvhwm,
-        xsubRcvbuf: c.xsubRcvbuf,
-        xpubNodrop: c.connectXpubNodrop,
-        logSndhwm: c.logSndhwm,
-        logRcvhwm: c.logRcvhwm,
-        logSndbuf: c.logSndbuf,
-        logRcvbuf: c.logRcvbuf,
-        logImmediate: c.logImmediate,
-      },
-      curve,
-      curveServerKey: server ? c.curveServerSecretkey : "",
-      overflowPolicy: c.overflowPolicy,
-      onloopQueueHwm: c.onloopQueueHwm,
-      onloopBackpressureAt: ONLOOP_BACKPRESSURE_AT,
-      pollMaxMessages: c.pollMaxMessages,
-      debug: (c.debugFlags & 1) !== 0,
-    };
-    worker.postMessage(start);
+    worker.postMessage(workerStart(c, {
+      context: ctx.handle, shared: this.#state.ints.buffer as SharedArrayBuffer, base, nodeId: this.#nodeId, format, curve,
+      logOverflowPolicy: logPolicy, curveServerKey: server ? c.curveServerSecretkey : "", onloopBackpressureAt: ONLOOP_BACKPRESSURE_AT,
+    }));
     try {
       await ready.promise;
     } catch (err) {
@@ -178,7 +122,7 @@ export class IoThread {
       ctx.close();
       throw err;
     }
-    [this.#events.socket, this.#logs.socket, this.#control] = [data, logs, control];
+    [this.#events.queue.socket, this.#logs.socket, this.#control] = [data, logs, control];
   }
 
   #onWorker(event: IoWorkerEvent, ready: PromiseWithResolvers<void>): void {
@@ -188,7 +132,7 @@ export class IoThread {
         return ready.resolve();
       case "failed":
         ready.reject(new ClusterError("IO_THREAD_FAILED", event.message));
-        for (const p of [this.#closed, this.#terminated, this.#pullClosed]) p.resolve();
+        for (const p of [this.#terminated, this.#pullClosed]) p.resolve();
         return;
       case "batch":
         this.#batches.push([event.buffer, event.events, event.logs]);
@@ -197,7 +141,7 @@ export class IoThread {
       case "drain":
         return this.#events.flush();
       case "log-drain":
-        return this.#logs.flush();
+        return void this.#logs.flush();
       case "log-dropped":
         return this.#handlers.logDropped(event.batches);
       case "report":
@@ -206,8 +150,6 @@ export class IoThread {
         return this.#handlers.handshakeFailed(event.message);
       case "pull-closed":
         return this.#pullClosed.resolve();
-      case "closed":
-        return this.#closed.resolve();
       case "terminated":
         return this.#terminated.resolve();
     }
@@ -225,7 +167,7 @@ export class IoThread {
           else if (cursor.kind === Kind.Log) {
             const done = this.#handlers.log(cursor);
             if (done) pendingLogs.push(done);
-          } else this.#handlers.notice(cursor.bytes[cursor.start(0)] === 1, cursor.bytes.subarray(cursor.start(0) + 1, cursor.end(0)));
+          } else this.#handlers.notice(cursor.bytes[cursor.start(0)] === Notice.Subscribe, cursor.bytes.subarray(cursor.start(0) + 1, cursor.end(0)));
         }
       } finally {
         Atomics.sub(this.#state.ints, Slot.OnloopDepth, events);
@@ -239,8 +181,13 @@ export class IoThread {
    * Hands a publish (`payload[0, length)`) to the worker. `"queued"`: it waits in the local queue (BLOCK: await
    * {@linkcode drain}); `"dropped"`: under DROP the queue was at `xpubSndhwm` (counted in `xpubDrops`).
    */
-  publish(topic: Uint8Array, payload: Uint8Array, length: number, now: boolean): SendResult {
-    return this.#events.publish(topic, payload, length, now);
+  publish(topic: string, payload: Uint8Array, length: number, now: boolean): SendResult {
+    let bytes = this.#topics.get(topic);
+    if (!bytes) {
+      if (this.#topics.size > 1024) this.#topics.clear();
+      this.#topics.set(topic, (bytes = encoder.encode(topic)));
+    }
+    return this.#events.publish(bytes, payload, length, now);
   }
 
   /**
@@ -249,11 +196,12 @@ export class IoThread {
    * the logger for an acknowledgment (frame 0 becomes `log-write;seq=<seq>`).
    */
   sendLog(records: number, seq: number, format: Uint8Array, payload: Uint8Array, now: boolean): SendResult {
-    const header = new Uint8Array(8);
-    const view = new DataView(header.buffer);
-    view.setUint32(0, records, true);
-    view.setUint32(4, seq, true);
-    return this.#logs.send([header, format, payload], now);
+    const frames = [logHeader(records, seq), format, payload];
+    if (now && this.#logs.sendNow(frames)) return "sent";
+    if (this.#logs.waiting >= this.#logDropLimit) return "dropped";
+    this.#logs.push(frames, 1);
+    if (now) this.#logs.flush();
+    return "queued";
   }
 
   /** Hands queued publishes and log batches to the worker as far as its PAIRs take them. */
@@ -272,16 +220,16 @@ export class IoThread {
     return this.#logs.drain();
   }
 
-  /** Sends `0x01topic` / `0x00topic` on the XSUB. */
+  /** Sends a subscription notice (`0x01topic` / `0x00topic`) on the XSUB. */
   xsubUpdate(notice: Uint8Array): void {
-    this.#control?.send([new Uint8Array([CTRL_XSUB_UPDATE]), notice], DONTWAIT);
+    this.#control?.send([new Uint8Array([Control.XsubUpdate]), notice], DONTWAIT);
   }
 
   /** Reads what the PULL socket holds, closes it, and resolves once those batches were handed over. */
   async closePull(): Promise<void> {
     if (!this.#control || this.#logListen === "") return;
-    this.#control.send([new Uint8Array([CTRL_CLOSE_PULL])], DONTWAIT);
-    await settle(this.#pullClosed.promise, 2000);
+    this.#control.send([new Uint8Array([Control.ClosePull])], DONTWAIT);
+    await within(this.#pullClosed.promise, 2000);
     await new Promise((resolve) => setImmediate(resolve)); // let the last batch be processed
   }
 
@@ -300,35 +248,40 @@ export class IoThread {
   }
 
   /**
-   * Stops the worker: queued publishes get `graceMs` to go out (then they are dropped and counted),
-   * the XPUB and PUSH keep their linger, and the context is terminated in the worker so the main thread
-   * never waits for lingering messages.
+   * Stops the worker with one message: what waits here gets `graceMs` to reach the worker (the rest is
+   * dropped and counted), then `Stop` tells the worker to send what its PAIRs hold within the grace.
+   * Main closes its PAIRs at once, keeping what they hold for the worker to read; the worker closes its
+   * sockets (the XPUB and PUSH keep their linger) and terminates the context off the main thread.
    */
   async stop(graceMs: number): Promise<void> {
-    const [worker, ctx, data, control] = [this.#worker, this.#ctx, this.#events.socket, this.#control];
-    if (!worker || !ctx || !data || !control) return;
-    if (!(await settle(this.#events.drain(), graceMs))) {
+    const [worker, ctx, control] = [this.#worker, this.#ctx, this.#control];
+    if (!worker || !ctx || !control) return;
+    if (!(await within(this.#events.drain(), graceMs))) {
       const lost = this.#events.discard();
       this.#handlers.report(`dropped ${lost} queued publishes at shutdown`);
       this.#events.localDrops += lost;
     }
-    if (!(await settle(this.#logs.drain(), graceMs))) {
-      const logs = this.#logs;
-      this.#handlers.report(`dropped ${logs.pending.length} queued log batches at shutdown`);
-      const header = (f: Uint8Array[]) => new DataView(f[0]!.buffer);
-      this.#handlers.logDropped(logs.pending.map((f): [number, number] => [header(f).getUint32(4, true), header(f).getUint32(0, true)]));
-      logs.pending = [];
+    if (!(await within(this.#logs.drain(), graceMs))) {
+      const dropped = this.#logs.discard().map(({ frames }): [number, number] => {
+        const { records, seq } = readLogHeader(frames[0]!);
+        return [seq, records];
+      });
+      this.#handlers.report(`dropped ${dropped.length} queued log batches at shutdown`);
+      this.#handlers.logDropped(dropped);
     }
-    data.send([DATA_TERMINATE], DONTWAIT);
-    if (!(await settle(this.#closed.promise, graceMs))) {
-      control.send([new Uint8Array([CTRL_ABORT])], DONTWAIT);
-      await settle(this.#closed.promise, 1000);
-    }
-    this.#events.socket = this.#logs.socket = this.#control = undefined;
+    // The ZAP handler lives in this context too: gone before the worker terminates the context.
     await this.#zap?.stop();
+    const stop = new Uint8Array(4);
+    new DataView(stop.buffer).setUint32(0, graceMs, true);
+    control.send([new Uint8Array([Control.Stop]), stop], DONTWAIT);
+    for (const socket of [this.#events.queue.socket, this.#logs.socket, control]) {
+      socket?.setOption(SocketOption.LINGER, -1); // what the PAIR holds stays there for the worker
+      socket?.close();
+    }
+    this.#events.queue.socket = this.#logs.socket = this.#control = undefined;
     ctx.handOver();
-    worker.postMessage(TERMINATE_CONTEXT);
-    if (!(await settle(this.#terminated.promise, Math.max(0, this.#config?.lingerMs ?? 0) + 2000))) {
+    const linger = Math.max(0, this.#config?.lingerMs ?? 0);
+    if (!(await within(this.#terminated.promise, graceMs + linger + 2000))) {
       this.#handlers.report("the I/O thread did not terminate its context in time");
     }
     worker.terminate();

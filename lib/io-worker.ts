@@ -1,7 +1,7 @@
 /**
- * @module A node's I/O Worker. It owns every socket of the node (XPUB and XSUB to the broker, PUSH to
- * the loggers, PULL on a logger, the inproc PAIRs from the main thread) and sits in `zmq_poll`, so the
- * main thread never waits on libzmq.
+ * @module A node's I/O Worker, as one program (its main-thread side is `io-thread.ts`). It owns every
+ * socket of the node (XPUB and XSUB to the broker, PUSH to the loggers, PULL on a logger, the inproc
+ * PAIRs from the main thread) and sits in `zmq_poll`, so the main thread never waits on libzmq.
  *
  * - Publishes (data PAIR → XPUB) and log batches (log PAIR → PUSH) each follow their overflow policy
  *   on their own: DROP discards and counts; BLOCK counts a block and waits in a blocking send with a
@@ -12,46 +12,114 @@
  *   batches always, the worker stops reading instead, so nothing is lost and memory stays bounded.
  */
 
-import {
-  BatchWriter,
-  bump,
-  Counter,
-  createSharedState,
-  CTRL_ABORT,
-  CTRL_CLOSE_PULL,
-  CTRL_XSUB_UPDATE,
-  type IoWorkerEvent,
-  type IoWorkerStart,
-  Kind,
-  Slot,
-  TERMINATE_CONTEXT,
-} from "./channel.ts";
+import { bump, Counter, createSharedState, DATA_PAIR_HWM, type IoWorkerEvent, type IoWorkerStart, Slot } from "./channel.ts";
+import { BatchWriter, Control, EventFrame, Kind, MESSAGE_FRAMES, Notice } from "./frames.ts";
 import { LogOutlet, PublishOutlet } from "./io-outlets.ts";
-import { openSockets, type WorkerSockets } from "./io-sockets.ts";
-import { Context, DONTWAIT, ETERM, Message, Poller, POLLIN, type Socket, ZmqError } from "./zmq.ts";
+import { Context, DONTWAIT, ETERM, Message, NativeBuffer, Poller, POLLIN, type Socket, SocketOption, ZmqError } from "./zmq.ts";
 
 declare const self: Worker;
 
 const FLUSH_BYTES = 512 * 1024;
 const LOG_BACKPRESSURE_AT = 100; // log batches waiting on main before the PULL pauses
-const LOG_WRITE = new TextEncoder().encode("log-write");
 
 function post(event: IoWorkerEvent, transfer?: ArrayBuffer[]): void {
   self.postMessage(event, transfer ? { transfer } : undefined);
 }
 
-let started: IoWorkerStart | undefined;
+self.onmessage = (event: MessageEvent<IoWorkerStart>) => run(event.data);
 
-self.onmessage = (event: MessageEvent<IoWorkerStart | typeof TERMINATE_CONTEXT>) => {
-  if (event.data === TERMINATE_CONTEXT) {
-    // Main has closed its sockets: this thread is the last user and may wait out the linger.
-    if (started) Context.terminate(started.context);
-    post({ type: "terminated" });
-    return;
+/** Blocking sends of a BLOCK policy wait this long before serving the other sockets again. */
+const BLOCK_WAIT_MS = 10;
+/** ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | _PROTOCOL | _AUTH */
+const HANDSHAKE_FAILED = 0x0800 | 0x2000 | 0x4000;
+
+/** Every socket of the worker. */
+interface WorkerSockets {
+  /** Publishes from main. */
+  data: Socket;
+  /** Log batches from main. */
+  logs: Socket;
+  /** Subscription changes and stop requests from main. */
+  control: Socket;
+  xpub: Socket;
+  xsub: Socket;
+  /** To the loggers, if there are logger endpoints. */
+  push: Socket | undefined;
+  /** Log writes from other nodes, on a logger. */
+  pull: Socket | undefined;
+  /** Socket monitors watching the broker connections for handshake failures, with their endpoint. */
+  monitors: [Socket, string][];
+}
+
+function curveClient(socket: Socket, curve: IoWorkerStart["curve"]): void {
+  if (!curve) return;
+  socket.setOption(SocketOption.CURVE_SERVERKEY, curve.serverKey);
+  socket.setOption(SocketOption.CURVE_PUBLICKEY, curve.publicKey);
+  socket.setOption(SocketOption.CURVE_SECRETKEY, curve.secretKey);
+}
+
+/** Creates, configures, binds and connects the worker's sockets. Throws on a bind or connect failure. */
+function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
+  const o = cfg.socketOptions;
+  const data = ctx.socket("PAIR");
+  const logs = ctx.socket("PAIR");
+  const control = ctx.socket("PAIR");
+  control.setOption(SocketOption.RCVHWM, 0);
+  data.setOption(SocketOption.RCVHWM, DATA_PAIR_HWM);
+  const xpub = ctx.socket("XPUB");
+  xpub.setOption(SocketOption.LINGER, o.lingerMs);
+  xpub.setOption(SocketOption.XPUB_NODROP, o.xpubNodrop);
+  xpub.setOption(SocketOption.XPUB_VERBOSE, 1);
+  xpub.setOption(SocketOption.SNDHWM, o.xpubSndhwm);
+  xpub.setOption(SocketOption.SNDBUF, o.xpubSndbuf);
+  xpub.setOption(SocketOption.SNDTIMEO, BLOCK_WAIT_MS);
+  const xsub = ctx.socket("XSUB");
+  xsub.setOption(SocketOption.LINGER, 0);
+  xsub.setOption(SocketOption.RCVHWM, o.xsubRcvhwm);
+  xsub.setOption(SocketOption.RCVBUF, o.xsubRcvbuf);
+  curveClient(xpub, cfg.curve);
+  curveClient(xsub, cfg.curve);
+  let push: Socket | undefined;
+  if (cfg.logConnect.length > 0) {
+    push = ctx.socket("PUSH");
+    push.setOption(SocketOption.LINGER, o.lingerMs);
+    push.setOption(SocketOption.SNDHWM, o.logSndhwm);
+    push.setOption(SocketOption.SNDBUF, o.logSndbuf);
+    push.setOption(SocketOption.IMMEDIATE, o.logImmediate);
+    push.setOption(SocketOption.SNDTIMEO, BLOCK_WAIT_MS);
+    curveClient(push, cfg.curve);
   }
-  started = event.data;
-  run(started);
-};
+  let pull: Socket | undefined;
+  if (cfg.logListen !== "") {
+    pull = ctx.socket("PULL");
+    pull.setOption(SocketOption.LINGER, 0);
+    pull.setOption(SocketOption.RCVHWM, o.logRcvhwm);
+    pull.setOption(SocketOption.RCVBUF, o.logRcvbuf);
+    if (cfg.curveServerKey) {
+      pull.setOption(SocketOption.CURVE_SERVER, 1);
+      pull.setOption(SocketOption.CURVE_SECRETKEY, cfg.curveServerKey);
+      pull.setOption(SocketOption.ZAP_DOMAIN, "zeek-cluster");
+    }
+    pull.bind(cfg.logListen);
+  }
+  data.connect(cfg.dataEndpoint);
+  logs.connect(cfg.logEndpoint);
+  control.connect(cfg.controlEndpoint);
+  // Handshake failures (CURVE on one side only, a wrong key) are only visible to a socket monitor.
+  const monitors: [Socket, string][] = [];
+  for (const [socket, name, endpoint] of [[xpub, "xpub", cfg.xpubEndpoint], [xsub, "xsub", cfg.xsubEndpoint]] as const) {
+    const address = `${cfg.controlEndpoint}-monitor-${name}`;
+    socket.monitor(address, HANDSHAKE_FAILED);
+    const monitor = ctx.socket("PAIR");
+    monitor.setOption(SocketOption.LINGER, 0);
+    monitor.connect(address);
+    monitors.push([monitor, endpoint]);
+  }
+  xpub.connect(cfg.xpubEndpoint);
+  xsub.connect(cfg.xsubEndpoint);
+  for (const endpoint of cfg.logConnect) push!.connect(endpoint);
+  return { data, logs, control, xpub, xsub, push, pull, monitors };
+}
 
 function run(cfg: IoWorkerStart): void {
   const state = createSharedState(cfg.shared);
@@ -76,15 +144,15 @@ function run(cfg: IoWorkerStart): void {
 
   const idBytes = new TextEncoder().encode(cfg.nodeId);
   const events = new PublishOutlet(s.data, s.xpub, cfg.overflowPolicy, state, idBytes, new TextEncoder().encode(cfg.format), report);
-  const logs = new LogOutlet(s.logs, s.push, cfg.logOverflowPolicy, state, { blocks: Counter.LogBlocks }, report, [LOG_WRITE, idBytes]);
+  const logs = new LogOutlet(s.logs, s.push, cfg.logOverflowPolicy, state, { blocks: Counter.LogBlocks }, report, idBytes);
   const postDropped = () => logs.dropped.length > 0 && post({ type: "log-dropped", batches: logs.dropped.splice(0) });
   const msg = new Message();
-  const batch = new BatchWriter();
+  const batch = new BatchWriter(new NativeBuffer(256 * 1024));
   const limit = cfg.pollMaxMessages || Infinity;
   const hwm = cfg.onloopQueueHwm;
   const flushEvents = hwm > 0 ? Math.max(1, Math.min(8192, Math.floor(hwm / 2))) : 8192;
-  let terminating = false;
-  let aborted = false;
+  /** Set by main's one stop message: until when what the PAIRs hold may still go out. */
+  let stopBy = Infinity;
 
   // The poll set changes when the PULL closes or a socket pauses; items are addressed by role.
   let items: { socket: Socket; role: string }[] = [];
@@ -139,16 +207,16 @@ function run(cfg: IoWorkerStart): void {
     if (parts < 0) return false;
     const first = batch.firstByte(0);
     if (parts !== 1) malformed("xpub-parts", `xpub: error: expected 1 part, have ${parts}!`);
-    else if (first !== 0 && first !== 1) batch.rollback(); // not a (un)subscription: ignored, as in Zeek
+    else if (first !== Notice.Unsubscribe && first !== Notice.Subscribe) batch.rollback(); // not a (un)subscription: ignored, as in Zeek
     else batch.commit();
     return true;
   };
 
   const readEvent = (): boolean => {
-    const parts = readInto(s.xsub, Kind.Event, 4);
+    const parts = readInto(s.xsub, Kind.Event, MESSAGE_FRAMES);
     if (parts < 0) return false;
-    const fromSelf = batch.frameEquals(1, idBytes);
-    if (parts !== 4) {
+    const fromSelf = batch.frameEquals(EventFrame.Sender, idBytes);
+    if (parts !== MESSAGE_FRAMES) {
       malformed("xsub-parts", `xsub: error: expected 4 parts, have ${parts}!`);
     } else if (fromSelf) {
       batch.rollback();
@@ -163,9 +231,9 @@ function run(cfg: IoWorkerStart): void {
   };
 
   const readLog = (): boolean => {
-    const parts = readInto(s.pull!, Kind.Log, 4);
+    const parts = readInto(s.pull!, Kind.Log, MESSAGE_FRAMES);
     if (parts < 0) return false;
-    if (parts !== 4) malformed("log-parts", `log: error: expected 4 parts, have ${parts}!`);
+    if (parts !== MESSAGE_FRAMES) malformed("log-parts", `log: error: expected 4 parts, have ${parts}!`);
     else batch.commit();
     return true;
   };
@@ -174,9 +242,11 @@ function run(cfg: IoWorkerStart): void {
     const frames = s.control.recv(DONTWAIT);
     if (!frames) return false;
     const tag = frames[0]?.[0];
-    if (tag === CTRL_XSUB_UPDATE && frames[1]) s.xsub.sendFrame(frames[1], DONTWAIT);
-    else if (tag === CTRL_ABORT) aborted = true;
-    else if (tag === CTRL_CLOSE_PULL) closePull();
+    if (tag === Control.XsubUpdate && frames[1]) s.xsub.sendFrame(frames[1], DONTWAIT);
+    else if (tag === Control.ClosePull) closePull();
+    else if (tag === Control.Stop && frames[1]?.length === 4) {
+      stopBy = performance.now() + new DataView(frames[1].buffer, frames[1].byteOffset, 4).getUint32(0, true);
+    }
     return true;
   };
 
@@ -205,10 +275,9 @@ function run(cfg: IoWorkerStart): void {
   };
   // pollMaxMessages counts events: a batch of publishes counts for the events in it.
   const readOutlet = (outlet: PublishOutlet | LogOutlet, wantDrain: number, drainEvent: "drain" | "log-drain") => {
-    for (let n = 0; n < limit && !outlet.blocked && !terminating; ) {
+    for (let n = 0; n < limit && !outlet.blocked; ) {
       const got = outlet.readOne();
       if (got === "none") break;
-      if (got === "terminate") terminating = true;
       n += typeof got === "number" ? Math.max(1, got) : 1;
     }
     if (Atomics.exchange(state.ints, wantDrain, 0) === 1) post({ type: drainEvent });
@@ -240,9 +309,8 @@ function run(cfg: IoWorkerStart): void {
     postDropped();
   };
 
-  for (;;) {
+  while (stopBy === Infinity) {
     try {
-      if (aborted || (terminating && !events.blocked)) break;
       turn();
     } catch (err: unknown) {
       if (err instanceof ZmqError && err.errno === ETERM) break;
@@ -253,11 +321,15 @@ function run(cfg: IoWorkerStart): void {
   }
   try {
     flush();
-    // At a graceful stop, log batches still queued get up to the linger to go out; the rest is counted.
-    const end = performance.now() + Math.max(0, cfg.socketOptions.lingerMs);
-    while (!aborted && performance.now() < end) {
-      if (logs.blocked) logs.retry();
-      else if (logs.readOne() === "none") break;
+    // Stopping: main has closed its ends of the PAIRs; what they hold goes out until the grace ends,
+    // and whatever is still there then is dropped and counted.
+    for (let moved = true; moved && performance.now() < stopBy; ) {
+      moved = false;
+      for (const outlet of [events, logs]) {
+        if (outlet.blocked) outlet.retry();
+        else if (outlet.readOne() === "none") continue;
+        moved = true;
+      }
     }
     events.dropAll();
     logs.dropAll();
@@ -265,7 +337,7 @@ function run(cfg: IoWorkerStart): void {
   } catch (err: unknown) {
     report("io-failed", `io thread failed: ${err instanceof Error ? err.message : String(err)}`);
   }
-  debug(aborted ? "aborted" : "terminating");
+  debug("stopping");
   poller.close();
   msg.close();
   batch.close();
@@ -277,5 +349,7 @@ function run(cfg: IoWorkerStart): void {
   s.xpub.close(); // keeps its linger: queued publishes still go out
   s.push?.close(); // likewise for log batches
   ctx.close();
-  post({ type: "closed" });
+  // The last user of the context: wait here, off the main thread, for lingering messages to go out.
+  Context.terminate(cfg.context);
+  post({ type: "terminated" });
 }

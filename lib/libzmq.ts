@@ -1,6 +1,7 @@
 /**
- * @module Finds and loads libzmq for `bun:ffi`, and declares its C symbols. Only `zmq.ts` uses this
- * module; everything else talks to the safe wrappers there.
+ * @module Finds and loads libzmq for `bun:ffi`, and declares its C symbols. Only `zmq.ts` calls them
+ * (test/ffi-boundary.test.ts checks it); everything else talks to the safe wrappers there. The one
+ * exception is {@linkcode ZmqError}, which asks libzmq for the text of its errno.
  *
  * libzmq comes from the `zeromq` npm package: its prebuilt Node-API addon links libzmq statically and
  * exports the whole C API, which `dlopen` can use directly (zeromq.js itself aborts under Bun).
@@ -11,9 +12,9 @@
 import { type CString, dlopen, FFIType, type Pointer } from "bun:ffi";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { ClusterError } from "./errors.ts";
+import { errnoName } from "./zmq-constants.ts";
 
 interface FFIFunctionSpec {
   args: FFIType[];
@@ -231,100 +232,6 @@ export function libzmq(): LoadedLibzmq {
   return loaded;
 }
 
-/** libzmq socket types (`ZMQ_PAIR` …). */
-export const SocketType = {
-  PAIR: 0,
-  PUB: 1,
-  SUB: 2,
-  REQ: 3,
-  REP: 4,
-  DEALER: 5,
-  ROUTER: 6,
-  PULL: 7,
-  PUSH: 8,
-  XPUB: 9,
-  XSUB: 10,
-  STREAM: 11,
-} as const;
-
-/** The name of a libzmq socket type, such as `"XPUB"`. */
-export type SocketTypeName = keyof typeof SocketType;
-
-/** libzmq socket options used by the cluster (`ZMQ_LINGER` …). */
-export const SocketOption = {
-  AFFINITY: 4,
-  ROUTING_ID: 5,
-  SUBSCRIBE: 6,
-  UNSUBSCRIBE: 7,
-  SNDBUF: 11,
-  RCVBUF: 12,
-  RCVMORE: 13,
-  FD: 14,
-  EVENTS: 15,
-  TYPE: 16,
-  LINGER: 17,
-  RECONNECT_IVL: 18,
-  BACKLOG: 19,
-  RECONNECT_IVL_MAX: 21,
-  MAXMSGSIZE: 22,
-  SNDHWM: 23,
-  RCVHWM: 24,
-  RCVTIMEO: 27,
-  SNDTIMEO: 28,
-  LAST_ENDPOINT: 32,
-  IMMEDIATE: 39,
-  XPUB_VERBOSE: 40,
-  IPV6: 42,
-  MECHANISM: 43,
-  CURVE_SERVER: 47,
-  CURVE_PUBLICKEY: 48,
-  CURVE_SECRETKEY: 49,
-  CURVE_SERVERKEY: 50,
-  REQ_CORRELATE: 52,
-  REQ_RELAXED: 53,
-  ZAP_DOMAIN: 55,
-  HANDSHAKE_IVL: 66,
-  XPUB_NODROP: 69,
-  HEARTBEAT_IVL: 75,
-  HEARTBEAT_TTL: 76,
-  HEARTBEAT_TIMEOUT: 77,
-  XPUB_VERBOSER: 78,
-  CONNECT_TIMEOUT: 79,
-} as const;
-
-/** Options that libzmq reads as a 64-bit integer rather than an `int`. */
-export const INT64_OPTIONS: ReadonlySet<number> = new Set([SocketOption.AFFINITY, SocketOption.MAXMSGSIZE]);
-
-/** Context options (`zmq_ctx_set`). */
-export const ContextOption = { IO_THREADS: 1, MAX_SOCKETS: 2, IPV6: 42, BLOCKY: 70 } as const;
-
-/** Send and receive flags. */
-export const DONTWAIT = 1;
-/** More frames of this message follow. */
-export const SNDMORE = 2;
-/** `zmq_poll` event bits. */
-export const POLLIN = 1;
-/** `zmq_poll`: the socket can accept a message (always true for XPUB with NODROP). */
-export const POLLOUT = 2;
-/** `zmq_poll`: an error condition. */
-export const POLLERR = 4;
-
-/** Base of libzmq's own errno values. */
-export const ZMQ_HAUSNUMERO = 156384712;
-/** The context was terminated (`zmq_ctx_shutdown` / `zmq_ctx_term`). */
-export const ETERM: number = ZMQ_HAUSNUMERO + 53;
-
-const ZMQ_ERRNO_NAMES = [
-  "ENOTSUP", "EPROTONOSUPPORT", "ENOBUFS", "ENETDOWN", "EADDRINUSE", "EADDRNOTAVAIL", "ECONNREFUSED",
-  "EINPROGRESS", "ENOTSOCK", "EMSGSIZE", "EAFNOSUPPORT", "ENETUNREACH", "ECONNABORTED", "ECONNRESET",
-  "ENOTCONN", "ETIMEDOUT", "EHOSTUNREACH", "ENETRESET",
-];
-const errnoNames = new Map<number, string>();
-for (const [name, value] of Object.entries(constants.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
-ZMQ_ERRNO_NAMES.forEach((name, i) => errnoNames.set(ZMQ_HAUSNUMERO + 1 + i, name));
-errnoNames.set(ZMQ_HAUSNUMERO + 51, "EFSM").set(ZMQ_HAUSNUMERO + 52, "ENOCOMPATPROTO").set(ETERM, "ETERM");
-errnoNames.set(ZMQ_HAUSNUMERO + 54, "EMTHREAD");
-
 /**
  * A failed libzmq call. `code` is the errno name (`"EADDRINUSE"`), `errno` the number and `detail`
  * libzmq's `zmq_strerror` text.
@@ -356,7 +263,7 @@ export class ZmqError extends ClusterError {
    * @param action What was attempted, e.g. `Cannot bind XSUB socket to 'tcp://127.0.0.1:5556'`.
    */
   constructor(errno: number, action: string) {
-    const name = errnoNames.get(errno) ?? `E${errno}`;
+    const name = errnoName(errno);
     const detail = String(libzmq().symbols.zmq_strerror(errno));
     super(name, `${action}: ${detail} (${name})`);
     this.name = "ZmqError";

@@ -75,12 +75,19 @@ const fieldsKey = (fields: LogField[]) => fields.map((f) => `${f.name}:${f.type}
  * The files of one logger.
  *
  * @example Writing a batch as JSON lines
- * ```ts ignore
+ * ```ts
+ * import { mkdtempSync, readFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { defineStream, recordValues } from "./logformat.ts";
  * import { LogFiles } from "./logfiles.ts";
  *
- * const files = new LogFiles({ dir: "/tmp/logs", rotateSize: 10_000_000 });
- * files.write(batch);
- * await files.close();
+ * const PING = defineStream({ id: "Ping::LOG", path: "ping", fields: { ts: "time", peer: "string" } });
+ * const dir = mkdtempSync(join(tmpdir(), "logs-"));
+ * const files = new LogFiles({ dir }); // JSON lines, no rotation
+ * files.write({ stream: PING.id, path: PING.path, fields: [...PING.fields], records: [recordValues(PING, { ts: 1700000000, peer: "worker-1" })] });
+ * files.close(); // flushes
+ * console.log(readFileSync(join(dir, "ping.log"), "utf8")); // '{"ts":1700000000.0,"peer":"worker-1"}\n'
  * ```
  */
 export class LogFiles {

@@ -7,7 +7,7 @@
  * acknowledgment) is acknowledged again but written once.
  */
 
-import type { BatchCursor } from "./channel.ts";
+import { ackRequest, type BatchCursor, LogFrame } from "./frames.ts";
 import { LogFiles, type LogFilesOptions } from "./logfiles.ts";
 import { decodeBatch, decodeZeekBatch, LOG_FORMAT, type LogBatch, ZEEK_LOG_FORMAT } from "./logformat.ts";
 
@@ -40,47 +40,36 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const MSGPACK = encoder.encode(LOG_FORMAT);
 const ZEEK = encoder.encode(ZEEK_LOG_FORMAT);
-const ACK_REQUEST = encoder.encode("log-write;seq=");
 const REMEMBERED_PER_SENDER = 100_000;
-
-/**
- * Frame 0 of a log message: `log-write`, or `log-write;seq=<n>` when the writer asks for an
- * acknowledgment of batch n. Returns n, or undefined (anything else in frame 0 is ignored, as Zeek
- * ignores frame 0).
- *
- * @example A writer that wants batch 17 acknowledged
- * ```ts
- * import { ackRequest } from "./logpull.ts";
- *
- * console.log(ackRequest(new TextEncoder().encode("log-write;seq=17"))); // 17
- * console.log(ackRequest(new TextEncoder().encode("log-write"))); // undefined
- * ```
- */
-export function ackRequest(frame: Uint8Array): number | undefined {
-  if (frame.length <= ACK_REQUEST.length || frame.length > ACK_REQUEST.length + 10) return undefined;
-  for (let i = 0; i < ACK_REQUEST.length; i++) if (frame[i] !== ACK_REQUEST[i]) return undefined;
-  let n = 0;
-  for (let i = ACK_REQUEST.length; i < frame.length; i++) {
-    const digit = frame[i]! - 48;
-    if (digit < 0 || digit > 9) return undefined;
-    n = n * 10 + digit;
-  }
-  return n > 0 && n <= 0xffffffff ? n : undefined;
-}
 
 /**
  * The log receiving side of one node. Created by a logger node from its `logging` options.
  *
  * @example A logger that writes TSV and also hands every batch to a callback
- * ```ts ignore
+ * ```ts
+ * import { defineStream } from "./logformat.ts";
  * import { ClusterNode } from "./pubsub.ts";
  *
- * const logger = new ClusterNode({
- *   name: "logger", layout,
- *   logging: { format: "tsv", sink: (batch, sender) => console.log(batch.path, batch.records.length, sender) },
+ * const layout = {
+ *   nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27762 }, "worker-1": { type: "worker", ip: "127.0.0.1" } },
+ * } as const; // no logger node: the manager receives the logs
+ * const any = "tcp://127.0.0.1:*"; // free ports
+ * const sunk = Promise.withResolvers<string>();
+ * const manager = new ClusterNode({
+ *   name: "manager", layout, listenXsubEndpoint: any, listenXpubEndpoint: any, listenLogEndpoint: any,
+ *   logging: { format: "tsv", sink: (batch) => sunk.resolve(`${batch.path}: ${batch.records.length} record(s)`) },
  * });
- * await logger.start();
- * console.log(logger.logReceiver!.stats().logRecordsReceived);
+ * await manager.start();
+ * const { xsub, xpub } = manager.broker!.endpoints!;
+ * const worker = new ClusterNode({ name: "worker-1", layout, connectXpubEndpoint: xsub, connectXsubEndpoint: xpub, connectLogEndpoints: [manager.logEndpoint] });
+ * await worker.start();
+ * const PING = defineStream({ id: "Ping::LOG", path: "ping", fields: { ts: "time", peer: "string" } });
+ * worker.log(PING, { ts: Date.now() / 1000, peer: "worker-1" });
+ * await worker.flushLogs(5000); // now, rather than after flushInterval
+ * console.log(await sunk.promise); // "ping: 1 record(s)"
+ * console.log(manager.logReceiver!.stats().logRecordsReceived); // 1
+ * await worker.stop();
+ * await manager.stop();
  * ```
  */
 export class LogReceiver {
@@ -113,20 +102,20 @@ export class LogReceiver {
 
   /** A log message from the PULL socket (`["log-write", sender, format, payload]`). */
   handle(record: BatchCursor): void | Promise<void> {
-    const sender = decoder.decode(record.frame(1));
-    const zeek = record.frameEquals(2, ZEEK);
-    if (!zeek && !record.frameEquals(2, MSGPACK)) {
-      return this.#hooks.malformed("log-format", `Got log message in format '${decoder.decode(record.frame(2))}', but have deserializers '${ZEEK_LOG_FORMAT}' and '${LOG_FORMAT}'`);
+    const sender = decoder.decode(record.frame(LogFrame.Sender));
+    const zeek = record.frameEquals(LogFrame.Format, ZEEK);
+    if (!zeek && !record.frameEquals(LogFrame.Format, MSGPACK)) {
+      return this.#hooks.malformed("log-format", `Got log message in format '${decoder.decode(record.frame(LogFrame.Format))}', but have deserializers '${ZEEK_LOG_FORMAT}' and '${LOG_FORMAT}'`);
     }
     let batch: LogBatch;
     try {
-      batch = zeek ? decodeZeekBatch(record.bytes, record.start(3), record.end(3)) : decodeBatch(record.bytes, record.start(3), record.end(3));
+      batch = zeek ? decodeZeekBatch(record.bytes, record.start(LogFrame.Payload), record.end(LogFrame.Payload)) : decodeBatch(record.bytes, record.start(LogFrame.Payload), record.end(LogFrame.Payload));
     } catch (err: unknown) {
       const format = zeek ? ZEEK_LOG_FORMAT : LOG_FORMAT;
       return this.#hooks.malformed(`log-decode-${format}`, `Failed to unserialize log message from ${sender} using '${format}': ${err instanceof Error ? err.message : String(err)}`);
     }
     this.#senders.add(sender);
-    const seq = (record.end(0) - record.start(0) > 9 ? ackRequest(record.frame(0)) : undefined) ?? batch.seq;
+    const seq = (record.end(LogFrame.Tag) - record.start(LogFrame.Tag) > 9 ? ackRequest(record.frame(LogFrame.Tag)) : undefined) ?? batch.seq;
     if (seq !== undefined && this.#remember(sender, seq)) {
       this.#stats.logDuplicateBatches++;
       return this.#ack(sender, seq);

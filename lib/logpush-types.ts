@@ -3,7 +3,7 @@
  */
 
 import type { LogBatch } from "./logformat.ts";
-import type { SendResult } from "./outbox.ts";
+import type { SendResult } from "./io-thread.ts";
 
 /** Options of the log writer (Zeek's `Log::` settings, and what this library adds). */
 export interface LogWriterOptions {

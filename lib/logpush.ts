@@ -8,7 +8,8 @@
  * are never sent again (Zeek would write them twice), and are counted as unacknowledged.
  */
 
-export type { SendResult } from "./outbox.ts";
+export type { SendResult } from "./io-thread.ts";
+import { within } from "./deadline.ts";
 import { encodeBatch, type LogBatch, type LogStream, recordValues } from "./logformat.ts";
 
 export type { LogTransport, LogWriterOptions, LogWriterStats } from "./logpush-types.ts";
@@ -26,15 +27,28 @@ interface Pending {
  * `node.log(stream, record)`.
  *
  * @example Writing through a node, waiting when the loggers fall behind
- * ```ts ignore
+ * ```ts
  * import { defineStream } from "./logformat.ts";
+ * import { ClusterNode } from "./pubsub.ts";
+ *
+ * const layout = {
+ *   nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27762 }, "worker-1": { type: "worker", ip: "127.0.0.1" } },
+ * } as const;
+ * const any = "tcp://127.0.0.1:*"; // free ports
+ * const manager = new ClusterNode({ name: "manager", layout, listenXsubEndpoint: any, listenXpubEndpoint: any, listenLogEndpoint: any });
+ * await manager.start();
+ * const { xsub, xpub } = manager.broker!.endpoints!;
+ * const node = new ClusterNode({ name: "worker-1", layout, connectXpubEndpoint: xsub, connectXsubEndpoint: xpub, connectLogEndpoints: [manager.logEndpoint] });
+ * await node.start();
  *
  * const PING = defineStream({ id: "Ping::LOG", path: "ping", fields: { ts: "time", peer: "string" } });
- * for (const peer of peers) {
- *   if (!node.log(PING, { ts: new Date(), peer })) await node.logWriter!.drain(); // BLOCK: records are held back
+ * for (let i = 0; i < 10_000; i++) {
+ *   if (!node.log(PING, { ts: new Date(), peer: `10.0.0.${i % 256}` })) await node.logWriter!.drain(); // BLOCK: records are held back
  * }
- * await node.flushLogs(5000);
+ * console.log(await node.flushLogs(5000)); // true: the logger has written them all
  * console.log(node.logWriter!.stats().logLostRecords); // 0
+ * await node.stop();
+ * await manager.stop();
  * ```
  */
 export class LogWriter {
@@ -48,6 +62,8 @@ export class LogWriter {
   readonly #encode: (batch: LogBatch) => Uint8Array;
   /** Loggers known not to acknowledge (they came up without saying they do). */
   readonly #silentLoggers = new Set<string>();
+  /** Loggers that came up and have not said yet whether they acknowledge: nothing is sent again meanwhile. */
+  readonly #undecided = new Set<string>();
   #seq = 0;
   #timer: Timer | undefined;
   #closed = false;
@@ -98,6 +114,7 @@ export class LogWriter {
    * sent again: that logger may have written them) and new ones go without a request.
    */
   loggerUp(name: string, acknowledges: boolean): void {
+    this.#undecided.delete(name);
     if (acknowledges) {
       if (this.#silentLoggers.delete(name)) this.#pump();
       return;
@@ -160,10 +177,7 @@ export class LogWriter {
     for (const key of [...this.#buffers.keys()]) this.#seal(key);
     const upTo = this.#seq;
     const done = this.acknowledging ? this.#until(() => this.#lowestPending() > upTo) : this.drain();
-    if (timeoutMs === undefined) return done.then(() => true);
-    let timer: Timer | undefined;
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-    return Promise.race([done.then(() => true), timeout]).finally(() => clearTimeout(timer));
+    return timeoutMs === undefined ? done.then(() => true) : within(done, timeoutMs);
   }
 
   /** A logger acknowledged batches. */
@@ -255,7 +269,16 @@ export class LogWriter {
     this.#wake();
   }
 
+  /**
+   * A logger came up that has not said yet whether it acknowledges: until {@linkcode loggerUp} decides,
+   * nothing is sent again (to a Zeek logger, a resend would write records twice).
+   */
+  loggerUndecided(name: string): void {
+    this.#undecided.add(name);
+  }
+
   #resend(which: (p: Pending) => boolean): void {
+    if (this.#undecided.size > 0) return;
     for (const p of this.#inFlight.values()) {
       if (!which(p)) continue;
       p.sentAt = performance.now();

@@ -58,9 +58,13 @@ export interface MetricsServerOptions {
  * An HTTP server for a metrics app.
  *
  * @example Serving on a free port
- * ```ts ignore
- * const server = MetricsServer.start(metricsApp(source));
- * console.log(server.url); // http://127.0.0.1:39451/
+ * ```ts
+ * import { MetricsServer, metricsApp } from "./metrics-server.ts";
+ *
+ * const server = MetricsServer.start(metricsApp({ metrics: () => "# HELP up Up\n# TYPE up gauge\nup 1\n" }));
+ * console.log(server.url); // e.g. "http://127.0.0.1:39451/"
+ * const res = await fetch(new URL("/metrics", server.url));
+ * console.log(res.status, (await res.text()).endsWith("up 1\n")); // 200 true
  * await server.stop();
  * ```
  */

@@ -7,23 +7,33 @@
  * subscribes). Not part of the public API; `pubsub.ts` creates it.
  */
 
-import type { BatchCursor } from "./channel.ts";
-import type { IoThread } from "./io-thread.ts";
+import type { BatchCursor } from "./frames.ts";
 import { isLogSink } from "./layout.ts";
 import { encodeBatch, encodeZeekBatch, LOG_FORMAT, type LogBatch, ZEEK_LOG_FORMAT } from "./logformat.ts";
 import { LogReceiver, type LogReceiverOptions, type LogReceiverStats } from "./logpull.ts";
 import { LogWriter, type LogWriterOptions, type LogWriterStats } from "./logpush.ts";
-import type { ClusterNode } from "./pubsub.ts";
+import type { NodeBus, NodeFeature } from "./node-bus.ts";
+import type { SendResult } from "./io-thread.ts";
 import { EVENTS } from "./topics.ts";
 
 /** Options for writing logs (every node) and receiving them (loggers). */
 export interface LoggingOptions extends LogWriterOptions, LogReceiverOptions {}
 
-/** What logging needs from the node beyond its public API. */
+/** The node's I/O, as far as logs go. */
+export interface LogPort {
+  /** Hands a batch to the I/O worker for the PUSH socket (`now`: the node is live, else it waits). */
+  sendLog(records: number, seq: number, format: Uint8Array, payload: Uint8Array, now: boolean): SendResult;
+  /** Resolves once every locally queued batch is with the I/O worker. */
+  drainLogs(): Promise<void>;
+  /** Stops taking log messages from the PULL socket, once what it holds has been handled. */
+  closePull(): Promise<void>;
+  /** Whether the I/O worker runs. */
+  readonly started: boolean;
+}
+
+/** What logging needs from the node beyond the bus (whose `publish` works while the node stops). */
 export interface NodeInternals {
-  io: IoThread;
-  /** Publishes even while the node is stopping. */
-  send(topic: string, name: string, args: unknown[]): boolean;
+  io: LogPort;
   /** Counts and reports a malformed message. */
   msgError(kind: string, message: string): void;
   /** Whether publishes go out now (the node is running or stopping). */
@@ -42,18 +52,21 @@ function logSerializer(value: unknown): string {
   return value;
 }
 
+/** How long a logger that came up has to say it acknowledges before it counts as one that never does. */
+const SILENT_AFTER_MS = 1000;
 const NO_RECEIVER_STATS: LogReceiverStats = Object.freeze({ logBatchesReceived: 0, logRecordsReceived: 0, logDuplicateBatches: 0 });
 
 /** A node's writer and receiver. */
-export class NodeLogging {
+export class NodeLogging implements NodeFeature {
   /** Batches and sends this node's records; undefined when it has nowhere to send them. */
   readonly writer: LogWriter | undefined;
   /** Receives records, on a logger (or the manager when it is the logger). */
   readonly receiver: LogReceiver | undefined;
-  readonly #node: ClusterNode;
+  readonly #node: NodeBus;
   readonly #internals: NodeInternals;
+  readonly #timers = new Set<Timer>();
 
-  constructor(node: ClusterNode, internals: NodeInternals, options: LoggingOptions) {
+  constructor(node: NodeBus, internals: NodeInternals, options: LoggingOptions) {
     this.#node = node;
     this.#internals = internals;
     const serializer = logSerializer(internals.logSerializer);
@@ -62,7 +75,7 @@ export class NodeLogging {
     const receiverOptions = Object.fromEntries(Object.entries({ files, sink, dir, format, rotateInterval, rotateSize }).filter(([, v]) => v !== undefined));
     const c = node.config;
     this.receiver = c.listenLogEndpoint === "" ? undefined : new LogReceiver(receiverOptions, {
-      ack: (sender, seqs) => internals.send(this.#ackTopic(sender), EVENTS.logAck, [node.name, seqs]),
+      ack: (sender, seqs) => node.publish(this.#ackTopic(sender), EVENTS.logAck, [node.name, seqs]),
       malformed: (kind, message) => internals.msgError(kind, message),
     });
     if (this.receiver) node.subscribe(this.#acksTopic(node.name)); // before start: writers see it before node_up
@@ -82,7 +95,18 @@ export class NodeLogging {
     node.on(EVENTS.logStopped, () => writer.onLoggerStopped());
     node.on(EVENTS.nodeDown, (name: string) => node.layout && isLogSink(node.layout, name) && writer.onLoggerDown());
     node.on(EVENTS.nodeUp, (name: string) => {
-      if (node.layout && isLogSink(node.layout, name)) writer.loggerUp(name, node.hasSubscription(this.#acksTopic(name)));
+      if (!node.layout || !isLogSink(node.layout, name)) return;
+      if (node.hasSubscription(this.#acksTopic(name))) return writer.loggerUp(name, true);
+      // A joining node learns the cluster's subscriptions from the broker's replay, which need not keep
+      // their order: give the logger's own notice a moment before taking it for one that never answers.
+      writer.loggerUndecided(name);
+      const timer = setTimeout(() => writer.loggerUp(name, node.hasSubscription(this.#acksTopic(name))), SILENT_AFTER_MS);
+      timer.unref?.();
+      this.#timers.add(timer);
+    });
+    const acksPrefix = this.#acksTopic("");
+    node.on(EVENTS.subscription, (topic: string) => {
+      if (topic.startsWith(acksPrefix) && topic.endsWith(".")) writer.loggerUp(topic.slice(acksPrefix.length, -1), true);
     });
   }
 
@@ -94,6 +118,11 @@ export class NodeLogging {
   /** Where loggers send acknowledgments and `log_stopped` to the writer with node id `id`. */
   #ackTopic(id: string): string {
     return `${this.#node.config.internalTopicPrefix}${id}.log.`;
+  }
+
+  /** Starts the writer's flush timer; batches made before are sent now. */
+  start(): void {
+    this.writer?.start();
   }
 
   /** A log message arrived on the PULL socket. */
@@ -112,10 +141,11 @@ export class NodeLogging {
    * whatever it never wrote.
    */
   async stop(graceMs: number): Promise<void> {
+    for (const timer of this.#timers) clearTimeout(timer);
     await this.writer?.close(graceMs);
     if (!this.receiver) return;
     if (this.#internals.io.started) await this.#internals.io.closePull();
     this.receiver.close();
-    for (const sender of this.receiver.senders) this.#internals.send(this.#ackTopic(sender), EVENTS.logStopped, [this.#node.name]);
+    for (const sender of this.receiver.senders) this.#node.publish(this.#ackTopic(sender), EVENTS.logStopped, [this.#node.name]);
   }
 }

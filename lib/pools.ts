@@ -6,8 +6,11 @@
  */
 
 import type { NodeType } from "./layout.ts";
-import type { ClusterNode } from "./pubsub.ts";
-import { EVENTS } from "./topics.ts";
+import type { NodeBus } from "./node-bus.ts";
+import { EVENTS, nodeTopic } from "./topics.ts";
+
+/** What a pool needs of its node: the bus, and which nodes are up already (a `ClusterNode` is one). */
+export type PoolNode = NodeBus & { readonly discovery?: { readonly up: ReadonlyMap<string, string> } | undefined };
 
 const encoder = new TextEncoder();
 
@@ -20,17 +23,40 @@ function weight(key: string, member: string): bigint {
  * A pool of one node type.
  *
  * @example Sharding by key across the proxies (Zeek's `Cluster::publish_hrw(Cluster::proxy_pool, …)`)
- * ```ts ignore
- * import { Pool } from "zeek-zmq-cluster";
+ * ```ts
+ * import { ClusterNode, Pool } from "zeek-zmq-cluster";
  *
- * const proxies = new Pool(node, "proxy");
- * proxies.publishHrw(connection.orig_h, "observe", [connection.orig_h]);
+ * const layout = {
+ *   nodes: {
+ *     manager: { type: "manager", ip: "127.0.0.1", port: 27762 },
+ *     "proxy-1": { type: "proxy", ip: "127.0.0.1" },
+ *     "proxy-2": { type: "proxy", ip: "127.0.0.1" },
+ *   },
+ * } as const;
+ * const any = "tcp://127.0.0.1:*"; // free ports
+ * const manager = new ClusterNode({ name: "manager", layout, listenXsubEndpoint: any, listenXpubEndpoint: any, listenLogEndpoint: any });
+ * const proxies = new Pool(manager, "proxy");
+ * const bothUp = new Promise<void>((resolve) => manager.on("Cluster::node_up", () => proxies.alive.length === 2 && resolve()));
+ * await manager.start();
+ * const { xsub, xpub } = manager.broker!.endpoints!;
+ * const observed = Promise.withResolvers<string>();
+ * const nodes = ["proxy-1", "proxy-2"].map((name) => {
+ *   const node = new ClusterNode({ name, layout, connectXpubEndpoint: xsub, connectXsubEndpoint: xpub, connectLogEndpoints: [manager.logEndpoint] });
+ *   node.on("observe", () => observed.resolve(name));
+ *   return node;
+ * });
+ * await Promise.all(nodes.map((node) => node.start()));
+ * await bothUp;
+ * proxies.publishHrw("10.0.0.1", "observe", ["10.0.0.1"]);
+ * console.log((await observed.promise) === proxies.hrw("10.0.0.1")); // true: the key's proxy got it
+ * await Promise.all(nodes.map((node) => node.stop()));
+ * await manager.stop();
  * ```
  */
 export class Pool {
   /** The node type of the members. */
   readonly type: NodeType;
-  readonly #node: ClusterNode;
+  readonly #node: PoolNode;
   readonly #members: readonly string[];
   readonly #alive = new Set<string>();
   #next = 0;
@@ -39,7 +65,7 @@ export class Pool {
    * @param node The node that publishes; its layout defines the members.
    * @param type The node type whose nodes are the members.
    */
-  constructor(node: ClusterNode, type: NodeType) {
+  constructor(node: PoolNode, type: NodeType) {
     if (!node.layout) throw new TypeError("Cannot make a pool: the node has no layout");
     this.#node = node;
     this.type = type;
@@ -94,7 +120,7 @@ export class Pool {
     if (member === undefined) return false;
     // A node never receives its own messages, so an event for this node is raised right here.
     if (member === this.#node.name) this.#node.raise(event, args);
-    else this.#node.publish(this.#node.nodeTopic(member), event, args);
+    else this.#node.publish(nodeTopic(member, this.#node.config.nodeTopicPrefix), event, args);
     return true;
   }
 }

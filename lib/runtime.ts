@@ -28,7 +28,7 @@ export interface RunNodeOptions extends Partial<NodeOptions> {
  * Reads the cluster definition this process was started with.
  *
  * @example A node script that looks at the layout before it joins
- * ```ts ignore
+ * ```ts no-run
  * import { clusterFromEnv } from "./runtime.ts";
  *
  * const { layout } = await clusterFromEnv(); // the launcher passed it in CLUSTER_LAYOUT
@@ -48,7 +48,7 @@ export async function clusterFromEnv(path: string | undefined = process.env.CLUS
  * returns it. The node stops cleanly on SIGTERM or SIGINT.
  *
  * @example A worker script
- * ```ts ignore
+ * ```ts no-run
  * import { runNode } from "zeek-zmq-cluster";
  *
  * const node = await runNode((node) => {

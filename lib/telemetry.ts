@@ -8,9 +8,19 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { type Counter, type Histogram, MESSAGE_SIZE_BOUNDS, Registry } from "./metrics.ts";
 import { metricsApp, MetricsServer, type MetricsServerOptions, type ServiceGroup } from "./metrics-server.ts";
+import type { NodeBus, NodeFeature, NodeStats } from "./node-bus.ts";
 import type { ProxyStatistics } from "./proxy.ts";
-import type { ClusterNode, NodeStats } from "./pubsub.ts";
 import { EVENTS } from "./topics.ts";
+
+/** Where a node's metrics come from, besides the bus. */
+export interface MetricsSources {
+  /** The node's counters. */
+  stats(): NodeStats;
+  /** How many other nodes of the layout are up. */
+  nodesUp(): number;
+  /** The broker this node runs, if it runs one. */
+  broker(): { readonly running: boolean; statistics(): Promise<ProxyStatistics> } | undefined;
+}
 
 /** Zeek's `Cluster::Telemetry::core_metrics` levels. */
 export type CoreMetricsLevel = "INFO" | "VERBOSE" | "DEBUG";
@@ -163,27 +173,36 @@ const PROXY_FIELDS = [["messagesReceived", "messages_received"], ["bytesReceived
  * announce their endpoint to the manager once it is up; the manager lists them in `/services.json`.
  *
  * @example Serving a node's metrics on a free port
- * ```ts ignore
+ * ```ts
  * import { ClusterNode } from "./pubsub.ts";
  *
- * const node = new ClusterNode({ name: "worker-1", layout, metrics: { port: 0, coreMetrics: ["INFO", "VERBOSE"] } });
+ * const any = "tcp://127.0.0.1:*"; // free ports
+ * // A node on its own, without a layout: it runs the broker itself.
+ * const node = new ClusterNode({
+ *   name: "manager", runProxyThread: true, listenXsubEndpoint: any, listenXpubEndpoint: any,
+ *   metrics: { port: 0, coreMetrics: ["INFO", "VERBOSE"] },
+ * });
  * await node.start();
  * console.log(node.metrics.url); // e.g. "http://127.0.0.1:39451/"
- * console.log(await node.metrics.render());
+ * const text = await (await fetch(new URL("/metrics", node.metrics.url))).text();
+ * console.log(text.includes('zeek_cluster_core_outgoing_events_total{node="manager"} 0')); // true
+ * await node.stop();
  * ```
  */
-export class NodeMetrics {
+export class NodeMetrics implements NodeFeature {
   readonly registry: Registry = new Registry();
   readonly events: EventTelemetry;
-  readonly #node: ClusterNode;
+  readonly #node: NodeBus;
+  readonly #sources: MetricsSources;
   readonly #server: MetricsServerOptions | undefined;
   readonly #targets = new Map<string, string>();
   #running: MetricsServer | undefined;
   #proxy: ProxyStatistics | undefined;
 
   /** @param serve Where to serve metrics; undefined: no server. */
-  constructor(node: ClusterNode, options: TelemetryOptions = {}, serve?: MetricsServerOptions) {
+  constructor(node: NodeBus, sources: MetricsSources, options: TelemetryOptions = {}, serve?: MetricsServerOptions) {
     this.#node = node;
+    this.#sources = sources;
     this.#server = serve;
     // Announcements go to a topic only a manager of this library subscribes to: a Zeek manager never
     // sees an event it has no handler for (it would report each one as an error).
@@ -204,7 +223,7 @@ export class NodeMetrics {
     const levels = options.coreMetrics ?? ["INFO"];
     for (const level of levels) if (!["INFO", "VERBOSE", "DEBUG"].includes(level)) throw new RangeError(`Invalid metrics option 'coreMetrics': unknown level '${level}'`);
     const r = this.registry;
-    const stat = (key: keyof NodeStats) => () => node.stats()[key] as number;
+    const stat = (key: keyof NodeStats) => () => sources.stats()[key];
     r.collect("zeek_cluster_zeromq_xpub_drops_total", "counter", "Number of published events dropped due to XPUB socket HWM", stat("xpubDrops"));
     r.collect("zeek_cluster_zeromq_xpub_blocks_total", "counter", "Number of times publishing had to wait at the XPUB socket HWM (BLOCK)", stat("xpubBlocks"));
     r.collect("zeek_cluster_zeromq_onloop_drops_total", "counter", "Number of received events dropped due to OnLoop queue full", stat("onloopDrops"));
@@ -217,7 +236,7 @@ export class NodeMetrics {
     }
     this.events = new EventTelemetry(r, levels, options.topicNormalizations ?? DEFAULT_TOPIC_NORMALIZATIONS);
     for (const [key, name, help] of LOG_COUNTERS) r.collect(`zeek_cluster_zeromq_${name}`, "counter", help, stat(key));
-    r.collect("zeek_cluster_nodes_up", "gauge", "Other nodes of the layout that are up", () => node.discovery?.up.size ?? 0);
+    r.collect("zeek_cluster_nodes_up", "gauge", "Other nodes of the layout that are up", () => sources.nodesUp());
     for (const side of PROXY_SIDES) {
       for (const [field, suffix] of PROXY_FIELDS) {
         r.collect(`zeek_cluster_zeromq_proxy_${side}_${suffix}_total`, "counter", `Proxy ${side} ${suffix.replace("_", " ")} (per frame)`, () =>
@@ -228,14 +247,14 @@ export class NodeMetrics {
   }
 
   /** Starts the HTTP server, if the node has one. */
-  startServer(): void {
+  start(): void {
     if (!this.#server || this.#running) return;
     const services = this.#node.type === "manager" ? () => this.services() : undefined;
     this.#running = MetricsServer.start(metricsApp({ metrics: () => this.render(), ...(services ? { services } : {}) }), this.#server);
   }
 
   /** Stops the HTTP server gracefully. */
-  async stopServer(): Promise<void> {
+  async stop(): Promise<void> {
     await this.#running?.stop();
     this.#running = undefined;
   }
@@ -260,7 +279,7 @@ export class NodeMetrics {
 
   /** The exposition text of this node. */
   async render(): Promise<string> {
-    const broker = this.#node.broker;
+    const broker = this.#sources.broker();
     if (broker?.running) this.#proxy = await broker.statistics().catch(() => this.#proxy); // keep the last values if it is stalled
     return this.registry.render({ node: this.#node.name });
   }

@@ -3,17 +3,33 @@
  * ZeroMQ backend's `.` separator.
  */
 
-import { DEFAULT_CONFIG } from "./config.ts";
+import { hostname } from "node:os";
+import { DEFAULT_CONFIG, type ZeroMQConfig } from "./config.ts";
+import type { NodeType } from "./layout.ts";
 import { defineEvent, type EventType } from "./events.ts";
 
 /**
  * The topic each role subscribes to (`Cluster::manager_topic` …).
  *
  * @example Sending an event to every worker
- * ```ts ignore
+ * ```ts
+ * import { Broker } from "./proxy.ts";
+ * import { ClusterNode } from "./pubsub.ts";
  * import { ROLE_TOPICS } from "./topics.ts";
  *
- * node.publish(ROLE_TOPICS.worker, "reload_config", ["/etc/app.json"]);
+ * // A broker on free ports, and nodes without a layout (so without discovery) that know their role.
+ * const broker = new Broker({ listenXsubEndpoint: "tcp://127.0.0.1:*", listenXpubEndpoint: "tcp://127.0.0.1:*" });
+ * const { xsub, xpub } = await broker.start();
+ * const endpoints = { connectXpubEndpoint: xsub, connectXsubEndpoint: xpub };
+ * const manager = new ClusterNode({ name: "manager", type: "manager", ...endpoints });
+ * const worker = new ClusterNode({ name: "worker-1", type: "worker", ...endpoints });
+ * const reload = new Promise<string>((resolve) => worker.on("reload_config", resolve));
+ * await worker.start(); // subscribes to its role's topic, zeek.cluster.worker
+ * await manager.start();
+ * manager.publish(ROLE_TOPICS.worker, "reload_config", ["/etc/app.json"]);
+ * console.log(await reload); // "/etc/app.json"
+ * await Promise.all([manager.stop(), worker.stop()]);
+ * await broker.stop();
  * ```
  */
 export const ROLE_TOPICS: Readonly<Record<"manager" | "logger" | "proxy" | "worker", string>> = Object.freeze({
@@ -45,11 +61,27 @@ export const POOL_TOPICS: Readonly<Record<"logger" | "proxy" | "worker", string>
  * them like for any other event.
  *
  * @example Following nodes as they come and go
- * ```ts ignore
+ * ```ts
+ * import { ClusterNode } from "./pubsub.ts";
  * import { EVENTS } from "./topics.ts";
  *
- * node.on(EVENTS.nodeUp, (name: string, id: string) => console.log("up", name, id));
- * node.on(EVENTS.nodeDown, (name: string) => console.log("down", name));
+ * const layout = {
+ *   nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27762 }, "worker-1": { type: "worker", ip: "127.0.0.1" } },
+ * } as const;
+ * const any = "tcp://127.0.0.1:*"; // free ports
+ * const manager = new ClusterNode({ name: "manager", layout, listenXsubEndpoint: any, listenXpubEndpoint: any, listenLogEndpoint: any });
+ * const up = Promise.withResolvers<string>();
+ * const down = Promise.withResolvers<string>();
+ * manager.on(EVENTS.nodeUp, (name: string) => up.resolve(name));
+ * manager.on(EVENTS.nodeDown, (name: string) => down.resolve(name));
+ * await manager.start();
+ * const { xsub, xpub } = manager.broker!.endpoints!;
+ * const worker = new ClusterNode({ name: "worker-1", layout, connectXpubEndpoint: xsub, connectXsubEndpoint: xpub, connectLogEndpoints: [manager.logEndpoint] });
+ * await worker.start();
+ * console.log("up", await up.promise); // "up" "worker-1"
+ * await worker.stop();
+ * console.log("down", await down.promise); // "down" "worker-1"
+ * await manager.stop();
  * ```
  */
 export const EVENTS = {
@@ -130,3 +162,39 @@ export const BACKEND_EVENTS: {
   logStopped: defineEvent(EVENTS.logStopped, { logger: "string" }),
   metricsEndpoint: defineEvent(EVENTS.metricsEndpoint, { name: "string", target: "string" }),
 });
+
+/**
+ * Zeek's node id: `zeromq_<name>_<host>_<pid>_N<random>`.
+ *
+ * @example A fresh id for every start of a node
+ * ```ts
+ * import { makeNodeId } from "./topics.ts";
+ *
+ * console.log(makeNodeId("worker-1")); // e.g. "zeromq_worker-1_myhost_4242_NkX3bT0qL9wZr2Va"
+ * ```
+ */
+export function makeNodeId(name: string): string {
+  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  const random = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => alphabet[b % 62]).join("");
+  return `zeromq_${name}_${hostname()}_${process.pid}_N${random}`;
+}
+
+/**
+ * The topics a node of a role subscribes to at start, as Zeek's `setup-subscriptions.zeek` does: its
+ * node topic, its node-id topic, its role topic and its pool topic (a manager is in no pool).
+ *
+ * @example A worker's topics
+ * ```ts
+ * import { DEFAULT_CONFIG, type ZeroMQConfig } from "./config.ts";
+import type { NodeType } from "./layout.ts";
+ * import { ownTopics } from "./topics.ts";
+ *
+ * console.log(ownTopics("worker-1", "id1", "worker", DEFAULT_CONFIG)); // ["zeek.cluster.node.worker-1.", "zeek.cluster.nodeid.id1.", "zeek.cluster.worker", "zeek.cluster.pool.worker"]
+ * ```
+ */
+export function ownTopics(name: string, id: string, type: NodeType | undefined, config: Pick<ZeroMQConfig, "nodeTopicPrefix" | "nodeidTopicPrefix">): string[] {
+  if (type === undefined) return [];
+  const own = [nodeTopic(name, config.nodeTopicPrefix), nodeidTopic(id, config.nodeidTopicPrefix), ROLE_TOPICS[type]];
+  if (type !== "manager") own.push(POOL_TOPICS[type]);
+  return own;
+}

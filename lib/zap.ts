@@ -3,6 +3,7 @@
  * configured client public key may connect, as in Zeek. The handler runs in its own Worker.
  */
 
+import { within } from "./deadline.ts";
 import { ClusterError } from "./errors.ts";
 import type { ZapWorkerEvent, ZapWorkerStart } from "./zap-worker.ts";
 import { type Context, type Socket, SocketOption } from "./zmq.ts";
@@ -14,14 +15,17 @@ let zapSeq = 0;
  * A running ZAP handler for one context.
  *
  * @example Accepting one client key on a CURVE server context
- * ```ts ignore
+ * ```ts
+ * import { curveKeypair } from "./curve.ts";
  * import { ZapHandler } from "./zap.ts";
  * import { Context } from "./zmq.ts";
  *
+ * const client = curveKeypair();
  * const ctx = new Context();
- * const zap = await ZapHandler.start(ctx, [clientPublicKey]);
- * // ... CURVE server sockets in ctx ...
+ * const zap = await ZapHandler.start(ctx, [client.publicKey]);
+ * // … CURVE server sockets in ctx now accept only that client …
  * await zap.stop();
+ * ctx.close();
  * ```
  */
 export class ZapHandler {
@@ -69,9 +73,7 @@ export class ZapHandler {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#control.send(["STOP"]);
-      let timer: Timer | undefined;
-      await Promise.race([this.#stopped, new Promise((r) => (timer = setTimeout(r, STOP_TIMEOUT_MS)))]);
-      clearTimeout(timer);
+      await within(this.#stopped, STOP_TIMEOUT_MS);
       this.#control.close();
       this.#worker.terminate();
     })();

@@ -49,15 +49,18 @@ export function makeNode(options: NodeOptions): ClusterNode & { reports: Reports
 
 /** A manager that runs the broker on ephemeral ports, started. */
 export async function startManager(layout: ClusterLayout, options: Partial<NodeOptions> = {}): Promise<ClusterNode & { reports: Reports }> {
-  const manager = makeNode({ name: "manager", layout, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT, ...options });
+  // As the log sink, the manager binds a free port rather than the layout's placeholder.
+  const logs = layout.managerIsLogger !== false && !Object.values(layout.nodes).some((n) => n.type === "logger") ? { listenLogEndpoint: ANY_PORT } : {};
+  const manager = makeNode({ name: "manager", layout, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT, ...logs, ...options });
   await manager.start();
   return manager;
 }
 
 /** The options that connect a node to `manager`'s broker. */
-export function via(manager: ClusterNode): { connectXpubEndpoint: string; connectXsubEndpoint: string } {
+export function via(manager: ClusterNode): { connectXpubEndpoint: string; connectXsubEndpoint: string; connectLogEndpoints?: string[] } {
   const ep = manager.broker!.endpoints!;
-  return { connectXpubEndpoint: ep.xsub, connectXsubEndpoint: ep.xpub };
+  const logs = manager.logEndpoint ? { connectLogEndpoints: [manager.logEndpoint] } : {};
+  return { connectXpubEndpoint: ep.xsub, connectXsubEndpoint: ep.xpub, ...logs };
 }
 
 /** Records every call of an event's handlers as the JSON of its arguments. */

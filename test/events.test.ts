@@ -66,11 +66,13 @@ describe("typed arguments are checked before anything is encoded", () => {
     });
   }
 
-  test("a missing or unknown argument, and positional arguments where names are expected", () => {
+  test("a missing or unknown argument, and positional arguments of the wrong number", () => {
     const { c: _, ...noC } = ok;
     expect(() => encode(BROKER_BIN_V1, E, noC)).toThrow(/argument 'c' is missing \(count\)/);
     expect(() => encode(BROKER_BIN_V1, E, { ...ok, extra: 1 })).toThrow(/has no parameter 'extra'/);
-    expect(() => encodeEvent(BROKER_BIN_V1, E.name, [1, 2], E)).toThrow(/expected the arguments by name/);
+    expect(() => encodeEvent(BROKER_BIN_V1, E.name, [1, 2], E)).toThrow(/Cannot publish 'Test::args': it has 13 parameters, got 2 arguments/);
+    const positional = encodeEvent(BROKER_BIN_V1, E.name, Object.values(ok), E);
+    expect(Buffer.from(positional.bytes.subarray(0, positional.length))).toEqual(Buffer.from(encode(BROKER_BIN_V1, E, ok)));
   });
 
   test("values no format can carry are TypeErrors, never silent changes", () => {

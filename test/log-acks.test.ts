@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClusterLayout } from "../lib/layout.ts";
 import { decodeBatch, decodeZeekBatch, defineStream, encodeZeekBatch, LOG_FORMAT, recordValues, ZEEK_LOG_FORMAT } from "../lib/logformat.ts";
-import { ackRequest } from "../lib/logpull.ts";
+import { ackRequest } from "../lib/frames.ts";
 import { ClusterNode } from "../lib/pubsub.ts";
 import { Context, DONTWAIT, type Socket } from "../lib/zmq.ts";
 import { makeNode, startManager, via } from "./cluster-helpers.ts";

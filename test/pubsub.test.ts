@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ClusterError } from "../lib/errors.ts";
-import { ClusterNode, makeNodeId } from "../lib/pubsub.ts";
+import { ClusterNode } from "../lib/pubsub.ts";
+import { makeNodeId } from "../lib/topics.ts";
 import { EVENTS, nodeidTopic, nodeTopic } from "../lib/topics.ts";
 import { expectEntry, layoutOf, makeNode, record, startManager, via } from "./cluster-helpers.ts";
 import { waitFor } from "./helpers.ts";

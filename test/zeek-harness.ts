@@ -222,9 +222,9 @@ export function mixedCluster(spec: MixedClusterSpec): MixedCluster {
         `redef ${zeromq}::run_proxy_thread = ${runsProxy(name) ? "T" : "F"};`,
         // Non-empty here, so main.zeek (which finds no `$p`) does not report a missing log endpoint.
         log ? `redef ${zeromq}::listen_log_endpoint = ${zstr(log)};` : `redef ${zeromq}::connect_log_endpoints = vector(${Object.values(endpoints.logs).map(zstr).join(", ")});`,
-        // main.zeek also adds tcp://<ip>:0 for every log sink (a layout node's $p defaults to 0/unknown);
-        // with ZMQ_IMMEDIATE the PUSH socket sends only to connections that completed, i.e. the ipc ones.
-        log ? "" : `redef ${zeromq}::log_immediate = T;`,
+        // main.zeek also adds tcp://<ip>:0 for every log sink (a layout node's $p defaults to 0/unknown), and
+        // PUSH would deal every other batch into that dead pipe: keep only the ipc endpoints (before Cluster::init).
+        log ? "" : `event zeek_init() &priority=99 { local keep: vector of string = vector(); for ( _, e in ${zeromq}::connect_log_endpoints ) if ( ! ends_with(e, ":0") ) keep += e; resize(${zeromq}::connect_log_endpoints, 0); for ( _, e in keep ) ${zeromq}::connect_log_endpoints += e; }`,
         "redef exit_only_after_terminate = T;",
         // One file per log, never renamed, and no archive-log command at exit.
         "redef Log::default_rotation_interval = 0secs;",

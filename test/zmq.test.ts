@@ -211,9 +211,9 @@ describe("sockets", () => {
     buf.ensure(100_000, 3);
     a.send([new Uint8Array(70_000).fill(7)]);
     buf.copyFrom(msg, 3, msg.receiveSize(b));
-    expect(new TextDecoder().decode(buf.bytes.subarray(0, 3))).toBe("abc");
-    expect(buf.bytes.subarray(3, 70_003).every((x) => x === 7)).toBe(true);
-    expect(() => buf.copyFrom(msg, buf.bytes.length - 10, 70_000)).toThrow(RangeError);
+    expect(new TextDecoder().decode(buf.slice(0, 3))).toBe("abc");
+    expect(buf.slice(3, 70_003).every((x) => x === 7)).toBe(true);
+    expect(() => buf.copyFrom(msg, buf.length - 10, 70_000)).toThrow(RangeError);
     expect(() => buf.copyFrom(msg, 0, 70_001)).toThrow(RangeError); // more than the message holds
     expect(() => msg.sendRange(a, 69_990, 11)).toThrow(RangeError);
     expect(msg.sendRange(a, 69_990, 10)).toBe(true);
@@ -221,6 +221,34 @@ describe("sockets", () => {
     buf.close();
     expect(() => buf.copyFrom(msg, 0, 1)).toThrow(/closed/);
     msg.close();
+    ctx.close();
+  });
+
+  test("a Message is read by copying, within its content; closed objects refuse use", () => {
+    const ctx = new Context();
+    const [a, b] = [ctx.socket("PAIR"), ctx.socket("PAIR")];
+    a.bind("inproc://message-read");
+    b.connect("inproc://message-read");
+    const header = new Uint8Array(8);
+    new DataView(header.buffer).setUint32(0, 50, true);
+    new DataView(header.buffer).setUint32(4, 0xfffffffe, true);
+    a.send([header]);
+    const msg = new Message();
+    expect(msg.receive(b)).toBe(true);
+    expect([msg.readUint32(0), msg.readUint32(4), msg.byteAt(0)]).toEqual([50, 0xfffffffe, 50]);
+    expect(() => msg.readUint32(5)).toThrow(RangeError);
+    expect(() => msg.byteAt(8)).toThrow(RangeError);
+    const copy = msg.bytes();
+    msg.set("changed");
+    expect(copy).toEqual(header); // a copy, not a view of the content that was replaced
+    expect([msg.equals(bytes("changed")), msg.byteAt(0)]).toEqual([true, "c".charCodeAt(0)]);
+    msg.close();
+    expect(msg.closed).toBe(true);
+    expect(() => msg.size).toThrow(/message is closed/);
+    const poller = new Poller([{ socket: b, events: POLLIN }]);
+    poller.close();
+    expect(() => poller.wait(0)).toThrow(/poller is closed/);
+    expect(() => poller.revents(0)).toThrow(RangeError); // not a read of freed memory
     ctx.close();
   });
 
