@@ -29,31 +29,36 @@
  * @module
  */
 
-export * from "./lib/config.ts";
-export * from "./lib/layout.ts";
-export * from "./lib/proxy.ts";
-export * from "./lib/pubsub.ts";
-export * from "./lib/discovery.ts";
-export * from "./lib/serializer.ts";
-export { BROKER_BIN_V1, BROKER_JSON_V1 } from "./lib/broker-event.ts";
-export type { BrokerEvent, BrokerEventFormat } from "./lib/broker-event.ts";
-export type { BrokerValue } from "./lib/broker-value.ts";
+// The public surface, name by name. Parts a user imports separately have subpaths (package.json
+// "exports"): zeek-zmq-cluster/launcher, /logging, /metrics, /wire, /config, /layout, /curve.
+
+// Nodes and the broker.
+export { ClusterNode } from "./lib/pubsub.ts";
+export type { EventContext, LoggingOptions, NodeOptions, NodeStats, Reporter } from "./lib/pubsub.ts";
+export { Broker } from "./lib/proxy.ts";
+export type { NodeBus, NodeFeature } from "./lib/node-bus.ts";
+export { Pool } from "./lib/pools.ts";
+export { runNode } from "./lib/runtime.ts";
+
+// Events with Zeek's types, and the formats they travel in.
 export { defineEvent } from "./lib/events.ts";
-export type { EventArgs, EventInput, EventType, ParamSpec } from "./lib/events.ts";
+export type { EventArgs, EventInput, EventType } from "./lib/events.ts";
 export { record, setOf, tableOf, vectorOf } from "./lib/zeek-types.ts";
-export type { FieldSpec, RecordSpec, TypeSpec, ZeekInput, ZeekType, ZeekValue } from "./lib/zeek-types.ts";
-export * from "./lib/logformat.ts";
-export * from "./lib/logpush.ts";
-export * from "./lib/logpull.ts";
-export * from "./lib/logfiles.ts";
-export * from "./lib/topics.ts";
-export * from "./lib/metrics.ts";
-export * from "./lib/metrics-server.ts";
-export * from "./lib/telemetry.ts";
-export * from "./lib/pools.ts";
-export * from "./lib/cluster-file.ts";
-export * from "./lib/runtime.ts";
-export * from "./lib/launcher.ts";
-export * from "./lib/errors.ts";
-export * from "./lib/curve.ts";
-export { ZmqError } from "./lib/libzmq.ts";
+export type { TypeSpec, ZeekInput, ZeekValue } from "./lib/zeek-types.ts";
+export { registerFormat } from "./lib/serializer.ts";
+export type { ClusterEvent, EventFormat, EventMetadata } from "./lib/serializer.ts";
+
+// Logs.
+export { defineStream } from "./lib/logformat.ts";
+export type { LogStream } from "./lib/logformat.ts";
+
+// Zeek's names and settings.
+export { EVENTS, nodeidTopic, nodeTopic, POOL_TOPICS, ROLE_TOPICS } from "./lib/topics.ts";
+export { DEFAULT_CONFIG } from "./lib/config.ts";
+export type { ZeroMQOptions } from "./lib/config.ts";
+export type { ClusterLayout, LayoutNode, NodeType } from "./lib/layout.ts";
+export type { MetricsOptions } from "./lib/telemetry.ts";
+
+// Errors.
+export { ClusterError } from "./lib/errors.ts";
+export { ZmqError } from "./lib/_libzmq.ts";

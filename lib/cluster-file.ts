@@ -8,9 +8,9 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { resolveConfig, type ZeroMQOptions } from "./config.ts";
-import { invalid } from "./invalid.ts";
+import { invalid } from "./_invalid.ts";
 import { type ClusterLayout, type LayoutNode, NODE_TYPES, type NodeType, validateLayout, type ValidLayout } from "./layout.ts";
-import type { LogFilesOptions } from "./logfiles.ts";
+import type { LogFilesOptions } from "./_logfiles.ts";
 import { getFormat } from "./serializer.ts";
 
 /** A node of a cluster file: a layout node, plus its script and environment. */

@@ -4,7 +4,7 @@
  * cluster layout and what Zeek derives from it live in `layout.ts`.
  */
 
-import { invalid, type InvalidOptions } from "./invalid.ts";
+import { invalid, type InvalidOptions } from "./_invalid.ts";
 
 /** What a node does when its XPUB queue to the broker is full (Zeek's `OverflowPolicy`). */
 export type OverflowPolicy = "BLOCK" | "DROP";

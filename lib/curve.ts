@@ -1,9 +1,9 @@
 /**
  * @module CURVE keys and Z85 text (Zeek's `generate_keypair()`), and what libzmq build is in use:
- * the checks and the documented API, over libzmq's own functions, which `zmq.ts` calls.
+ * the checks and the documented API, over libzmq's own functions, which `_zmq.ts` calls.
  */
 
-import { zmqBuild, zmqCurveKeypair, zmqCurvePublic, zmqZ85Decode, zmqZ85Encode } from "./zmq.ts";
+import { zmqBuild, zmqCurveKeypair, zmqCurvePublic, zmqZ85Decode, zmqZ85Encode } from "./_zmq.ts";
 
 /** A CURVE key pair, both keys in Z85 (40 characters). */
 export interface CurveKeyPair {

@@ -2,12 +2,12 @@
  * @module Typed events: `defineEvent(name, params)` declares an event's parameters with Zeek's type
  * names, so that publishing checks and encodes each argument exactly as Zeek expects it (a `count` as a
  * count, a `time` as a timestamp) and handlers get typed values. Events without a declaration keep
- * working between this library's nodes with the default mapping of `broker-convert.ts`.
+ * working between this library's nodes with the default mapping of `_broker-convert.ts`.
  */
 
-import { type BrokerEventFormat, metadataToBroker, type Payload } from "./broker-event.ts";
-import { fromBroker, plainFromBroker, toBroker } from "./broker-convert.ts";
-import type { BrokerValue } from "./broker-value.ts";
+import { type BrokerEventFormat, metadataToBroker, type Payload } from "./_broker-event.ts";
+import { fromBroker, plainFromBroker, toBroker } from "./_broker-convert.ts";
+import type { BrokerValue } from "./_broker-value.ts";
 import type { ClusterEvent, EventFormat, EventMetadata } from "./serializer.ts";
 import { checkName, parseZeekType, typeName, type TypeSpec, type ZeekInput, type ZeekType, type ZeekValue } from "./zeek-types.ts";
 

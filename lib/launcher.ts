@@ -13,10 +13,16 @@ import { join, resolve } from "node:path";
 import { styleText } from "node:util";
 import { type ClusterFile, loadClusterFile, validateClusterFile, type ValidClusterFile } from "./cluster-file.ts";
 import { envVarName } from "./config.ts";
-import { deadline, within } from "./deadline.ts";
+import { deadline, within } from "./_deadline.ts";
 import { ClusterError } from "./errors.ts";
 import { isLogSink, type NodeType } from "./layout.ts";
 import type { NodeReport } from "./runtime.ts";
+
+// zeek-zmq-cluster/launcher: running clusters of node processes from cluster files.
+export { defineCluster, loadClusterFile, validateClusterFile } from "./cluster-file.ts";
+export type { ClusterFile, ClusterFileNode, ClusterOptions, ValidClusterFile } from "./cluster-file.ts";
+export { clusterFromEnv, runNode } from "./runtime.ts";
+export type { NodeReport, RunNodeOptions } from "./runtime.ts";
 
 /** When to start a node again after its process ended by itself. */
 export type RestartPolicy = "no" | "on-failure" | "always";
@@ -72,7 +78,7 @@ export interface NodeProcess {
   restarts: number;
 }
 
-const NODE_MAIN = new URL("./node-main.ts", import.meta.url).pathname;
+const NODE_MAIN = new URL("./_node-main.ts", import.meta.url).pathname;
 type StartedReport = Extract<NodeReport, { type: "started" }>;
 const COLORS = ["cyan", "green", "yellow", "magenta", "blue", "red"] as const;
 const running = (proc: Subprocess) => proc.exitCode === null && proc.signalCode === null;
@@ -364,7 +370,7 @@ export class Cluster {
  *
  * @example Scraping the manager's metrics from a throwaway cluster
  * ```ts
- * import { withCluster } from "zeek-zmq-cluster";
+ * import { withCluster } from "zeek-zmq-cluster/launcher";
  *
  * const cluster = { nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27762 }, "worker-1": { type: "worker", ip: "127.0.0.1" } } } as const;
  * const text = await withCluster(cluster, async ({ nodes }) => {

@@ -6,7 +6,7 @@
 
 import { isIP } from "node:net";
 import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
-import { invalid } from "./invalid.ts";
+import { invalid } from "./_invalid.ts";
 
 /** The role of a node (Zeek's `Cluster::NodeType`). */
 export type NodeType = "manager" | "logger" | "proxy" | "worker";

@@ -1,13 +1,17 @@
 /**
  * @module Log streams (Zeek's `Log::create_stream`): typed fields, record validation, and the batches
- * writers PUSH to loggers, in Zeek's `zeek-bin-serializer` (see `zeek-log-format.ts`) or this library's
- * `msgpack-log-v1` (see `log-msgpack.ts`); both are re-exported here.
+ * writers PUSH to loggers, in Zeek's `zeek-bin-serializer` (see `_zeek-log-format.ts`) or this library's
+ * `msgpack-log-v1` (see `_log-msgpack.ts`); both are re-exported here.
  */
 
-import { formatAddr, formatSubnet, isIPv4, parseAddr, parseSubnet } from "./addr.ts";
+import { formatAddr, formatSubnet, isIPv4, parseAddr, parseSubnet } from "./_addr.ts";
 
-export { decodeBatch, encodeBatch } from "./log-msgpack.ts";
-export { decodeZeekBatch, decodeZeekValue, encodeZeekBatch, encodeZeekValue, ZEEK_LOG_FORMAT, ZeekValue } from "./zeek-log-format.ts";
+// zeek-zmq-cluster/logging: streams, both batch formats, and the writer and receiver a node builds.
+export type { LogWriter, LogWriterOptions, LogWriterStats } from "./logpush.ts";
+export type { LogReceiver, LogReceiverOptions, LogReceiverStats } from "./logpull.ts";
+
+export { decodeBatch, encodeBatch } from "./_log-msgpack.ts";
+export { decodeZeekBatch, decodeZeekValue, encodeZeekBatch, encodeZeekValue, ZEEK_LOG_FORMAT, ZeekValue } from "./_zeek-log-format.ts";
 
 /**
  * Zeek's scalar log types. `func` and `file` columns (a function's description, a file's name) are

@@ -7,8 +7,8 @@
  * acknowledgment) is acknowledged again but written once.
  */
 
-import { ackRequest, type BatchCursor, LogFrame } from "./frames.ts";
-import { LogFiles, type LogFilesOptions } from "./logfiles.ts";
+import { ackRequest, type BatchCursor, LogFrame } from "./_frames.ts";
+import { LogFiles, type LogFilesOptions } from "./_logfiles.ts";
 import { decodeBatch, decodeZeekBatch, LOG_FORMAT, type LogBatch, ZEEK_LOG_FORMAT } from "./logformat.ts";
 
 /** Options of a logger: where records go. */

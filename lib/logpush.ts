@@ -8,12 +8,12 @@
  * are never sent again (Zeek would write them twice), and are counted as unacknowledged.
  */
 
-export type { SendResult } from "./io-thread.ts";
-import { within } from "./deadline.ts";
+export type { SendResult } from "./_io-thread.ts";
+import { within } from "./_deadline.ts";
 import { encodeBatch, type LogBatch, type LogStream, recordValues } from "./logformat.ts";
 
-export type { LogTransport, LogWriterOptions, LogWriterStats } from "./logpush-types.ts";
-import type { LogTransport, LogWriterOptions, LogWriterStats } from "./logpush-types.ts";
+export type { LogTransport, LogWriterOptions, LogWriterStats } from "./_logpush-types.ts";
+import type { LogTransport, LogWriterOptions, LogWriterStats } from "./_logpush-types.ts";
 
 interface Pending {
   seq: number;

@@ -3,6 +3,12 @@
  * Prometheus text exposition format 0.0.4. Values can be kept here or read at scrape time.
  */
 
+// zeek-zmq-cluster/metrics: the registry and text format, the Hono app, and a node's metrics.
+export { metricsApp, MetricsServer } from "./metrics-server.ts";
+export type { MetricsServerOptions, MetricsSource, ServiceGroup } from "./metrics-server.ts";
+export { DEFAULT_TOPIC_NORMALIZATIONS } from "./telemetry.ts";
+export type { CoreMetricsLevel, MetricsOptions, NodeMetrics, TelemetryOptions } from "./telemetry.ts";
+
 /** Label names and values of one series. */
 export type Labels = Readonly<Record<string, string>>;
 

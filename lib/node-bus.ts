@@ -7,10 +7,10 @@
  */
 
 import type { ZeroMQConfig } from "./config.ts";
-import type { IoCounters } from "./io-thread.ts";
+import type { IoCounters } from "./_io-thread.ts";
 import type { NodeType, ValidLayout } from "./layout.ts";
 import type { LogReceiverStats } from "./logpull.ts";
-import type { LogWriterStats } from "./logpush-types.ts";
+import type { LogWriterStats } from "./_logpush-types.ts";
 
 /** Counters of a node, named after Zeek's metrics. */
 export interface NodeStats extends IoCounters, LogWriterStats, LogReceiverStats {

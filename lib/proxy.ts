@@ -5,11 +5,11 @@
  */
 
 import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
-import { within } from "./deadline.ts";
+import { within } from "./_deadline.ts";
 import { ClusterError } from "./errors.ts";
-import type { ProxyWorkerEvent, ProxyWorkerStart } from "./proxy-worker.ts";
-import { ZapHandler } from "./zap.ts";
-import { Context, DONTWAIT, type Socket, SocketOption } from "./zmq.ts";
+import type { ProxyWorkerEvent, ProxyWorkerStart } from "./_proxy-worker.ts";
+import { ZapHandler } from "./_zap.ts";
+import { Context, DONTWAIT, type Socket, SocketOption } from "./_zmq.ts";
 
 /** The endpoints a running broker is bound to, wildcard ports resolved. */
 export interface BrokerEndpoints {
@@ -128,7 +128,7 @@ export class Broker {
       ctx.close();
       throw err;
     }
-    const worker = new Worker(new URL("./proxy-worker.ts", import.meta.url).href);
+    const worker = new Worker(new URL("./_proxy-worker.ts", import.meta.url).href);
     const start: ProxyWorkerStart = {
       context: ctx.handle,
       xsub: this.#bindTo.xsub,

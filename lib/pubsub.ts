@@ -5,37 +5,37 @@
  * and metrics. All sockets live in the node's I/O Worker; nothing here waits on libzmq.
  *
  * The path of one event out: `publish()` → `encodeEvent` (events.ts, the format's encoder) → the I/O
- * thread's queue (io-thread.ts) → the I/O Worker → the XPUB socket. In: the worker's batch →
- * `#onEvent` → `decodeEvent` → the handlers (handlers.ts).
+ * thread's queue (_io-thread.ts) → the I/O Worker → the XPUB socket. In: the worker's batch →
+ * `#onEvent` → `decodeEvent` → the handlers (_handlers.ts).
  */
 
 import type { ZeroMQConfig } from "./config.ts";
-import { deadline } from "./deadline.ts";
+import { deadline } from "./_deadline.ts";
 import { Discovery } from "./discovery.ts";
 import { ClusterError } from "./errors.ts";
-import { type BatchCursor, EventFrame } from "./frames.ts";
+import { type BatchCursor, EventFrame } from "./_frames.ts";
 import { decodeEvent, encodeEvent, type EventArgs, type EventInput, type EventType, isEventType } from "./events.ts";
-import { type EventContext, Handlers, ReceivedEvent } from "./handlers.ts";
-import { IoThread } from "./io-thread.ts";
+import { type EventContext, Handlers, ReceivedEvent } from "./_handlers.ts";
+import { IoThread } from "./_io-thread.ts";
 import type { NodeType, ValidLayout } from "./layout.ts";
-import { Lifecycle, type NodeState } from "./lifecycle.ts";
+import { Lifecycle, type NodeState } from "./_lifecycle.ts";
 import type { LogStream } from "./logformat.ts";
 import type { LogReceiver } from "./logpull.ts";
 import type { LogWriter } from "./logpush.ts";
 import type { EventHandler, NodeBus, NodeStats, Reporter } from "./node-bus.ts";
-import { NodeLogging } from "./node-logging.ts";
-import { type NodeOptions, resolveNodeOptions } from "./node-options.ts";
+import { NodeLogging } from "./_node-logging.ts";
+import { type NodeOptions, resolveNodeOptions } from "./_node-options.ts";
 import { Broker } from "./proxy.ts";
-import { SeenTopics } from "./subscriptions.ts";
+import { SeenTopics } from "./_subscriptions.ts";
 import { type EventFormat, type EventMetadata, getFormat } from "./serializer.ts";
 import { NodeMetrics } from "./telemetry.ts";
 import { BACKEND_EVENTS, EVENTS, makeNodeId, nodeidTopic, nodeTopic, ownTopics } from "./topics.ts";
 
-export type { EventContext } from "./handlers.ts";
-export type { NodeState } from "./lifecycle.ts";
+export type { EventContext } from "./_handlers.ts";
+export type { NodeState } from "./_lifecycle.ts";
 export type { EventHandler, NodeStats, Reporter } from "./node-bus.ts";
-export type { LoggingOptions } from "./node-logging.ts";
-export type { NodeOptions } from "./node-options.ts";
+export type { LoggingOptions } from "./_node-logging.ts";
+export type { NodeOptions } from "./_node-options.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -4,8 +4,15 @@
  * `msgpack-v1`, plain MessagePack that any language can read. More register under their own names.
  */
 
-import { BROKER_BIN_V1, BROKER_JSON_V1 } from "./broker-event.ts";
-import { decodeRange, type Encoded, encodeEventShared } from "./msgpack.ts";
+import { BROKER_BIN_V1, BROKER_JSON_V1 } from "./_broker-event.ts";
+import { decodeRange, type Encoded, encodeEventShared } from "./_msgpack.ts";
+
+// zeek-zmq-cluster/wire: the event formats, and Broker's value codecs for tools that read Zeek's bytes.
+export { BROKER_BIN_V1, BROKER_JSON_V1 } from "./_broker-event.ts";
+export type { BrokerEvent, BrokerEventFormat } from "./_broker-event.ts";
+export { decodeBrokerBin, encodeBrokerBin } from "./_broker-bin.ts";
+export { decodeBrokerJson, encodeBrokerJson } from "./_broker-json.ts";
+export type { BrokerValue } from "./_broker-value.ts";
 
 /** Event metadata: `[id, value]` pairs; ids 1–199 are Zeek's (1 = network timestamp), 200+ the user's. */
 export type EventMetadata = [number, unknown][];

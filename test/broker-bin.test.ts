@@ -2,10 +2,10 @@
 // equivalents of §3.4), CAF's special reals, and hostile input that must be refused cheaply.
 
 import { describe, expect, test } from "bun:test";
-import { decodeBrokerBin, encodeBrokerBin } from "../lib/broker-bin.ts";
-import { BinReader, unpack754 } from "../lib/broker-bin-reader.ts";
-import { pack754 } from "../lib/broker-bin-writer.ts";
-import { type BrokerValue, compareBroker } from "../lib/broker-value.ts";
+import { decodeBrokerBin, encodeBrokerBin } from "../lib/_broker-bin.ts";
+import { BinReader, unpack754 } from "../lib/_broker-bin-reader.ts";
+import { pack754 } from "../lib/_broker-bin-writer.ts";
+import { type BrokerValue, compareBroker } from "../lib/_broker-value.ts";
 import vectors from "./fixtures/broker-bin-vectors.json";
 import { parseNotation } from "./wire-notation.ts";
 

@@ -2,9 +2,9 @@
 // (§3.2, §3.3), where we deliberately differ from Broker's encoder, hostile input, and a seeded round
 // trip over every Broker type.
 import { describe, expect, test } from "bun:test";
-import { formatAddr, formatSubnet, maskAddr } from "../lib/addr.ts";
-import { decodeBrokerJson, encodeBrokerJson } from "../lib/broker-json.ts";
-import { type BrokerValue, compareBroker, NONE, PORT_PROTOCOLS } from "../lib/broker-value.ts";
+import { formatAddr, formatSubnet, maskAddr } from "../lib/_addr.ts";
+import { decodeBrokerJson, encodeBrokerJson } from "../lib/_broker-json.ts";
+import { type BrokerValue, compareBroker, NONE, PORT_PROTOCOLS } from "../lib/_broker-value.ts";
 
 const c = (value: bigint): BrokerValue => ({ type: "count", value });
 const i = (value: bigint): BrokerValue => ({ type: "integer", value });

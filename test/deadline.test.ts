@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { deadline, within } from "../lib/deadline.ts";
+import { deadline, within } from "../lib/_deadline.ts";
 
 describe("deadline()", () => {
   test("passes the value or the rejection through when the promise is in time", async () => {
@@ -27,7 +27,7 @@ describe("within()", () => {
 test("no timer outlives a wait that ended: a child that only waits exits at once", async () => {
   // A 10 s limit on waits that end at once: were a timer left behind, the child would live 10 s.
   const code = `
-    import { deadline, within } from ${JSON.stringify(new URL("../lib/deadline.ts", import.meta.url).pathname)};
+    import { deadline, within } from ${JSON.stringify(new URL("../lib/_deadline.ts", import.meta.url).pathname)};
     await deadline(Promise.resolve(1), 10_000, () => new Error("late"));
     await within(Promise.resolve(), 10_000);
   `;

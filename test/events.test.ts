@@ -3,8 +3,8 @@
 // through broker-bin-v1, broker-json-v1 and msgpack-v1.
 
 import { describe, expect, test } from "bun:test";
-import { BROKER_BIN_V1, BROKER_JSON_V1 } from "../lib/broker-event.ts";
-import { fromBroker, toBroker } from "../lib/broker-convert.ts";
+import { BROKER_BIN_V1, BROKER_JSON_V1 } from "../lib/_broker-event.ts";
+import { fromBroker, toBroker } from "../lib/_broker-convert.ts";
 import { decodeEvent, defineEvent, encodeEvent, type EventType } from "../lib/events.ts";
 import { type EventFormat, MSGPACK_V1 } from "../lib/serializer.ts";
 import { parseZeekType, record, setOf, tableOf, vectorOf, type ZeekType } from "../lib/zeek-types.ts";

@@ -1,4 +1,4 @@
-// The sealed FFI boundary: lib/zmq.ts is the only module that calls libzmq (lib/libzmq.ts loads it
+// The sealed FFI boundary: lib/_zmq.ts is the only module that calls libzmq (lib/_libzmq.ts loads it
 // and declares the symbols), and no other module holds a pointer or a view of C memory.
 
 import { expect, test } from "bun:test";
@@ -6,8 +6,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const ROOT = join(import.meta.dir, "..");
-const BINDING = "lib/zmq.ts";
-const LOADER = "lib/libzmq.ts";
+const BINDING = "lib/_zmq.ts";
+const LOADER = "lib/_libzmq.ts";
 
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })
@@ -23,7 +23,7 @@ function code(path: string): string {
 const files = [...sources("lib"), ...sources("bench"), ...sources("scripts"), ...sources("test"), "mod.ts"]
   .map((path) => relative(ROOT, join(ROOT, path)));
 
-test("only lib/zmq.ts loads libzmq, calls its symbols or C's malloc", () => {
+test("only lib/_zmq.ts loads libzmq, calls its symbols or C's malloc", () => {
   const offenders: string[] = [];
   for (const path of files) {
     if (path === BINDING || path === LOADER || path === "test/ffi-boundary.test.ts") continue;
@@ -50,7 +50,7 @@ test("no lib module but the binding makes pointers or views of C memory", () => 
       const values = m[1] ? [] : m[2]!.split(",").map((s) => s.trim()).filter((s) => s && !s.startsWith("type "));
       if (values.length > 0) offenders.push(`${path}: imports ${values.join(", ")} from bun:ffi`);
     }
-    if (/\bNativeObject\.(pointer|swap|inner|keepInner)\s*\(/.test(text) && path !== "lib/zmq-object.ts") {
+    if (/\bNativeObject\.(pointer|swap|inner|keepInner)\s*\(/.test(text) && path !== "lib/_zmq-object.ts") {
       offenders.push(`${path}: reads a pointer slot`);
     }
   }
@@ -58,7 +58,7 @@ test("no lib module but the binding makes pointers or views of C memory", () => 
 });
 
 test("the binding passes no handle through module state", () => {
-  const binding = sources("lib").filter((path) => /^lib\/(zmq|zmq-[\w-]+|libzmq)\.ts$/.test(path));
+  const binding = sources("lib").filter((path) => /^lib\/_(zmq|zmq-[\w-]+|libzmq)\.ts$/.test(path));
   expect(binding).toContain(BINDING);
   const offenders = binding.flatMap((path) =>
     code(path).split("\n").filter((line) => /^(let|var)\s/.test(line)).map((line) => `${path}: ${line.trim()}`)

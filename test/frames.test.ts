@@ -5,8 +5,8 @@ import { describe, expect, test } from "bun:test";
 import {
   ackRequest, BatchCursor, BatchWriter, EventFrame, Kind, LOG_WRITE, LogFrame, LogHeader, logHeader, logWriteTag, MESSAGE_FRAMES, Notice,
   noticeFrame, PUBLISH_BATCH, PublishBatch, type PublishRecord, readLogHeader, readPublishRecord, Record,
-} from "../lib/frames.ts";
-import { Message, NativeBuffer } from "../lib/zmq.ts";
+} from "../lib/_frames.ts";
+import { Message, NativeBuffer } from "../lib/_zmq.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const bytes = (s: string) => new TextEncoder().encode(s);

@@ -1,7 +1,7 @@
 /** Helpers shared by the tests: bounded waits, subprocesses killed by pid, and peer detection. */
 
 import type { Subprocess } from "bun";
-import { DONTWAIT, type Socket } from "../lib/zmq.ts";
+import { DONTWAIT, type Socket } from "../lib/_zmq.ts";
 
 /** Bind here to get an ephemeral loopback port; read the real one back from `lastEndpoint`. */
 export const ANY_PORT = "tcp://127.0.0.1:*";

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClusterLayout } from "../lib/layout.ts";
 import { decodeBatch, decodeZeekBatch, defineStream, encodeZeekBatch, LOG_FORMAT, recordValues, ZEEK_LOG_FORMAT } from "../lib/logformat.ts";
-import { ackRequest } from "../lib/frames.ts";
+import { ackRequest } from "../lib/_frames.ts";
 import { ClusterNode } from "../lib/pubsub.ts";
-import { Context, DONTWAIT, type Socket } from "../lib/zmq.ts";
+import { Context, DONTWAIT, type Socket } from "../lib/_zmq.ts";
 import { makeNode, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, text, waitFor } from "./helpers.ts";
 

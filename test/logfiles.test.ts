@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LogFiles, rotationStamp } from "../lib/logfiles.ts";
+import { LogFiles, rotationStamp } from "../lib/_logfiles.ts";
 import { defineStream, recordValues } from "../lib/logformat.ts";
 import { makeNode } from "./cluster-helpers.ts";
 import { ANY_PORT } from "./helpers.ts";

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClusterLayout } from "../lib/layout.ts";
 import { defineStream, encodeBatch, LOG_FORMAT, recordValues, ZEEK_LOG_FORMAT } from "../lib/logformat.ts";
-import { Context } from "../lib/zmq.ts";
+import { Context } from "../lib/_zmq.ts";
 import { makeNode, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, startNodeProcess, statsOf, waitFor } from "./helpers.ts";
 

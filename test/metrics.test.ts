@@ -3,7 +3,7 @@ import { CONTENT_TYPE, Registry } from "../lib/metrics.ts";
 import { metricsApp } from "../lib/metrics-server.ts";
 import type { ClusterNode } from "../lib/pubsub.ts";
 import { EVENTS } from "../lib/topics.ts";
-import { Context, SocketOption } from "../lib/zmq.ts";
+import { Context, SocketOption } from "../lib/_zmq.ts";
 import { expectEntry, layoutOf, makeNode, record, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, spawnChild, waitFor } from "./helpers.ts";
 

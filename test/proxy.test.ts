@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type CurveKeyPair, curveKeypair } from "../lib/curve.ts";
 import { ClusterError } from "../lib/errors.ts";
 import { Broker, type BrokerEndpoints } from "../lib/proxy.ts";
-import { Context, DONTWAIT, type Socket, SocketOption } from "../lib/zmq.ts";
+import { Context, DONTWAIT, type Socket, SocketOption } from "../lib/_zmq.ts";
 import { ANY_PORT, bytes, expectSilence, PYTHON, recvWithin, spawnBun, spawnChild, text, waitFor } from "./helpers.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");

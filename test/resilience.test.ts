@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Broker, type BrokerEndpoints } from "../lib/proxy.ts";
 import { getFormat, MSGPACK_V1 } from "../lib/serializer.ts";
 import { EVENTS, nodeidTopic } from "../lib/topics.ts";
-import { Context, type Socket, SocketOption } from "../lib/zmq.ts";
+import { Context, type Socket, SocketOption } from "../lib/_zmq.ts";
 import { expectEntry, layoutOf, makeNode, record, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, recvWithin, startNodeProcess, statsOf, text, waitFor } from "./helpers.ts";
 

@@ -3,7 +3,7 @@
 // c42 count · i-5 integer · r2.5 real · "s" string · a:… address · n:… subnet · p:… port ·
 // ts:Nns timestamp · td:Nns timespan · e:Name enum · set{…} · tbl{k→v, …} · […] vector · nil · T/F.
 
-import type { BrokerValue } from "../lib/broker-value.ts";
+import type { BrokerValue } from "../lib/_broker-value.ts";
 
 export function parseNotation(text: string): BrokerValue {
   const r = { s: text, i: 0 };

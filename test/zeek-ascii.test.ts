@@ -7,11 +7,11 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { rapidjsonDouble } from "../lib/json-double.ts";
-import { LogFiles } from "../lib/logfiles.ts";
+import { rapidjsonDouble } from "../lib/_json-double.ts";
+import { LogFiles } from "../lib/_logfiles.ts";
 import { defineStream, recordValues } from "../lib/logformat.ts";
-import { jsonDouble, jsonKey, jsonString, metaStamp, tsvDouble, tsvString, tsvTime } from "../lib/zeek-ascii.ts";
-import { decodeZeekBatch } from "../lib/zeek-log-format.ts";
+import { jsonDouble, jsonKey, jsonString, metaStamp, tsvDouble, tsvString, tsvTime } from "../lib/_zeek-ascii.ts";
+import { decodeZeekBatch } from "../lib/_zeek-log-format.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
 const dirs: string[] = [];

@@ -3,11 +3,11 @@
 // what Zeek sends) and broker-json-v1.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { BROKER_BIN_V1 } from "../lib/broker-event.ts";
+import { BROKER_BIN_V1 } from "../lib/_broker-event.ts";
 import { defineEvent, encodeEvent, type EventArgs } from "../lib/events.ts";
 import { EVENTS } from "../lib/topics.ts";
 import { record as zeekRecord } from "../lib/zeek-types.ts";
-import { Context } from "../lib/zmq.ts";
+import { Context } from "../lib/_zmq.ts";
 import { expectEntry, makeNode, record } from "./cluster-helpers.ts";
 import { bytes, recvWithin, text, waitFor } from "./helpers.ts";
 import { mixedCluster, startZeek, stopZeekClusters, ZEEK, ZEEK_MISSING, type ZeekNode } from "./zeek-harness.ts";

@@ -9,7 +9,7 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LogFiles } from "../lib/logfiles.ts";
+import { LogFiles } from "../lib/_logfiles.ts";
 import { makeNode } from "./cluster-helpers.ts";
 import { ANY_PORT, PYTHON, spawnChild, waitFor } from "./helpers.ts";
 

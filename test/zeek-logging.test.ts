@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LogFiles } from "../lib/logfiles.ts";
+import { LogFiles } from "../lib/_logfiles.ts";
 import { decodeZeekBatch, defineStream } from "../lib/logformat.ts";
 import { getFormat } from "../lib/serializer.ts";
 import { makeNode } from "./cluster-helpers.ts";

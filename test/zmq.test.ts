@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { curveKeypair, curvePublicKey, libzmqInfo, z85Decode, z85Encode } from "../lib/curve.ts";
 import { ClusterError } from "../lib/errors.ts";
-import { addonCandidates } from "../lib/libzmq.ts";
-import { Context, DONTWAIT, Message, NativeBuffer, Poller, POLLIN, SocketOption, ZmqError } from "../lib/zmq.ts";
+import { addonCandidates } from "../lib/_libzmq.ts";
+import { Context, DONTWAIT, Message, NativeBuffer, Poller, POLLIN, SocketOption, ZmqError } from "../lib/_zmq.ts";
 import { ANY_PORT, bytes, recvWithin, spawnBun, text, waitFor } from "./helpers.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");

@@ -1,7 +1,7 @@
 // Shared by the examples: when a file is run directly (no CLUSTER_NODE), it launches a small cluster
 // in which every node runs that same file, prints each node's output, and waits for the line starting
 // with "result:" that the node named `from` prints. Exit code 0 once it arrives, 1 on a timeout.
-import { type ClusterFile, withCluster } from "../../mod.ts";
+import { type ClusterFile, withCluster } from "../../lib/launcher.ts";
 
 /** Whether this process was started by the launcher as a node (rather than by a user). */
 export const isNode: boolean = process.env.CLUSTER_NODE !== undefined;

@@ -1,0 +1,151 @@
+/**
+ * @module The contract between a node's main thread and its I/O Worker: what main posts to start it,
+ * what the worker posts back, and the shared memory both see (small slots and the transport counters).
+ * The byte layouts they exchange on the inproc PAIRs and in batches are in `_frames.ts`. Not public.
+ */
+
+import type { ZeroMQConfig } from "./config.ts";
+import type { ContextHandle } from "./_zmq.ts";
+
+/**
+ * Batches each end of the data PAIR holds (libzmq adds both ends' HWMs for inproc): enough for the
+ * worker to keep the XPUB busy while main is off the CPU for a few ms, little enough (about 1 MiB) that
+ * BLOCK pushes back on the publisher soon.
+ */
+export const DATA_PAIR_HWM = 16;
+
+/**
+ * Int32 slots of the shared state. `OnloopDepth`: events handed to the main thread and not yet
+ * processed (the onloop queue). `WantDrain`: set by main when its data PAIR was full; the worker posts
+ * `drain` once it has read from it. `LogDepth` and `LogWantDrain`: the same for log batches.
+ */
+export const Slot = { OnloopDepth: 0, WantDrain: 1, LogDepth: 2, LogWantDrain: 3 } as const;
+const INT_SLOTS = 4;
+
+/** 64-bit counters of the shared state, written by the worker. */
+export const Counter = { XpubDrops: 0, XpubBlocks: 1, OnloopDrops: 2, MsgErrors: 3, LogBlocks: 4 } as const;
+/** A counter index. */
+export type Counter = (typeof Counter)[keyof typeof Counter];
+const COUNTERS = 8;
+
+/** The state both threads see: small integer slots and 64-bit counters. */
+export interface SharedState {
+  /** Int32 slots, indexed by {@linkcode Slot}. */
+  ints: Int32Array;
+  /** Counters, indexed by {@linkcode Counter}. */
+  counters: BigInt64Array;
+}
+
+/** Allocates the shared state; the buffer is posted to the worker. */
+export function createSharedState(buffer: SharedArrayBuffer = new SharedArrayBuffer(INT_SLOTS * 4 + COUNTERS * 8)): SharedState {
+  return { ints: new Int32Array(buffer, 0, INT_SLOTS), counters: new BigInt64Array(buffer, INT_SLOTS * 4, COUNTERS) };
+}
+
+/** Adds to a counter (worker side). */
+export function bump(state: SharedState, counter: Counter, by = 1): void {
+  Atomics.add(state.counters, counter, BigInt(by));
+}
+
+/** Reads a counter as a number. */
+export function readCounter(state: SharedState, counter: Counter): number {
+  return Number(Atomics.load(state.counters, counter));
+}
+
+/** What main posts to start the worker. */
+export interface IoWorkerStart {
+  context: ContextHandle;
+  shared: SharedArrayBuffer;
+  /** inproc endpoints of the data, log and control PAIRs, bound by main. */
+  dataEndpoint: string;
+  logEndpoint: string;
+  controlEndpoint: string;
+  nodeId: string;
+  /** The name of the event format, sent as every publish's third frame. */
+  format: string;
+  xpubEndpoint: string;
+  xsubEndpoint: string;
+  /** Logger endpoints the PUSH socket connects to (none: no PUSH socket). */
+  logConnect: readonly string[];
+  /** Where the PULL socket binds (empty: no PULL socket). */
+  logListen: string;
+  logOverflowPolicy: "BLOCK" | "DROP";
+  socketOptions: {
+    logSndhwm: number;
+    logRcvhwm: number;
+    logSndbuf: number;
+    logRcvbuf: number;
+    logImmediate: boolean;
+    lingerMs: number;
+    xpubSndhwm: number;
+    xpubSndbuf: number;
+    xsubRcvhwm: number;
+    xsubRcvbuf: number;
+    xpubNodrop: boolean;
+  };
+  /** CURVE client keys, or undefined for plain connections. */
+  curve: { serverKey: string; publicKey: string; secretKey: string } | undefined;
+  /** CURVE server secret key for the PULL socket, or empty. */
+  curveServerKey: string;
+  overflowPolicy: "BLOCK" | "DROP";
+  onloopQueueHwm: number;
+  /** Where to stop reading the XSUB when `onloopQueueHwm` is 0 (never drop), so memory stays bounded. */
+  onloopBackpressureAt: number;
+  pollMaxMessages: number;
+  debug: boolean;
+}
+
+/** Transport counters (Zeek's metric names in the comments). */
+export interface IoCounters {
+  /** `zeek_cluster_zeromq_xpub_drops_total` */
+  xpubDrops: number;
+  /** `zeek_cluster_zeromq_xpub_blocks_total` */
+  xpubBlocks: number;
+  /** `zeek_cluster_zeromq_onloop_drops_total` */
+  onloopDrops: number;
+  /** Malformed messages seen by the worker (part of `zeek_cluster_zeromq_msg_errors_total`). */
+  msgErrors: number;
+  /** Events handed to the main thread and not processed yet. */
+  onloopQueueDepth: number;
+  /** Publishes waiting in the local queue for the worker. */
+  pendingPublishes: number;
+  /** Times a log batch had to wait for a logger (BLOCK). */
+  logBlocks: number;
+}
+
+/** What a queue did with a message. */
+export type SendResult = "sent" | "queued" | "dropped";
+
+/** What the worker posts to main. `terminated`: its sockets are closed and the context is terminated. */
+export type IoWorkerEvent =
+  | { type: "ready"; logListen: string }
+  | { type: "batch"; buffer: ArrayBuffer; events: number; logs: number }
+  | { type: "drain" }
+  | { type: "log-drain" }
+  | { type: "log-dropped"; batches: [seq: number, records: number][] }
+  | { type: "pull-closed" }
+  | { type: "report"; key: string; message: string }
+  | { type: "handshake-failed"; message: string }
+  | { type: "terminated" }
+  | { type: "failed"; message: string };
+
+/** The start message for a worker: `c`'s endpoints and socket options, and what main decided. */
+export function workerStart(
+  c: ZeroMQConfig,
+  main: Pick<IoWorkerStart, "context" | "shared" | "nodeId" | "format" | "curve" | "logOverflowPolicy" | "curveServerKey" | "onloopBackpressureAt"> & {
+    /** The inproc endpoint prefix of the three PAIRs main bound. */
+    base: string;
+  },
+): IoWorkerStart {
+  const { base, ...rest } = main;
+  return {
+    ...rest,
+    dataEndpoint: `${base}-data`, logEndpoint: `${base}-logs`, controlEndpoint: `${base}-control`,
+    xpubEndpoint: c.connectXpubEndpoint, xsubEndpoint: c.connectXsubEndpoint, logConnect: c.connectLogEndpoints, logListen: c.listenLogEndpoint,
+    socketOptions: {
+      lingerMs: c.lingerMs, xpubSndhwm: c.xpubSndhwm, xpubSndbuf: c.xpubSndbuf, xsubRcvhwm: c.xsubRcvhwm, xsubRcvbuf: c.xsubRcvbuf,
+      xpubNodrop: c.connectXpubNodrop, logSndhwm: c.logSndhwm, logRcvhwm: c.logRcvhwm, logSndbuf: c.logSndbuf,
+      logRcvbuf: c.logRcvbuf, logImmediate: c.logImmediate,
+    },
+    overflowPolicy: c.overflowPolicy, onloopQueueHwm: c.onloopQueueHwm, pollMaxMessages: c.pollMaxMessages, debug: (c.debugFlags & 1) !== 0,
+  };
+}

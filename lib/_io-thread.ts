@@ -1,0 +1,289 @@
+/**
+ * @module The main-thread side of a node's I/O Worker, as one program: it starts the worker, hands it
+ * publishes (packed into batches, see `_frames.ts`), log batches and subscription changes through three
+ * inproc PAIRs without ever waiting on libzmq, queues locally while the worker is behind (BLOCK: the
+ * caller awaits `drain()`; DROP: bounded by the HWMs), takes the batches of received messages the
+ * worker posts, and stops it with one message. The worker's side is `_io-worker.ts`. Not public.
+ */
+
+import {
+  Counter, createSharedState, DATA_PAIR_HWM, type IoCounters, type IoWorkerEvent, readCounter, type SendResult,
+  type SharedState, Slot, workerStart,
+} from "./_channel.ts";
+import type { ZeroMQConfig } from "./config.ts";
+import { within } from "./_deadline.ts";
+import { ClusterError } from "./errors.ts";
+import { BatchCursor, Control, Kind, logHeader, Notice, readLogHeader } from "./_frames.ts";
+import { PairQueue, Publishes } from "./_io-queue.ts";
+import { ZapHandler } from "./_zap.ts";
+import { Context, DONTWAIT, type Socket, SocketOption } from "./_zmq.ts";
+
+export type { IoCounters, SendResult } from "./_channel.ts";
+
+/** Where received traffic goes. */
+export interface IoHandlers {
+  /** A subscription (`true`) or unsubscription seen on the XPUB, topic bytes without the flag byte. */
+  notice(subscribe: boolean, topic: Uint8Array): void;
+  /** An event from the XSUB: the cursor stands on a record of `[topic, sender, format, payload]`. */
+  event(record: BatchCursor): void;
+  /** A log message from the PULL: the cursor stands on `["log-write", sender, format, payload]`; may be async. */
+  log(record: BatchCursor): void | Promise<void>;
+  /** Log batches, as [seq, records], that were dropped before reaching a logger. */
+  logDropped(batches: [number, number][]): void;
+  /** A problem the worker reports once per kind. */
+  report(message: string): void;
+  /** A connection to the broker failed its handshake (CURVE on one side only, a wrong key). */
+  handshakeFailed(message: string): void;
+}
+
+/** Stop reading the XSUB when this many events wait for main and the onloop HWM is 0 (never drop). */
+const ONLOOP_BACKPRESSURE_AT = 10_000;
+const encoder = new TextEncoder();
+let seq = 0;
+
+/** One node's I/O Worker, seen from the main thread. */
+export class IoThread {
+  #config: ZeroMQConfig | undefined;
+  readonly #nodeId: string;
+  readonly #handlers: IoHandlers;
+  readonly #state: SharedState = createSharedState();
+  readonly #events: Publishes;
+  readonly #logs: PairQueue;
+  /** Topics as bytes: most nodes publish to a few topics, over and over. */
+  readonly #topics = new Map<string, Uint8Array>();
+  /** Log batches waiting beyond which a new one is dropped (DROP: `logSndhwm`). */
+  #logDropLimit = Infinity;
+  #ctx: Context | undefined;
+  #worker: Worker | undefined;
+  #control: Socket | undefined;
+  #zap: ZapHandler | undefined;
+  #batches: [ArrayBuffer, number, number][] = [];
+  #logListen = "";
+  #terminated = Promise.withResolvers<void>();
+  #pullClosed = Promise.withResolvers<void>();
+
+  constructor(nodeId: string, handlers: IoHandlers) {
+    this.#nodeId = nodeId;
+    this.#handlers = handlers;
+    this.#events = new Publishes(this.#state);
+    this.#logs = new PairQueue(this.#state, Slot.LogWantDrain);
+  }
+
+  /** Whether {@linkcode start} has created the sockets. */
+  get started(): boolean {
+    return this.#control !== undefined;
+  }
+
+  /** The endpoint the PULL socket bound (wildcard port resolved), or empty. */
+  get logListenEndpoint(): string {
+    return this.#logListen;
+  }
+
+  /** Starts the worker with `c`'s endpoints and options; resolves once its sockets are connecting. */
+  async start(c: ZeroMQConfig, logPolicy: "BLOCK" | "DROP", format: string): Promise<void> {
+    this.#config = c;
+    // CURVE client keys for the broker and the loggers, when all three are set (Zeek's client mode).
+    const client = c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey;
+    const curve = client ? { serverKey: c.curveServerPublickey, publicKey: c.curveClientPublickey, secretKey: c.curveClientSecretkey } : undefined;
+    // Under DROP the local queues are bounded by the HWMs (0: unbounded), as the sockets behind them are.
+    const limit = (policy: string, hwm: number) => (policy === "DROP" && hwm > 0 ? hwm : Infinity);
+    this.#events.dropLimit = limit(c.overflowPolicy, c.xpubSndhwm);
+    this.#logDropLimit = limit(logPolicy, c.logSndhwm);
+    const ctx = (this.#ctx = new Context({ ioThreads: 1, ipv6: c.ipv6 }));
+    const base = `inproc://zeek-zmq-io-${process.pid}-${++seq}`;
+    const [data, logs, control] = ["data", "logs", "control"].map((name) => {
+      const socket = ctx.socket("PAIR");
+      socket.setOption(SocketOption.LINGER, 0);
+      socket.bind(`${base}-${name}`);
+      return socket;
+    }) as [Socket, Socket, Socket];
+    control.setOption(SocketOption.SNDHWM, 0); // subscriptions are few: never make them wait
+    data.setOption(SocketOption.SNDHWM, DATA_PAIR_HWM);
+    // A logger with CURVE admits only the cluster's client key (Zeek starts a ZAP thread likewise).
+    const server = c.listenLogEndpoint !== "" && c.curveServerSecretkey !== "" && c.curveClientPublickey !== "";
+    if (server) this.#zap = await ZapHandler.start(ctx, [c.curveClientPublickey]);
+    const worker = (this.#worker = new Worker(new URL("./_io-worker.ts", import.meta.url).href));
+    const ready = Promise.withResolvers<void>();
+    worker.onmessage = (e: MessageEvent<IoWorkerEvent>) => this.#onWorker(e.data, ready);
+    worker.onerror = (e) => {
+      ready.reject(new ClusterError("IO_THREAD_FAILED", `The I/O thread failed: ${e.message}`));
+      this.#handlers.report(`io thread failed: ${e.message}`);
+      for (const p of [this.#terminated, this.#pullClosed]) p.resolve();
+    };
+    worker.postMessage(workerStart(c, {
+      context: ctx.handle, shared: this.#state.ints.buffer as SharedArrayBuffer, base, nodeId: this.#nodeId, format, curve,
+      logOverflowPolicy: logPolicy, curveServerKey: server ? c.curveServerSecretkey : "", onloopBackpressureAt: ONLOOP_BACKPRESSURE_AT,
+    }));
+    try {
+      await ready.promise;
+    } catch (err) {
+      worker.terminate();
+      await this.#zap?.stop();
+      ctx.close();
+      throw err;
+    }
+    [this.#events.queue.socket, this.#logs.socket, this.#control] = [data, logs, control];
+  }
+
+  #onWorker(event: IoWorkerEvent, ready: PromiseWithResolvers<void>): void {
+    switch (event.type) {
+      case "ready":
+        this.#logListen = event.logListen;
+        return ready.resolve();
+      case "failed":
+        ready.reject(new ClusterError("IO_THREAD_FAILED", event.message));
+        for (const p of [this.#terminated, this.#pullClosed]) p.resolve();
+        return;
+      case "batch":
+        this.#batches.push([event.buffer, event.events, event.logs]);
+        if (this.#batches.length === 1) setImmediate(() => this.#processBatches());
+        return;
+      case "drain":
+        return this.#events.flush();
+      case "log-drain":
+        return void this.#logs.flush();
+      case "log-dropped":
+        return this.#handlers.logDropped(event.batches);
+      case "report":
+        return this.#handlers.report(event.message);
+      case "handshake-failed":
+        return this.#handlers.handshakeFailed(event.message);
+      case "pull-closed":
+        return this.#pullClosed.resolve();
+      case "terminated":
+        return this.#terminated.resolve();
+    }
+  }
+
+  // Bun delivers a stream of worker messages ahead of timers, so a busy worker could starve them.
+  // Batches are queued here and processed from setImmediate, which lets timers and I/O run between.
+  #processBatches(): void {
+    for (const [buffer, events, logs] of this.#batches.splice(0)) {
+      const pendingLogs: Promise<void>[] = [];
+      try {
+        const cursor = new BatchCursor(buffer);
+        while (cursor.next()) {
+          if (cursor.kind === Kind.Event) this.#handlers.event(cursor);
+          else if (cursor.kind === Kind.Log) {
+            const done = this.#handlers.log(cursor);
+            if (done) pendingLogs.push(done);
+          } else this.#handlers.notice(cursor.bytes[cursor.start(0)] === Notice.Subscribe, cursor.bytes.subarray(cursor.start(0) + 1, cursor.end(0)));
+        }
+      } finally {
+        Atomics.sub(this.#state.ints, Slot.OnloopDepth, events);
+        // Log batches count as waiting until their sink is done with them: that is the logger's backpressure.
+        Promise.allSettled(pendingLogs).then(() => Atomics.sub(this.#state.ints, Slot.LogDepth, logs));
+      }
+    }
+  }
+
+  /**
+   * Hands a publish (`payload[0, length)`) to the worker. `"queued"`: it waits in the local queue (BLOCK: await
+   * {@linkcode drain}); `"dropped"`: under DROP the queue was at `xpubSndhwm` (counted in `xpubDrops`).
+   */
+  publish(topic: string, payload: Uint8Array, length: number, now: boolean): SendResult {
+    let bytes = this.#topics.get(topic);
+    if (!bytes) {
+      if (this.#topics.size > 1024) this.#topics.clear();
+      this.#topics.set(topic, (bytes = encoder.encode(topic)));
+    }
+    return this.#events.publish(bytes, payload, length, now);
+  }
+
+  /**
+   * Hands log batch `seq` of `records` records (`format`, `payload`) to the worker, like
+   * {@linkcode publish}; under DROP its local queue is bounded by `logSndhwm`. A `seq` other than 0 asks
+   * the logger for an acknowledgment (frame 0 becomes `log-write;seq=<seq>`).
+   */
+  sendLog(records: number, seq: number, format: Uint8Array, payload: Uint8Array, now: boolean): SendResult {
+    const frames = [logHeader(records, seq), format, payload];
+    if (now && this.#logs.sendNow(frames)) return "sent";
+    if (this.#logs.waiting >= this.#logDropLimit) return "dropped";
+    this.#logs.push(frames, 1);
+    if (now) this.#logs.flush();
+    return "queued";
+  }
+
+  /** Hands queued publishes and log batches to the worker as far as its PAIRs take them. */
+  flushPending(): void {
+    this.#events.flush();
+    this.#logs.flush();
+  }
+
+  /** Resolves once every locally queued publish has been handed to the worker. */
+  drain(): Promise<void> {
+    return this.#events.drain();
+  }
+
+  /** Resolves once every locally queued log batch has been handed to the worker. */
+  drainLogs(): Promise<void> {
+    return this.#logs.drain();
+  }
+
+  /** Sends a subscription notice (`0x01topic` / `0x00topic`) on the XSUB. */
+  xsubUpdate(notice: Uint8Array): void {
+    this.#control?.send([new Uint8Array([Control.XsubUpdate]), notice], DONTWAIT);
+  }
+
+  /** Reads what the PULL socket holds, closes it, and resolves once those batches were handed over. */
+  async closePull(): Promise<void> {
+    if (!this.#control || this.#logListen === "") return;
+    this.#control.send([new Uint8Array([Control.ClosePull])], DONTWAIT);
+    await within(this.#pullClosed.promise, 2000);
+    await new Promise((resolve) => setImmediate(resolve)); // let the last batch be processed
+  }
+
+  /** The transport counters. */
+  counters(): IoCounters {
+    const s = this.#state;
+    return {
+      xpubDrops: readCounter(s, Counter.XpubDrops) + this.#events.localDrops,
+      xpubBlocks: readCounter(s, Counter.XpubBlocks),
+      onloopDrops: readCounter(s, Counter.OnloopDrops),
+      msgErrors: readCounter(s, Counter.MsgErrors),
+      onloopQueueDepth: Atomics.load(s.ints, Slot.OnloopDepth),
+      pendingPublishes: this.#events.waiting,
+      logBlocks: readCounter(s, Counter.LogBlocks),
+    };
+  }
+
+  /**
+   * Stops the worker with one message: what waits here gets `graceMs` to reach the worker (the rest is
+   * dropped and counted), then `Stop` tells the worker to send what its PAIRs hold within the grace.
+   * Main closes its PAIRs at once, keeping what they hold for the worker to read; the worker closes its
+   * sockets (the XPUB and PUSH keep their linger) and terminates the context off the main thread.
+   */
+  async stop(graceMs: number): Promise<void> {
+    const [worker, ctx, control] = [this.#worker, this.#ctx, this.#control];
+    if (!worker || !ctx || !control) return;
+    if (!(await within(this.#events.drain(), graceMs))) {
+      const lost = this.#events.discard();
+      this.#handlers.report(`dropped ${lost} queued publishes at shutdown`);
+      this.#events.localDrops += lost;
+    }
+    if (!(await within(this.#logs.drain(), graceMs))) {
+      const dropped = this.#logs.discard().map(({ frames }): [number, number] => {
+        const { records, seq } = readLogHeader(frames[0]!);
+        return [seq, records];
+      });
+      this.#handlers.report(`dropped ${dropped.length} queued log batches at shutdown`);
+      this.#handlers.logDropped(dropped);
+    }
+    // The ZAP handler lives in this context too: gone before the worker terminates the context.
+    await this.#zap?.stop();
+    const stop = new Uint8Array(4);
+    new DataView(stop.buffer).setUint32(0, graceMs, true);
+    control.send([new Uint8Array([Control.Stop]), stop], DONTWAIT);
+    for (const socket of [this.#events.queue.socket, this.#logs.socket, control]) {
+      socket?.setOption(SocketOption.LINGER, -1); // what the PAIR holds stays there for the worker
+      socket?.close();
+    }
+    this.#events.queue.socket = this.#logs.socket = this.#control = undefined;
+    ctx.handOver();
+    const linger = Math.max(0, this.#config?.lingerMs ?? 0);
+    if (!(await within(this.#terminated.promise, graceMs + linger + 2000))) {
+      this.#handlers.report("the I/O thread did not terminate its context in time");
+    }
+    worker.terminate();
+  }
+}

@@ -1,0 +1,355 @@
+/**
+ * @module A node's I/O Worker, as one program (its main-thread side is `_io-thread.ts`). It owns every
+ * socket of the node (XPUB and XSUB to the broker, PUSH to the loggers, PULL on a logger, the inproc
+ * PAIRs from the main thread) and sits in `zmq_poll`, so the main thread never waits on libzmq.
+ *
+ * - Publishes (data PAIR → XPUB) and log batches (log PAIR → PUSH) each follow their overflow policy
+ *   on their own: DROP discards and counts; BLOCK counts a block and waits in a blocking send with a
+ *   10 ms timeout, serving every other socket between tries. A stalled logger never holds up events.
+ * - Events from the XSUB, subscription notices from the XPUB and log batches from the PULL are copied
+ *   into one batch for main, handed over whenever the sockets run dry. Events beyond
+ *   `onloop_queue_hwm` waiting on main are dropped (`onloop_drops`); with a HWM of 0, and for log
+ *   batches always, the worker stops reading instead, so nothing is lost and memory stays bounded.
+ */
+
+import { bump, Counter, createSharedState, DATA_PAIR_HWM, type IoWorkerEvent, type IoWorkerStart, Slot } from "./_channel.ts";
+import { BatchWriter, Control, EventFrame, Kind, MESSAGE_FRAMES, Notice } from "./_frames.ts";
+import { LogOutlet, PublishOutlet } from "./_io-outlets.ts";
+import { Context, DONTWAIT, ETERM, Message, NativeBuffer, Poller, POLLIN, type Socket, SocketOption, ZmqError } from "./_zmq.ts";
+
+declare const self: Worker;
+
+const FLUSH_BYTES = 512 * 1024;
+const LOG_BACKPRESSURE_AT = 100; // log batches waiting on main before the PULL pauses
+
+function post(event: IoWorkerEvent, transfer?: ArrayBuffer[]): void {
+  self.postMessage(event, transfer ? { transfer } : undefined);
+}
+
+self.onmessage = (event: MessageEvent<IoWorkerStart>) => run(event.data);
+
+/** Blocking sends of a BLOCK policy wait this long before serving the other sockets again. */
+const BLOCK_WAIT_MS = 10;
+/** ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | _PROTOCOL | _AUTH */
+const HANDSHAKE_FAILED = 0x0800 | 0x2000 | 0x4000;
+
+/** Every socket of the worker. */
+interface WorkerSockets {
+  /** Publishes from main. */
+  data: Socket;
+  /** Log batches from main. */
+  logs: Socket;
+  /** Subscription changes and stop requests from main. */
+  control: Socket;
+  xpub: Socket;
+  xsub: Socket;
+  /** To the loggers, if there are logger endpoints. */
+  push: Socket | undefined;
+  /** Log writes from other nodes, on a logger. */
+  pull: Socket | undefined;
+  /** Socket monitors watching the broker connections for handshake failures, with their endpoint. */
+  monitors: [Socket, string][];
+}
+
+function curveClient(socket: Socket, curve: IoWorkerStart["curve"]): void {
+  if (!curve) return;
+  socket.setOption(SocketOption.CURVE_SERVERKEY, curve.serverKey);
+  socket.setOption(SocketOption.CURVE_PUBLICKEY, curve.publicKey);
+  socket.setOption(SocketOption.CURVE_SECRETKEY, curve.secretKey);
+}
+
+/** Creates, configures, binds and connects the worker's sockets. Throws on a bind or connect failure. */
+function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
+  const o = cfg.socketOptions;
+  const data = ctx.socket("PAIR");
+  const logs = ctx.socket("PAIR");
+  const control = ctx.socket("PAIR");
+  control.setOption(SocketOption.RCVHWM, 0);
+  data.setOption(SocketOption.RCVHWM, DATA_PAIR_HWM);
+  const xpub = ctx.socket("XPUB");
+  xpub.setOption(SocketOption.LINGER, o.lingerMs);
+  xpub.setOption(SocketOption.XPUB_NODROP, o.xpubNodrop);
+  xpub.setOption(SocketOption.XPUB_VERBOSE, 1);
+  xpub.setOption(SocketOption.SNDHWM, o.xpubSndhwm);
+  xpub.setOption(SocketOption.SNDBUF, o.xpubSndbuf);
+  xpub.setOption(SocketOption.SNDTIMEO, BLOCK_WAIT_MS);
+  const xsub = ctx.socket("XSUB");
+  xsub.setOption(SocketOption.LINGER, 0);
+  xsub.setOption(SocketOption.RCVHWM, o.xsubRcvhwm);
+  xsub.setOption(SocketOption.RCVBUF, o.xsubRcvbuf);
+  curveClient(xpub, cfg.curve);
+  curveClient(xsub, cfg.curve);
+  let push: Socket | undefined;
+  if (cfg.logConnect.length > 0) {
+    push = ctx.socket("PUSH");
+    push.setOption(SocketOption.LINGER, o.lingerMs);
+    push.setOption(SocketOption.SNDHWM, o.logSndhwm);
+    push.setOption(SocketOption.SNDBUF, o.logSndbuf);
+    push.setOption(SocketOption.IMMEDIATE, o.logImmediate);
+    push.setOption(SocketOption.SNDTIMEO, BLOCK_WAIT_MS);
+    curveClient(push, cfg.curve);
+  }
+  let pull: Socket | undefined;
+  if (cfg.logListen !== "") {
+    pull = ctx.socket("PULL");
+    pull.setOption(SocketOption.LINGER, 0);
+    pull.setOption(SocketOption.RCVHWM, o.logRcvhwm);
+    pull.setOption(SocketOption.RCVBUF, o.logRcvbuf);
+    if (cfg.curveServerKey) {
+      pull.setOption(SocketOption.CURVE_SERVER, 1);
+      pull.setOption(SocketOption.CURVE_SECRETKEY, cfg.curveServerKey);
+      pull.setOption(SocketOption.ZAP_DOMAIN, "zeek-cluster");
+    }
+    pull.bind(cfg.logListen);
+  }
+  data.connect(cfg.dataEndpoint);
+  logs.connect(cfg.logEndpoint);
+  control.connect(cfg.controlEndpoint);
+  // Handshake failures (CURVE on one side only, a wrong key) are only visible to a socket monitor.
+  const monitors: [Socket, string][] = [];
+  for (const [socket, name, endpoint] of [[xpub, "xpub", cfg.xpubEndpoint], [xsub, "xsub", cfg.xsubEndpoint]] as const) {
+    const address = `${cfg.controlEndpoint}-monitor-${name}`;
+    socket.monitor(address, HANDSHAKE_FAILED);
+    const monitor = ctx.socket("PAIR");
+    monitor.setOption(SocketOption.LINGER, 0);
+    monitor.connect(address);
+    monitors.push([monitor, endpoint]);
+  }
+  xpub.connect(cfg.xpubEndpoint);
+  xsub.connect(cfg.xsubEndpoint);
+  for (const endpoint of cfg.logConnect) push!.connect(endpoint);
+  return { data, logs, control, xpub, xsub, push, pull, monitors };
+}
+
+function run(cfg: IoWorkerStart): void {
+  const state = createSharedState(cfg.shared);
+  const ctx = Context.attach(cfg.context);
+  const reported = new Set<string>();
+  const report = (key: string, message: string) => {
+    if (reported.has(key)) return;
+    reported.add(key);
+    post({ type: "report", key, message });
+  };
+  const debug = (text: string) => cfg.debug && console.error(`[zeromq] io thread ${cfg.nodeId}: ${text}`);
+  let s: WorkerSockets;
+  try {
+    s = openSockets(ctx, cfg);
+  } catch (err: unknown) {
+    ctx.close();
+    post({ type: "failed", message: err instanceof Error ? err.message : String(err) });
+    return;
+  }
+  post({ type: "ready", logListen: s.pull?.lastEndpoint ?? "" });
+  debug(`started, XPUB -> ${cfg.xpubEndpoint}, XSUB -> ${cfg.xsubEndpoint}`);
+
+  const idBytes = new TextEncoder().encode(cfg.nodeId);
+  const events = new PublishOutlet(s.data, s.xpub, cfg.overflowPolicy, state, idBytes, new TextEncoder().encode(cfg.format), report);
+  const logs = new LogOutlet(s.logs, s.push, cfg.logOverflowPolicy, state, { blocks: Counter.LogBlocks }, report, idBytes);
+  const postDropped = () => logs.dropped.length > 0 && post({ type: "log-dropped", batches: logs.dropped.splice(0) });
+  const msg = new Message();
+  const batch = new BatchWriter(new NativeBuffer(256 * 1024));
+  const limit = cfg.pollMaxMessages || Infinity;
+  const hwm = cfg.onloopQueueHwm;
+  const flushEvents = hwm > 0 ? Math.max(1, Math.min(8192, Math.floor(hwm / 2))) : 8192;
+  /** Set by main's one stop message: until when what the PAIRs hold may still go out. */
+  let stopBy = Infinity;
+
+  // The poll set changes when the PULL closes or a socket pauses; items are addressed by role.
+  let items: { socket: Socket; role: string }[] = [];
+  let poller = new Poller([]);
+  const paused = new Set<string>();
+  const rebuild = () => {
+    poller.close();
+    const all: [Socket | undefined, string][] = [[s.data, "data"], [s.logs, "logs"], [s.control, "control"], [s.xpub, "xpub"], [s.xsub, "xsub"], [s.pull, "pull"]];
+    items = [...all.filter((e): e is [Socket, string] => e[0] !== undefined), ...s.monitors.map(([m]) => [m, "monitor"] as [Socket, string])]
+      .filter(([, role]) => !paused.has(role))
+      .map(([socket, role]) => ({ socket, role }));
+    poller = new Poller(items.map(({ socket }) => ({ socket, events: POLLIN })));
+  };
+  rebuild();
+  const setPaused = (role: string, pause: boolean) => {
+    if (paused.has(role) === pause) return;
+    if (pause) paused.add(role);
+    else paused.delete(role);
+    rebuild();
+  };
+
+  const flush = () => {
+    if (batch.size === 0) return;
+    const taken = batch.take();
+    Atomics.add(state.ints, Slot.OnloopDepth, taken.events);
+    Atomics.add(state.ints, Slot.LogDepth, taken.logs);
+    post({ type: "batch", ...taken }, [taken.buffer]);
+  };
+  const waitingOnMain = () => Atomics.load(state.ints, Slot.OnloopDepth) + batch.events;
+  const logsWaitingOnMain = () => Atomics.load(state.ints, Slot.LogDepth) + batch.logs;
+
+  /** Copies one multipart message into the batch; returns its frame count, or -1 if none waited. */
+  const readInto = (socket: Socket, kind: Kind, maxFrames: number): number => {
+    let size = msg.receiveSize(socket, DONTWAIT);
+    if (size < 0) return -1;
+    batch.begin(kind);
+    let parts = 0;
+    for (;;) {
+      if (parts < maxFrames) batch.frame(msg, size);
+      parts++;
+      if (!msg.more || (size = msg.receiveSize(socket, DONTWAIT)) < 0) return parts;
+    }
+  };
+  const malformed = (key: string, message: string) => {
+    batch.rollback();
+    bump(state, Counter.MsgErrors);
+    report(key, message);
+  };
+
+  const readNotice = (): boolean => {
+    const parts = readInto(s.xpub, Kind.Notice, 1);
+    if (parts < 0) return false;
+    const first = batch.firstByte(0);
+    if (parts !== 1) malformed("xpub-parts", `xpub: error: expected 1 part, have ${parts}!`);
+    else if (first !== Notice.Unsubscribe && first !== Notice.Subscribe) batch.rollback(); // not a (un)subscription: ignored, as in Zeek
+    else batch.commit();
+    return true;
+  };
+
+  const readEvent = (): boolean => {
+    const parts = readInto(s.xsub, Kind.Event, MESSAGE_FRAMES);
+    if (parts < 0) return false;
+    const fromSelf = batch.frameEquals(EventFrame.Sender, idBytes);
+    if (parts !== MESSAGE_FRAMES) {
+      malformed("xsub-parts", `xsub: error: expected 4 parts, have ${parts}!`);
+    } else if (fromSelf) {
+      batch.rollback();
+    } else if (hwm > 0 && waitingOnMain() >= hwm) {
+      batch.rollback();
+      bump(state, Counter.OnloopDrops);
+      report("onloop-drop", "warn: dropped a message due to onloop queue full");
+    } else {
+      batch.commit();
+    }
+    return true;
+  };
+
+  const readLog = (): boolean => {
+    const parts = readInto(s.pull!, Kind.Log, MESSAGE_FRAMES);
+    if (parts < 0) return false;
+    if (parts !== MESSAGE_FRAMES) malformed("log-parts", `log: error: expected 4 parts, have ${parts}!`);
+    else batch.commit();
+    return true;
+  };
+
+  const readControl = (): boolean => {
+    const frames = s.control.recv(DONTWAIT);
+    if (!frames) return false;
+    const tag = frames[0]?.[0];
+    if (tag === Control.XsubUpdate && frames[1]) s.xsub.sendFrame(frames[1], DONTWAIT);
+    else if (tag === Control.ClosePull) closePull();
+    else if (tag === Control.Stop && frames[1]?.length === 4) {
+      stopBy = performance.now() + new DataView(frames[1].buffer, frames[1].byteOffset, 4).getUint32(0, true);
+    }
+    return true;
+  };
+
+  const closePull = () => {
+    if (s.pull) while (readLog());
+    flush();
+    s.pull?.close();
+    s.pull = undefined;
+    paused.delete("pull");
+    rebuild();
+    post({ type: "pull-closed" });
+  };
+
+  // Monitor messages: [u16 event, u32 value] in host byte order, then the endpoint (Zeek's format).
+  const readMonitor = (socket: Socket) => {
+    const frames = socket.recv(DONTWAIT);
+    const endpoint = s.monitors.find(([m]) => m === socket)?.[1];
+    if (!frames || frames.length !== 2 || frames[0]!.length < 6) return;
+    const view = new DataView(frames[0]!.buffer, frames[0]!.byteOffset, 6);
+    const [id, value] = [view.getUint16(0, true), view.getUint32(2, true)];
+    post({ type: "handshake-failed", message: `ZeroMQ: Handshake for socket ${endpoint} failed: event=0x${id.toString(16)} value=${value}` });
+  };
+
+  const drain = (read: () => boolean) => {
+    for (let n = 0; n < limit && read(); n++);
+  };
+  // pollMaxMessages counts events: a batch of publishes counts for the events in it.
+  const readOutlet = (outlet: PublishOutlet | LogOutlet, wantDrain: number, drainEvent: "drain" | "log-drain") => {
+    for (let n = 0; n < limit && !outlet.blocked; ) {
+      const got = outlet.readOne();
+      if (got === "none") break;
+      n += typeof got === "number" ? Math.max(1, got) : 1;
+    }
+    if (Atomics.exchange(state.ints, wantDrain, 0) === 1) post({ type: drainEvent });
+  };
+
+  // One loop turn; anything unexpected is reported and the loop goes on, except the context ending.
+  const turn = () => {
+    if (events.blocked) events.retry(); // each waits up to 10 ms inside libzmq
+    if (logs.blocked) logs.retry();
+    // Never drop: stop reading while main is this far behind, and libzmq pushes back to the sender.
+    setPaused("xsub", hwm === 0 && waitingOnMain() >= cfg.onloopBackpressureAt);
+    setPaused("pull", s.pull !== undefined && logsWaitingOnMain() >= LOG_BACKPRESSURE_AT);
+    const busy = events.blocked || logs.blocked;
+    const ready = poller.wait(busy || batch.size > 0 ? 0 : paused.size > 0 ? 1 : -1);
+    if (cfg.debug) debug(`poll: ${ready} ready, blocked=${busy}, paused=${[...paused]}`);
+    if (ready === 0) return flush(); // the sockets ran dry: hand the batch over before sleeping
+    for (let i = 0; i < items.length; i++) {
+      if (!(poller.revents(i) & POLLIN)) continue;
+      const { socket, role } = items[i]!;
+      if (role === "control") drain(readControl);
+      else if (role === "xpub") drain(readNotice);
+      else if (role === "xsub") drain(readEvent);
+      else if (role === "pull" && s.pull) drain(readLog);
+      else if (role === "monitor") readMonitor(socket);
+      else if (role === "data" && !events.blocked) readOutlet(events, Slot.WantDrain, "drain");
+      else if (role === "logs" && !logs.blocked) readOutlet(logs, Slot.LogWantDrain, "log-drain");
+    }
+    if (batch.size >= FLUSH_BYTES || batch.events >= flushEvents) flush();
+    postDropped();
+  };
+
+  while (stopBy === Infinity) {
+    try {
+      turn();
+    } catch (err: unknown) {
+      if (err instanceof ZmqError && err.errno === ETERM) break;
+      bump(state, Counter.MsgErrors);
+      report(`io-error-${err instanceof Error ? err.message : ""}`, `io thread: error: ${err instanceof Error ? err.message : String(err)}`);
+      batch.rollback();
+    }
+  }
+  try {
+    flush();
+    // Stopping: main has closed its ends of the PAIRs; what they hold goes out until the grace ends,
+    // and whatever is still there then is dropped and counted.
+    for (let moved = true; moved && performance.now() < stopBy; ) {
+      moved = false;
+      for (const outlet of [events, logs]) {
+        if (outlet.blocked) outlet.retry();
+        else if (outlet.readOne() === "none") continue;
+        moved = true;
+      }
+    }
+    events.dropAll();
+    logs.dropAll();
+    postDropped();
+  } catch (err: unknown) {
+    report("io-failed", `io thread failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  debug("stopping");
+  poller.close();
+  msg.close();
+  batch.close();
+  events.close();
+  logs.close();
+  for (const [monitor] of s.monitors) monitor.close();
+  s.pull?.close();
+  s.xsub.close();
+  s.xpub.close(); // keeps its linger: queued publishes still go out
+  s.push?.close(); // likewise for log batches
+  ctx.close();
+  // The last user of the context: wait here, off the main thread, for lingering messages to go out.
+  Context.terminate(cfg.context);
+  post({ type: "terminated" });
+}

@@ -1,0 +1,268 @@
+/**
+ * @module Writing `zeek-bin-serializer` log batches as a Zeek node does (`src/threading/SerialTypes.cc`):
+ * fields with their TypeTag and, for sets and vectors, the element's tag as subtype; values with
+ * subtype 0 (TYPE_VOID), as Zeek's logging manager leaves it. Re-exported by `_zeek-log-format.ts`.
+ */
+
+import { parseAddr } from "./_addr.ts";
+import type { LogBatch } from "./logformat.ts";
+import { CONTAINER_TAG, TAG, ZeekValue } from "./_zeek-log-types.ts";
+
+const { set: SET, vector: VECTOR } = CONTAINER_TAG;
+
+const PROTOCOL: Record<string, number> = { unknown: 0, tcp: 1, udp: 2, icmp: 3 };
+
+// One buffer, grown as needed and reused: every batch is copied out of it.
+let buf = Buffer.allocUnsafe(64 * 1024);
+let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+let pos = 0;
+
+function ensure(n: number): void {
+  if (pos + n <= buf.length) return;
+  const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + n));
+  buf.copy(grown, 0, 0, pos);
+  buf = grown;
+  view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+function u8(v: number): void {
+  ensure(1);
+  buf[pos++] = v;
+}
+
+function i32(v: number): void {
+  ensure(4);
+  view.setInt32(pos, v);
+  pos += 4;
+}
+
+/** An int64 or uint64 (a bigint, or a number whose high half is written as it comes). */
+function int64(v: number | bigint, signed: boolean): void {
+  ensure(8);
+  if (typeof v === "bigint") {
+    if (signed) view.setBigInt64(pos, v);
+    else view.setBigUint64(pos, v);
+  } else {
+    const hi = Math.floor(v / 2 ** 32);
+    if (hi < 0) view.setInt32(pos, hi);
+    else view.setUint32(pos, hi);
+    view.setUint32(pos + 4, v - hi * 2 ** 32);
+  }
+  pos += 8;
+}
+
+function str(v: string | Uint8Array): void {
+  if (typeof v === "string") {
+    ensure(4 + v.length * 3);
+    // Most log strings are ASCII: copying their char codes beats a call into the UTF-8 encoder.
+    let at = pos + 4;
+    let i = 0;
+    for (; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      if (c >= 0x80) break;
+      buf[at++] = c;
+    }
+    if (i < v.length) at = pos + 4 + buf.write(v, pos + 4);
+    view.setUint32(pos, at - pos - 4);
+    pos = at;
+  } else {
+    ensure(4 + v.length);
+    view.setUint32(pos, v.length);
+    buf.set(v, pos + 4);
+    pos += 4 + v.length;
+  }
+}
+
+const invalid = (what: string, v: unknown): never => {
+  throw new TypeError(`Cannot encode a zeek-bin-serializer ${what} from ${typeof v === "string" ? `'${v}'` : String(v)}`);
+};
+
+/** `u8 family` and the address bytes; the family is 6 for text with a colon, as it was decoded. */
+function addr(text: string): void {
+  if (text.includes(":")) {
+    const bytes = parseAddr(text) ?? invalid("address", text);
+    ensure(17);
+    buf[pos] = 6;
+    buf.set(bytes, pos + 1);
+    pos += 17;
+    return;
+  }
+  // A dotted quad, parsed straight into the buffer (most addresses in logs are IPv4), and remembered.
+  ensure(5);
+  const known = v4Bytes.get(text);
+  if (known !== undefined) {
+    buf[pos] = 4;
+    view.setUint32(pos + 1, known);
+    pos += 5;
+    return;
+  }
+  let at = pos + 1;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || value > 255 || at > pos + 4) invalid("address", text);
+      buf[at++] = value;
+      value = digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3 && !(digits === 1 && value === 0)) {
+      value = value * 10 + c - 48;
+      digits++;
+    } else invalid("address", text);
+  }
+  if (at !== pos + 5) invalid("address", text);
+  buf[pos] = 4;
+  if (v4Bytes.size >= 4096) v4Bytes.clear();
+  v4Bytes.set(text, view.getUint32(pos + 1));
+  pos = at;
+}
+
+const v4Bytes = new Map<string, number>();
+
+function payload(tag: number, v: unknown): void {
+  switch (tag) {
+    case 1:
+      return int64(v === true ? 1 : v === false ? 0 : invalid("bool", v), true);
+    case 2:
+    case 3:
+      return int64(typeof v === "number" || typeof v === "bigint" ? v : invalid("integer", v), tag === 2);
+    case 4:
+    case 5:
+    case 6:
+      ensure(8);
+      view.setFloat64(pos, typeof v === "number" ? v : v instanceof Date ? v.getTime() / 1000 : invalid("double", v));
+      pos += 8;
+      return;
+    case 7:
+    case 9:
+    case 17:
+    case 18:
+      return str(typeof v === "string" || v instanceof Uint8Array ? v : invalid("string", v));
+    case 10: {
+      // A number carries no protocol (0, unknown); "80/tcp" does.
+      const m = typeof v === "string" ? /^(\d+)\/(\w+)$/.exec(v) : null;
+      int64(m ? Number(m[1]) : typeof v === "number" ? v : invalid("port", v), false);
+      return i32(m ? (PROTOCOL[m[2]!] ?? invalid("port", v)) : 0);
+    }
+    case 11:
+      return addr(typeof v === "string" ? v : invalid("address", v));
+    case 12: {
+      const slash = typeof v === "string" ? v.lastIndexOf("/") : -1;
+      const length = slash > 0 ? Number((v as string).slice(slash + 1)) : NaN;
+      const text = slash > 0 ? (v as string).slice(0, slash) : "";
+      const v6 = text.includes(":");
+      if (!Number.isInteger(length) || length < 0 || length > (v6 ? 128 : 32)) invalid("subnet", v);
+      u8(v6 ? length : length + 96); // IPv6-relative, as Zeek's IPPrefix keeps it
+      return addr(text);
+    }
+  }
+  invalid(`value of type ${tag}`, v);
+}
+
+/** A Value of a field (tag, element tag for containers): subtype 0, as a Zeek node sends it. */
+function value(tag: number, element: number, v: unknown): void {
+  if (v instanceof ZeekValue) return exact(v);
+  ensure(9);
+  view.setInt32(pos, tag);
+  view.setInt32(pos + 4, 0);
+  const present = v !== null && v !== undefined;
+  buf[pos + 8] = present ? 1 : 0;
+  pos += 9;
+  if (!present) return;
+  if (tag !== SET && tag !== VECTOR) return payload(tag, v);
+  const items = Array.isArray(v) ? v : v instanceof Set ? [...v] : invalid("set or vector", v);
+  int64(items.length, true);
+  for (const item of items) value(element, 0, item);
+}
+
+function exact(v: ZeekValue): void {
+  i32(v.type);
+  i32(v.subtype);
+  u8(v.value === null ? 0 : 1);
+  if (v.value === null) return;
+  if (v.type !== SET && v.type !== VECTOR) return payload(v.type, v.value);
+  const items = Array.isArray(v.value) ? v.value : invalid("container", v.value);
+  int64(items.length, true);
+  for (const item of items) exact(item instanceof ZeekValue ? item : invalid("container element (expected a ZeekValue)", item));
+}
+
+const fieldTags = new Map<string, [tag: number, element: number]>();
+function tagsOf(type: string): [number, number] {
+  let tags = fieldTags.get(type);
+  if (!tags) {
+    const m = /^(set|vector)\[(\w+)\]$/.exec(type);
+    const tag = (name: string) => (Object.hasOwn(TAG, name) ? TAG[name as keyof typeof TAG] : invalid("field type", type));
+    tags = m ? [m[1] === "set" ? SET : VECTOR, tag(m[2]!)] : [tag(type), 0];
+    fieldTags.set(type, tags);
+  }
+  return tags;
+}
+
+const take = (): Uint8Array => {
+  const out = new Uint8Array(pos);
+  out.set(buf.subarray(0, pos));
+  return out;
+};
+
+/**
+ * Encodes a batch as a Zeek node does: Zeek's writer and filter default to `Log::WRITER_ASCII` and
+ * `default`. Values are those {@linkcode checkValue} accepts (a port may be `"80/tcp"` to carry its
+ * protocol); {@linkcode ZeekValue}s and fields with a `subtype` are written exactly as they are.
+ *
+ * @example One record of a two-field stream
+ * ```ts
+ * import { decodeZeekBatch, encodeZeekBatch } from "./_zeek-log-format.ts";
+ * import { defineStream, recordValues } from "./logformat.ts";
+ *
+ * const PING = defineStream({ id: "Ping::LOG", path: "ping", fields: { ts: "time", peer: "addr" } });
+ * const payload = encodeZeekBatch({ stream: PING.id, path: PING.path, fields: [...PING.fields], records: [recordValues(PING, { ts: 1, peer: "::1" })] });
+ * console.log(decodeZeekBatch(payload).records); // [[1, "::1"]]
+ * ```
+ *
+ * @throws {TypeError} a value its field's type cannot carry.
+ */
+export function encodeZeekBatch(batch: LogBatch): Uint8Array {
+  pos = 0;
+  str(batch.stream);
+  str(batch.writer ?? "Log::WRITER_ASCII");
+  str(batch.filter ?? "default");
+  str(batch.path);
+  const fields = batch.fields;
+  ensure(4);
+  view.setUint32(pos, fields.length);
+  pos += 4;
+  const tags = fields.map((f) => tagsOf(f.type));
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as (typeof fields)[number] & { subtype?: number; secondary?: string };
+    u8(f.secondary === undefined ? 0 : 1);
+    if (f.secondary !== undefined) str(f.secondary);
+    str(f.name);
+    i32(tags[i]![0]);
+    i32(f.subtype ?? tags[i]![1]);
+    u8(f.optional ? 1 : 0);
+  }
+  ensure(4);
+  view.setUint32(pos, batch.records.length);
+  pos += 4;
+  for (const record of batch.records) {
+    if (record.length !== fields.length) invalid("record", `${record.length} values for ${fields.length} fields`);
+    for (let j = 0; j < record.length; j++) value(tags[j]![0], tags[j]![1], record[j]);
+  }
+  return take();
+}
+
+/**
+ * Encodes one {@linkcode ZeekValue} exactly.
+ *
+ * @example An IPv6 address
+ * ```ts
+ * import { encodeZeekValue, ZeekValue } from "./_zeek-log-format.ts";
+ *
+ * console.log(Buffer.from(encodeZeekValue(new ZeekValue(11, 0, "::1"))).toString("hex")); // "0000000b00000000010600000000000000000000000000000001"
+ * ```
+ */
+export function encodeZeekValue(v: ZeekValue): Uint8Array {
+  pos = 0;
+  exact(v);
+  return take();
+}

@@ -1,0 +1,395 @@
+/**
+ * @module The libzmq binding. This module is the only one that calls libzmq or `malloc`
+ * (test/ffi-boundary.test.ts checks it): contexts, sockets, `zmq_msg_t` structs and poll items live in
+ * C memory, are freed here, and their pointers stay in {@linkcode NativeObject} slots that only this
+ * module reads. The classes callers use are built on the native calls below, one concept per file:
+ * {@linkcode Context} (`_zmq-context.ts`), {@linkcode Socket} (`_zmq-socket.ts`),
+ * {@linkcode Message} (`_zmq-message.ts`) and {@linkcode Poller} (`_zmq-poller.ts`), re-exported here
+ * with the tables of `_zmq-constants.ts`.
+ *
+ * No view of C memory leaves a call: a message's content is copied out, into the caller's buffer or
+ * a {@linkcode NativeBuffer}. Making a view costs about 0.5 µs under Bun, more than copying 4 KiB, so
+ * a callback with a view per message would be slower than a copy. The one view kept is a
+ * NativeBuffer's own, private, for as long as its memory lives.
+ */
+
+import { type Pointer, ptr, toArrayBuffer } from "bun:ffi";
+import { ClusterError } from "./errors.ts";
+import { libzmq, ZmqError } from "./_libzmq.ts";
+import { type ContextHandle, ContextOption, type ContextOptions, cstr, EAGAIN, EINTR, ETERM } from "./_zmq-constants.ts";
+import { LITTLE_ENDIAN, POLLITEM_EVENTS, POLLITEM_SIZE, SocketType, type SocketTypeName } from "./_zmq-constants.ts";
+import type { Message } from "./_zmq-message.ts";
+import { NativeObject } from "./_zmq-object.ts";
+import type { Socket } from "./_zmq-socket.ts";
+
+export { ContextOption, DONTWAIT, ETERM, POLLERR, POLLIN, POLLOUT, SNDMORE, SocketOption, SocketType } from "./_zmq-constants.ts";
+export type { ContextHandle, ContextOptions, Frame, SocketTypeName } from "./_zmq-constants.ts";
+export { ZmqError } from "./_libzmq.ts";
+// The classes built on this module. They call into it only when used, never while loading, so this
+// cycle of imports is safe whichever module loads first.
+export { Context } from "./_zmq-context.ts";
+export { Message } from "./_zmq-message.ts";
+export { Poller } from "./_zmq-poller.ts";
+export { Socket } from "./_zmq-socket.ts";
+
+const lib = () => libzmq().symbols;
+const decoder = new TextDecoder();
+
+function alloc(size: number): Pointer {
+  const p = libzmq().libc.malloc(size);
+  if (!p) throw new ClusterError("OUT_OF_MEMORY", `malloc(${size}) failed`);
+  return p;
+}
+
+/** This module's access to the pointer slots; not exported, so no other module has it. */
+class Pointers extends NativeObject {
+  static of(object: NativeObject): Pointer {
+    return NativeObject.pointer(object);
+  }
+
+  static set(object: NativeObject, p: Pointer | undefined): Pointer | undefined {
+    return NativeObject.swap(object, p);
+  }
+
+  /** A message's content address, looked up once per content (`zmq_msg_data` costs ~30 ns). */
+  static data(msg: Message): Pointer {
+    return (NativeObject.inner(msg) || NativeObject.keepInner(msg, lib().zmq_msg_data(Pointers.of(msg)) ?? 0)) as Pointer;
+  }
+
+  /** Forgets the content address: the content is about to change. */
+  static changed(msg: Message): Pointer {
+    NativeObject.keepInner(msg, 0);
+    return Pointers.of(msg);
+  }
+}
+
+/** The errno of the libzmq call that just failed. */
+export function zmqErrno(): number {
+  return lib().zmq_errno();
+}
+
+/** The error of the libzmq call that just failed. */
+export function lastError(action: string): ZmqError {
+  return new ZmqError(lib().zmq_errno(), action);
+}
+
+/** After a failed call: `false` when it may be retried (`EAGAIN`, `EINTR`), else throws its `ZmqError`. */
+export function retryOrThrow(action: string): false {
+  const errno = lib().zmq_errno();
+  if (errno === EAGAIN || errno === EINTR) return false;
+  throw new ZmqError(errno, action);
+}
+
+/** `zmq_ctx_new`, with `ZMQ_BLOCKY` off and the given options. */
+export function contextNew(options: ContextOptions): ContextHandle {
+  const ctx = lib().zmq_ctx_new();
+  if (!ctx) throw lastError("Cannot create a ZeroMQ context");
+  const set = (option: number, value: number) => {
+    if (lib().zmq_ctx_set(ctx, option, value) !== 0) throw lastError(`Cannot set context option ${option} to ${value}`);
+  };
+  // Without BLOCKY=0, zmq_ctx_term waits for linger of sockets that kept the libzmq default (forever).
+  set(ContextOption.BLOCKY, 0);
+  if (options.ioThreads !== undefined) set(ContextOption.IO_THREADS, options.ioThreads);
+  if (options.ipv6 !== undefined) set(ContextOption.IPV6, options.ipv6 ? 1 : 0);
+  return ctx as unknown as ContextHandle;
+}
+
+/** `zmq_ctx_shutdown`: every blocking call in the context, on any thread, fails with `ETERM`. */
+export function contextShutdown(ctx: ContextHandle): void {
+  lib().zmq_ctx_shutdown(ctx as unknown as Pointer);
+}
+
+/** `zmq_ctx_term`, retried on `EINTR`: waits until every socket is closed and has lingered. */
+export function contextTerm(ctx: ContextHandle): void {
+  while (lib().zmq_ctx_term(ctx as unknown as Pointer) !== 0) {
+    const errno = lib().zmq_errno();
+    if (errno !== EINTR) throw new ZmqError(errno, "Cannot terminate the ZeroMQ context");
+  }
+}
+
+/** `zmq_socket` into `socket`'s slot. */
+export function socketOpen(socket: Socket, ctx: ContextHandle, type: SocketTypeName): void {
+  const p = lib().zmq_socket(ctx as unknown as Pointer, SocketType[type]);
+  if (!p) throw lastError(`Cannot create a ${type} socket`);
+  Pointers.set(socket, p);
+}
+
+/** `zmq_close`; `false` if it was closed already. */
+export function socketClose(socket: Socket): boolean {
+  const p = Pointers.set(socket, undefined);
+  if (p !== undefined) lib().zmq_close(p);
+  return p !== undefined;
+}
+
+/** `zmq_setsockopt` with the value's bytes. */
+export function socketSetOption(socket: Socket, option: number, value: Uint8Array | Int32Array | BigInt64Array): number {
+  return lib().zmq_setsockopt(Pointers.of(socket), option, value.byteLength ? value : null, value.byteLength);
+}
+
+/** `zmq_getsockopt` into `value`; `length` is the `size_t` in/out length. Both are passed, never kept. */
+export function socketGetOption(socket: Socket, option: number, value: Uint8Array, length: BigUint64Array): number {
+  return lib().zmq_getsockopt(Pointers.of(socket), option, value, length);
+}
+
+/** `zmq_bind`, `zmq_connect`, `zmq_unbind` or `zmq_disconnect`. */
+export function socketEndpoint(socket: Socket, call: "bind" | "connect" | "unbind" | "disconnect", endpoint: string): number {
+  const s = lib();
+  const fn = call === "bind" ? s.zmq_bind : call === "connect" ? s.zmq_connect : call === "unbind" ? s.zmq_unbind : s.zmq_disconnect;
+  return fn(Pointers.of(socket), cstr(endpoint));
+}
+
+/** `zmq_socket_monitor` to a PAIR at `endpoint`. */
+export function socketMonitor(socket: Socket, endpoint: string, events: number): number {
+  return lib().zmq_socket_monitor(Pointers.of(socket), cstr(endpoint), events);
+}
+
+/** `zmq_send` of one frame (libzmq copies it). */
+export function socketSend(socket: Socket, bytes: Uint8Array, flags: number): number {
+  return lib().zmq_send(Pointers.of(socket), bytes.length ? bytes : null, bytes.length, flags);
+}
+
+/** A `zmq_msg_t` in C memory (`zmq_msg_init`), into `msg`'s slot. */
+export function messageInit(msg: Message): void {
+  const p = alloc(64);
+  lib().zmq_msg_init(p);
+  Pointers.set(msg, p);
+}
+
+/** `zmq_msg_close` and free; `false` if it was closed already. */
+export function messageClose(msg: Message): boolean {
+  const p = Pointers.set(msg, undefined);
+  if (p === undefined) return false;
+  lib().zmq_msg_close(p);
+  libzmq().libc.free(p);
+  return true;
+}
+
+/** `zmq_msg_recv`: the frame's size, or -1. */
+export function messageReceive(msg: Message, socket: Socket, flags: number): number {
+  return lib().zmq_msg_recv(Pointers.changed(msg), Pointers.of(socket), flags);
+}
+
+/** `zmq_msg_send`: on success the message is empty afterwards; on failure it is kept. */
+export function messageSend(msg: Message, socket: Socket, flags: number): number {
+  return lib().zmq_msg_send(Pointers.changed(msg), Pointers.of(socket), flags);
+}
+
+/** `zmq_send` of bytes `[offset, offset + length)` of the content, which the caller checked. */
+export function messageSendRange(msg: Message, socket: Socket, offset: number, length: number, flags: number): number {
+  // The address is libzmq's, stable while the message is unchanged, and used within this call only.
+  const data = length ? ((Pointers.data(msg) + offset) as Pointer) : null;
+  return lib().zmq_send(Pointers.of(socket), data, length, flags);
+}
+
+/** Replaces the content with a copy of `bytes`. */
+export function messageSet(msg: Message, bytes: Uint8Array): void {
+  const p = Pointers.changed(msg);
+  lib().zmq_msg_close(p);
+  if (lib().zmq_msg_init_size(p, bytes.length) !== 0) throw lastError("Cannot size a message");
+  if (bytes.length) libzmq().libc.memcpy(lib().zmq_msg_data(p), bytes, bytes.length);
+}
+
+/** `zmq_msg_size`. */
+export function messageSize(msg: Message): number {
+  return Number(lib().zmq_msg_size(Pointers.of(msg)));
+}
+
+/** `zmq_msg_more`. */
+export function messageMore(msg: Message): boolean {
+  return lib().zmq_msg_more(Pointers.of(msg)) === 1;
+}
+
+/** Copies `size` bytes of the content from `from` into `target` at `offset`; the caller checked both. */
+export function messageCopy(msg: Message, from: number, target: Uint8Array, offset: number, size: number): void {
+  // ptr() of the target's current address, used within this call only.
+  if (size) libzmq().libc.memcpy(ptr(target, offset), (Pointers.data(msg) + from) as Pointer, size);
+}
+
+/**
+ * A growable byte buffer in C memory. Its address never moves while it lives (a JS buffer's may), so
+ * frames are copied into it with one `memcpy` and no address lookup. It is read and written through
+ * its methods, and {@linkcode slice} copies bytes out.
+ *
+ * @example Collecting frames
+ * ```ts
+ * import { Context, Message, NativeBuffer } from "./_zmq.ts";
+ *
+ * const ctx = new Context();
+ * const [a, b] = [ctx.socket("PAIR"), ctx.socket("PAIR")];
+ * a.bind("inproc://native-buffer");
+ * b.connect("inproc://native-buffer");
+ * a.send(["hello"]);
+ * const msg = new Message();
+ * const buf = new NativeBuffer(64);
+ * const size = msg.receiveSize(b);
+ * buf.copyFrom(msg, 0, size);
+ * console.log(new TextDecoder().decode(buf.slice(0, size))); // "hello"
+ * [msg, buf].forEach((x) => x.close());
+ * ctx.close();
+ * ```
+ */
+export class NativeBuffer extends NativeObject {
+  // The buffer's own views of its memory: replaced when it grows, emptied when it is freed.
+  #bytes: Uint8Array = new Uint8Array(0);
+  #view: DataView = new DataView(this.#bytes.buffer);
+
+  /** @param size Initial size in bytes. */
+  constructor(size: number) {
+    super("BUFFER_CLOSED", "buffer");
+    this.#use(alloc(Math.max(1, size)), Math.max(1, size));
+  }
+
+  #use(p: Pointer | undefined, size: number): void {
+    const old = Pointers.set(this, p);
+    if (old !== undefined) libzmq().libc.free(old);
+    this.#bytes = p === undefined ? new Uint8Array(0) : new Uint8Array(toArrayBuffer(p, 0, size));
+    this.#view = new DataView(this.#bytes.buffer);
+  }
+
+  /** The size in bytes. */
+  get length(): number {
+    return this.#bytes.length;
+  }
+
+  /** Makes room for `size` bytes, keeping the first `keep`. */
+  ensure(size: number, keep: number): void {
+    if (size <= this.#bytes.length) return;
+    const grown = Math.max(size, this.#bytes.length * 2);
+    const p = alloc(grown);
+    if (keep > 0) libzmq().libc.memcpy(p, Pointers.of(this), keep);
+    this.#use(p, grown);
+  }
+
+  /** Copies `size` bytes of `msg`'s content to `offset`; the caller made room. */
+  copyFrom(msg: Message, offset: number, size: number): void {
+    const p = Pointers.of(this);
+    if (offset + size > this.#bytes.length) throw new RangeError(`Frame of ${size} bytes does not fit at offset ${offset}`);
+    if (size > msg.size) throw new RangeError(`The message holds ${msg.size} bytes, not ${size}`);
+    if (size) libzmq().libc.memcpy((p + offset) as Pointer, Pointers.data(msg), size);
+  }
+
+  /** The byte at `offset`. */
+  getUint8(offset: number): number {
+    return this.#view.getUint8(offset);
+  }
+
+  /** Writes the byte at `offset`. */
+  setUint8(offset: number, value: number): void {
+    this.#view.setUint8(offset, value);
+  }
+
+  /** The `i16` at `offset`, in the byte order given, as `DataView` reads it. */
+  getInt16(offset: number, littleEndian: boolean): number {
+    return this.#view.getInt16(offset, littleEndian);
+  }
+
+  /** Writes an `i16` at `offset`. */
+  setInt16(offset: number, value: number, littleEndian: boolean): void {
+    this.#view.setInt16(offset, value, littleEndian);
+  }
+
+  /** The `u32` at `offset`. */
+  getUint32(offset: number, littleEndian: boolean): number {
+    return this.#view.getUint32(offset, littleEndian);
+  }
+
+  /** Writes a `u32` at `offset`. */
+  setUint32(offset: number, value: number, littleEndian: boolean): void {
+    this.#view.setUint32(offset, value, littleEndian);
+  }
+
+  /** Writes a `u64` at `offset`. */
+  setBigUint64(offset: number, value: bigint, littleEndian: boolean): void {
+    this.#view.setBigUint64(offset, value, littleEndian);
+  }
+
+  /** Whether the bytes from `offset` equal `bytes`. */
+  equals(offset: number, bytes: Uint8Array): boolean {
+    if (offset + bytes.length > this.#bytes.length) return false;
+    for (let i = 0; i < bytes.length; i++) if (this.#bytes[offset + i] !== bytes[i]) return false;
+    return true;
+  }
+
+  /** A copy of bytes `[start, end)`, in JS memory. */
+  slice(start: number, end: number): Uint8Array<ArrayBuffer> {
+    return this.#bytes.slice(start, end);
+  }
+
+  /** Frees the C memory. Idempotent. */
+  close(): void {
+    this.#use(undefined, 0);
+  }
+}
+
+/** Poll items in a new buffer: one `zmq_pollitem_t` per entry (see `POLLITEM_SIZE`), for {@linkcode poll}. */
+export function pollItems(entries: readonly { socket: Socket; events: number }[]): NativeBuffer {
+  const items = new NativeBuffer(Math.max(1, entries.length) * POLLITEM_SIZE);
+  for (let i = 0; i < items.length; i++) items.setUint8(i, 0);
+  entries.forEach(({ socket, events }, i) => {
+    items.setBigUint64(i * POLLITEM_SIZE, BigInt(Pointers.of(socket)), LITTLE_ENDIAN);
+    items.setInt16(i * POLLITEM_SIZE + POLLITEM_EVENTS, events, LITTLE_ENDIAN);
+  });
+  return items;
+}
+
+/** `zmq_poll` on the first `count` items made by {@linkcode pollItems}: how many are ready, or -1. */
+export function poll(items: NativeBuffer, count: number, timeoutMs: number): number {
+  return lib().zmq_poll(Pointers.of(items), count, timeoutMs);
+}
+
+/**
+ * Runs `zmq_proxy_steerable` until its control socket receives `TERMINATE` (returns `"terminated"`)
+ * or the context is shut down (returns `"context-terminated"`). Blocks the calling thread.
+ */
+export function proxySteerable(
+  frontend: Socket,
+  backend: Socket,
+  capture: Socket | null,
+  control: Socket | null,
+): "terminated" | "context-terminated" {
+  const sockets = [frontend, backend, capture, control].map((s) => (s ? Pointers.of(s) : null));
+  for (;;) {
+    if (lib().zmq_proxy_steerable(sockets[0]!, sockets[1]!, sockets[2]!, sockets[3]!) === 0) return "terminated";
+    const errno = lib().zmq_errno();
+    if (errno === ETERM) return "context-terminated";
+    if (errno !== EINTR) throw new ZmqError(errno, "zmq_proxy_steerable failed");
+  }
+}
+
+/** `zmq_curve_keypair`: a new CURVE key pair, both keys in Z85 (40 characters). */
+export function zmqCurveKeypair(): { publicKey: string; secretKey: string } {
+  const pub = new Uint8Array(41);
+  const sec = new Uint8Array(41);
+  if (lib().zmq_curve_keypair(pub, sec) !== 0) throw lastError("Cannot generate a CURVE key pair");
+  return { publicKey: decoder.decode(pub.subarray(0, 40)), secretKey: decoder.decode(sec.subarray(0, 40)) };
+}
+
+/** `zmq_curve_public`: the public key (Z85) of a 40-character Z85 secret key. */
+export function zmqCurvePublic(secretKey: string): string {
+  const pub = new Uint8Array(41);
+  if (lib().zmq_curve_public(pub, cstr(secretKey)) !== 0) throw lastError("Cannot derive the CURVE public key");
+  return decoder.decode(pub.subarray(0, 40));
+}
+
+/** `zmq_z85_encode` of bytes (a multiple of 4 long), or `null` where libzmq refuses them. */
+export function zmqZ85Encode(data: Uint8Array): string | null {
+  const out = new Uint8Array((data.length / 4) * 5 + 1);
+  if (data.length && !lib().zmq_z85_encode(out, data, data.length)) return null;
+  return decoder.decode(out.subarray(0, out.length - 1));
+}
+
+/** `zmq_z85_decode` of text (a multiple of 5 long), or `null` where it is not Z85. */
+export function zmqZ85Decode(text: string): Uint8Array | null {
+  const out = new Uint8Array((text.length / 5) * 4);
+  if (text.length && !lib().zmq_z85_decode(out, cstr(text))) return null;
+  return out;
+}
+
+/** The loaded libzmq: `zmq_version`, the file it came from, and `zmq_has` for each capability named. */
+export function zmqBuild(capabilities: readonly string[]): { version: string; path: string; has: Record<string, boolean> } {
+  const v = new Int32Array(3);
+  lib().zmq_version(v.subarray(0, 1), v.subarray(1, 2), v.subarray(2, 3));
+  const has: Record<string, boolean> = {};
+  for (const cap of capabilities) has[cap] = lib().zmq_has(cstr(cap)) === 1;
+  return { version: `${v[0]}.${v[1]}.${v[2]}`, path: libzmq().path, has };
+}
