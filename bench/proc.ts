@@ -6,7 +6,7 @@
 
 import type { Subprocess } from "bun";
 import { dlopen, FFIType } from "bun:ffi";
-import { within } from "../lib/deadline.ts";
+import { within } from "../lib/_deadline.ts";
 
 /** A line a peer printed: `type` plus whatever it reports. */
 export type PeerMessage = { type: string } & Record<string, unknown>;
@@ -45,7 +45,9 @@ export function spawnPeer(name: string, cmd: string[], env: Record<string, strin
   const messages: PeerMessage[] = [];
   const waiters: (() => void)[] = [];
   const log: string[] = [];
-  const wake = () => waiters.splice(0).forEach((w) => w());
+  const wake = () => {
+    for (const w of waiters.splice(0)) w();
+  };
   const lines = async (stream: ReadableStream<Uint8Array>, parse: boolean) => {
     const decoder = new TextDecoder();
     let rest = "";

@@ -45,7 +45,7 @@ export function sweepSvg(runs: ChainRun[], title: string): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${escape(title)}</text>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
   ];
   for (let i = 0; i <= 5; i++) {
     const [vx, vy, pct] = [(maxX * i) / 5, (maxY * i) / 5, 20 * i];
@@ -85,6 +85,6 @@ function niceCeil(v: number): number {
   return per * step * 5;
 }
 
-function escape(s: string): string {
+function escapeXml(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }

@@ -264,7 +264,7 @@ function run(cfg: IoWorkerStart): void {
   const readMonitor = (socket: Socket) => {
     const frames = socket.recv(DONTWAIT);
     const endpoint = s.monitors.find(([m]) => m === socket)?.[1];
-    if (!frames || frames.length !== 2 || frames[0]!.length < 6) return;
+    if (frames?.length !== 2 || frames[0]!.length < 6) return;
     const view = new DataView(frames[0]!.buffer, frames[0]!.byteOffset, 6);
     const [id, value] = [view.getUint16(0, true), view.getUint32(2, true)];
     post({ type: "handshake-failed", message: `ZeroMQ: Handshake for socket ${endpoint} failed: event=0x${id.toString(16)} value=${value}` });

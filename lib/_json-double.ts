@@ -178,7 +178,7 @@ function digitsOf(value: number): number {
   let k = Math.trunc(dk);
   if (dk - k > 0) k++;
   const index = (k >> 3) + 1;
-  let K = 348 - index * 8;
+  const K = 348 - index * 8;
   multiply(xH, xL, POW_HI[index]!, POW_LO[index]!);
   const wL = bound(0, 0);
   const wH = H;

@@ -264,6 +264,6 @@ export class JsonReader {
     this.i++;
     if (c === 44) return true;
     if (c === close) return false;
-    return this.fail(c !== c ? "unexpected end of input" : `expected ',' or '${String.fromCharCode(close)}'`, this.i - 1);
+    return this.fail(Number.isNaN(c) ? "unexpected end of input" : `expected ',' or '${String.fromCharCode(close)}'`, this.i - 1);
   }
 }

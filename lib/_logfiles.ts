@@ -174,7 +174,7 @@ export class LogFiles {
     };
     if (!json) {
       // Zeek's meta lines; #open and #close in local time, as Zeek writes them.
-      const header = [
+      const header = `${[
         "#separator \\x09",
         "#set_separator\t,",
         "#empty_field\t(empty)",
@@ -183,7 +183,7 @@ export class LogFiles {
         `#open\t${metaStamp(now)}`,
         `#fields\t${fields.map((x) => x.name).join("\t")}`,
         `#types\t${fields.map((x) => x.type).join("\t")}`,
-      ].join("\n") + "\n";
+      ].join("\n")}\n`;
       f.bytes += append(f, header);
     }
     this.#open.set(path, f);

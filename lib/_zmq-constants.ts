@@ -100,7 +100,7 @@ const ZMQ_ERRNO_NAMES = [
 ];
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
-ZMQ_ERRNO_NAMES.forEach((name, i) => errnoNames.set(ZMQ_HAUSNUMERO + 1 + i, name));
+for (const [i, name] of ZMQ_ERRNO_NAMES.entries()) errnoNames.set(ZMQ_HAUSNUMERO + 1 + i, name);
 errnoNames.set(ZMQ_HAUSNUMERO + 51, "EFSM").set(ZMQ_HAUSNUMERO + 52, "ENOCOMPATPROTO").set(ETERM, "ETERM");
 errnoNames.set(ZMQ_HAUSNUMERO + 54, "EMTHREAD");
 

@@ -160,6 +160,6 @@ export function decodeEvent(format: EventFormat, bytes: Uint8Array, start: numbe
 
 function named(type: EventType, args: readonly unknown[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  type.params.forEach((p, i) => (out[p.name] = args[i]));
+  for (const [i, p] of type.params.entries()) out[p.name] = args[i];
   return out;
 }

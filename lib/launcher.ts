@@ -350,7 +350,7 @@ export class Cluster {
       const done = new Set<string>();
       for (const inPhase of order) {
         const phase = [...this.#nodes.values()].filter((n) => !done.has(n.name) && inPhase(n.name));
-        phase.forEach((n) => done.add(n.name));
+        for (const n of phase) done.add(n.name);
         for (const n of phase) if (running(n.proc)) n.proc.kill("SIGTERM");
         const exited = Promise.all(phase.map((n) => n.proc.exited));
         if (!(await within(exited, this.#o.graceMs))) {

@@ -89,7 +89,7 @@ describe("broker-bin-v1: hostile input", () => {
   });
 
   test("nesting deeper than the bound, a varint of 6 bytes, unknown tags, bad ports and subnets", () => {
-    rejects("0e01".repeat(100_000) + "00", /nested deeper than 32/);
+    rejects(`${"0e01".repeat(100_000)}00`, /nested deeper than 32/);
     rejects("05 8080808080 00", /more than 5 bytes/);
     rejects("0f", /unknown type tag 15/);
     rejects("ff", /unknown type tag 255/);

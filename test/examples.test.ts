@@ -86,7 +86,7 @@ beforeAll(async () => {
   const results = await pool(runnable, PARALLEL, async (w, i) =>
     performance.now() - t > RUN_BUDGET_MS ? undefined : await runExample(w, join(SCRATCH, "work", String(i)), RUN_TIMEOUT_MS));
   runMs = Math.round(performance.now() - t);
-  runnable.forEach((w, i) => runs.set(w, results[i]));
+  for (const [i, w] of runnable.entries()) runs.set(w, results[i]);
 }, RUN_BUDGET_MS + RUN_TIMEOUT_MS + 60_000);
 
 afterAll(() => {

@@ -34,7 +34,7 @@ function parse(text: string): { name: string; labels: Record<string, string>; va
   return samples;
 }
 
-const valueOf = (text: string, name: string, labels: Record<string, string> = {}) =>
+const sampleValue = (text: string, name: string, labels: Record<string, string> = {}) =>
   parse(text).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 
 describe("Registry", () => {
@@ -53,7 +53,7 @@ describe("Registry", () => {
     expect(parse(text).find((s) => s.name === "x_requests_total")?.labels.path).toBe('a"b\\c\nd');
     expect(text).toContain('x_depth{node="w-1"} -1.5\n');
     expect(text).toContain('x_sizes_bucket{node="w-1",kind="k",le="10"} 1\nx_sizes_bucket{node="w-1",kind="k",le="100"} 2\nx_sizes_bucket{node="w-1",kind="k",le="+Inf"} 3\nx_sizes_sum{node="w-1",kind="k"} 555\nx_sizes_count{node="w-1",kind="k"} 3\n');
-    expect(valueOf(text, "x_read_total", { a: "2" })).toBe(8);
+    expect(sampleValue(text, "x_read_total", { a: "2" })).toBe(8);
   });
 
   test("bad names and decreasing counters are RangeErrors", () => {
@@ -99,25 +99,25 @@ describe("node metrics", () => {
       "zeek_cluster_zeromq_onloop_queue_depth", "zeek_cluster_zeromq_log_dropped_records_total", "process_resident_memory_bytes",
       "process_cpu_seconds_total", "process_event_loop_lag_seconds",
     ]) {
-      expect(valueOf(text, name, { node: "manager" })).toBeNumber();
+      expect(sampleValue(text, name, { node: "manager" })).toBeNumber();
     }
     const proxyCounters = ["frontend", "backend"].flatMap((side) => ["messages_received", "bytes_received", "messages_sent", "bytes_sent"].map((m) => `zeek_cluster_zeromq_proxy_${side}_${m}_total`));
     // The broker thread answers STATISTICS between forwards; give it a moment rather than one try.
     await waitFor(async () => {
       text = await scrape(manager);
-      return proxyCounters.every((name) => (valueOf(text, name, { node: "manager" }) ?? 0) > 0);
-    }, `all proxy counters above 0 (at first: ${proxyCounters.map((n) => valueOf(text, n, { node: "manager" })).join(", ")})`);
-    const before = valueOf(await scrape(worker), "zeek_cluster_core_outgoing_events_total", { node: "worker-1" })!;
-    expect(valueOf(await scrape(worker), "zeek_cluster_core_verbose_outgoing_events_total", { handler: "ping" })).toBeUndefined();
+      return proxyCounters.every((name) => (sampleValue(text, name, { node: "manager" }) ?? 0) > 0);
+    }, `all proxy counters above 0 (at first: ${proxyCounters.map((n) => sampleValue(text, n, { node: "manager" })).join(", ")})`);
+    const before = sampleValue(await scrape(worker), "zeek_cluster_core_outgoing_events_total", { node: "worker-1" })!;
+    expect(sampleValue(await scrape(worker), "zeek_cluster_core_verbose_outgoing_events_total", { handler: "ping" })).toBeUndefined();
     worker.publish("zeek.cluster.manager", "ping", [1]);
     await expectEntry(got, "ping [1]");
     const after = await scrape(worker);
     // Handshake events may be counted meanwhile too; the ping itself is counted exactly once.
-    expect(valueOf(after, "zeek_cluster_core_outgoing_events_total", { node: "worker-1" })).toBeGreaterThanOrEqual(before + 1);
-    expect(valueOf(after, "zeek_cluster_core_verbose_outgoing_events_total", { topic: "zeek.cluster.manager", handler: "ping" })).toBe(1);
+    expect(sampleValue(after, "zeek_cluster_core_outgoing_events_total", { node: "worker-1" })).toBeGreaterThanOrEqual(before + 1);
+    expect(sampleValue(after, "zeek_cluster_core_verbose_outgoing_events_total", { topic: "zeek.cluster.manager", handler: "ping" })).toBe(1);
     text = await scrape(manager);
-    expect(valueOf(text, "zeek_cluster_core_verbose_incoming_events_total", { topic: "zeek.cluster.manager", handler: "ping" })).toBe(1);
-    expect(valueOf(text, "zeek_cluster_core_verbose_incoming_events_total", { topic: "zeek.cluster.nodeid.__normalized__", handler: EVENTS.hello })).toBe(1);
+    expect(sampleValue(text, "zeek_cluster_core_verbose_incoming_events_total", { topic: "zeek.cluster.manager", handler: "ping" })).toBe(1);
+    expect(sampleValue(text, "zeek_cluster_core_verbose_incoming_events_total", { topic: "zeek.cluster.nodeid.__normalized__", handler: EVENTS.hello })).toBe(1);
 
     // A malformed frame from a raw peer moves msg_errors.
     const ctx = new Context();
@@ -126,7 +126,7 @@ describe("node metrics", () => {
     raw.connect(manager.broker!.endpoints!.xsub);
     await waitFor(() => raw.recv(1)?.some((f) => new TextDecoder().decode(f).includes("zeek.cluster.manager")), "the manager's subscription");
     raw.send([bytes("zeek.cluster.manager"), bytes("raw")]);
-    await waitFor(async () => valueOf(await scrape(manager), "zeek_cluster_zeromq_msg_errors_total") === 1, "msg_errors to move");
+    await waitFor(async () => sampleValue(await scrape(manager), "zeek_cluster_zeromq_msg_errors_total") === 1, "msg_errors to move");
     ctx.close();
   });
 
@@ -135,11 +135,11 @@ describe("node metrics", () => {
     const node = makeNode({ name: "dropper", ...via(manager), overflowPolicy: "DROP", xpubSndhwm: 1 });
     await node.start();
     const app = metricsApp({ metrics: () => node.metrics.render() });
-    expect(valueOf(await (await app.request("/metrics")).text(), "zeek_cluster_zeromq_xpub_drops_total", { node: "dropper" })).toBe(0);
+    expect(sampleValue(await (await app.request("/metrics")).text(), "zeek_cluster_zeromq_xpub_drops_total", { node: "dropper" })).toBe(0);
     manager.subscribe("flood");
     await waitFor(() => node.hasSubscription("flood"), "the subscription");
     for (let i = 0; i < 20_000; i++) node.publish("flood", "x", [i]);
-    await waitFor(async () => (valueOf(await (await app.request("/metrics")).text(), "zeek_cluster_zeromq_xpub_drops_total") ?? 0) > 0, "xpub drops");
+    await waitFor(async () => (sampleValue(await (await app.request("/metrics")).text(), "zeek_cluster_zeromq_xpub_drops_total") ?? 0) > 0, "xpub drops");
   });
 
   test("the manager's /services.json lists every node's endpoint and drops a node after node_down", async () => {

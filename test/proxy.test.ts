@@ -63,7 +63,7 @@ describe("Broker", () => {
     for (const m of sent) {
       const got = await recvWithin(sub, "a forwarded message");
       expect(got.length).toBe(m.length);
-      got.forEach((f, i) => expect(Buffer.compare(f, m[i]!)).toBe(0));
+      for (const [i, f] of got.entries()) expect(Buffer.compare(f, m[i]!)).toBe(0);
     }
     pub.send(["zeek.cluster.manager", "x", "y", "not subscribed"]);
     await expectSilence(sub, 100);

@@ -14,13 +14,13 @@ afterEach(stopZeekClusters);
 /** A Zeek script that prints every node_up as `node_up <name> <id>`. */
 const PRINT_NODE_UP = `event Cluster::node_up(name: string, id: string) { print fmt("node_up %s %s", name, id); }`;
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Waits until `a` and `b` each saw the other's node_up, with the other's id. */
 async function expectMutualNodeUp(a: ZeekNode, b: ZeekNode): Promise<void> {
   await Promise.all([
-    a.waitForLine(new RegExp(`^node_up ${escape(b.name)} ${escape(b.id)}$`), 5000),
-    b.waitForLine(new RegExp(`^node_up ${escape(a.name)} ${escape(a.id)}$`), 5000),
+    a.waitForLine(new RegExp(`^node_up ${escapeRegExp(b.name)} ${escapeRegExp(b.id)}$`), 5000),
+    b.waitForLine(new RegExp(`^node_up ${escapeRegExp(a.name)} ${escapeRegExp(a.id)}$`), 5000),
   ]);
 }
 

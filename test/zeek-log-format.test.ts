@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineStream, type LogBatch, type LogField, type LogFieldType, recordValues } from "../lib/logformat.ts";
-import { decodeZeekBatch, decodeZeekValue, encodeZeekBatch, encodeZeekValue, ZeekValue } from "../lib/_zeek-log-format.ts";
+import { decodeZeekBatch, decodeZeekValue, encodeZeekBatch, encodeZeekValue, type ZeekValue } from "../lib/_zeek-log-format.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
 const VECTORS = JSON.parse(readFileSync(join(FIXTURES, "zeek-bin-vectors.json"), "utf8")).vectors as { name: string; hex: string; rejected: boolean; notation: string }[];

@@ -67,7 +67,7 @@ describe("sockets", () => {
         expect(push.send(frames)).toBe(true);
         const got = await recvWithin(pull, `a message over ${endpoint}`);
         expect(got.map((f) => f.length)).toEqual(frames.map((f) => f.length));
-        got.forEach((f, i) => expect(Buffer.compare(f, frames[i]!)).toBe(0));
+        for (const [i, f] of got.entries()) expect(Buffer.compare(f, frames[i]!)).toBe(0);
         push.close();
         pull.close();
       }

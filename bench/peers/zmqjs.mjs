@@ -9,7 +9,7 @@
 
 import { hostname } from "node:os";
 import { Packr, Unpackr } from "msgpackr";
-import { Proxy, XPublisher, XSubscriber } from "zeromq";
+import { Proxy as ZmqProxy, XPublisher, XSubscriber } from "zeromq";
 
 const spec = JSON.parse(process.argv[2] ?? "{}");
 const say = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -25,7 +25,7 @@ async function broker() {
   await xpub.bind("tcp://127.0.0.1:*");
   const endpoints = { xsub: xsub.lastEndpoint, xpub: xpub.lastEndpoint };
   // zeromq.js's Proxy runs zmq_proxy_steerable on a libuv worker thread: the fastest broker it offers.
-  const proxy = new Proxy(xsub, xpub);
+  const proxy = new ZmqProxy(xsub, xpub);
   const running = proxy.run();
   process.once("SIGTERM", () => proxy.terminate());
   say({ type: "ready", ...endpoints });
