@@ -32,33 +32,29 @@
 // The public surface, name by name. Parts a user imports separately have subpaths (package.json
 // "exports"): zeek-zmq-cluster/launcher, /logging, /metrics, /wire, /config, /layout, /curve.
 
-// Nodes and the broker.
-export { ClusterNode } from "./lib/pubsub.ts";
-export type { EventContext, LoggingOptions, NodeOptions, NodeStats, Reporter } from "./lib/pubsub.ts";
-export { Broker } from "./lib/proxy.ts";
-export type { NodeBus, NodeFeature } from "./lib/node-bus.ts";
-export { Pool } from "./lib/pools.ts";
-export { runNode } from "./lib/runtime.ts";
-
-// Events with Zeek's types, and the formats they travel in.
-export { defineEvent } from "./lib/events.ts";
-export type { EventArgs, EventInput, EventType } from "./lib/events.ts";
-export { record, setOf, tableOf, vectorOf } from "./lib/zeek-types.ts";
-export type { TypeSpec, ZeekInput, ZeekValue } from "./lib/zeek-types.ts";
-export { registerFormat } from "./lib/serializer.ts";
-export type { ClusterEvent, EventFormat, EventMetadata } from "./lib/serializer.ts";
-
-// Logs.
-export { defineStream } from "./lib/logformat.ts";
-export type { LogStream } from "./lib/logformat.ts";
-
-// Zeek's names and settings.
-export { EVENTS, nodeidTopic, nodeTopic, POOL_TOPICS, ROLE_TOPICS } from "./lib/topics.ts";
-export { DEFAULT_CONFIG } from "./lib/config.ts";
+export { ZmqError } from "./lib/_libzmq.ts";
 export type { ZeroMQOptions } from "./lib/config.ts";
-export type { ClusterLayout, LayoutNode, NodeType } from "./lib/layout.ts";
-export type { MetricsOptions } from "./lib/telemetry.ts";
-
+export { DEFAULT_CONFIG } from "./lib/config.ts";
 // Errors.
 export { ClusterError } from "./lib/errors.ts";
-export { ZmqError } from "./lib/_libzmq.ts";
+export type { EventArgs, EventInput, EventType } from "./lib/events.ts";
+// Events with Zeek's types, and the formats they travel in.
+export { defineEvent } from "./lib/events.ts";
+export type { ClusterLayout, LayoutNode, NodeType } from "./lib/layout.ts";
+export type { LogStream } from "./lib/logformat.ts";
+// Logs.
+export { defineStream } from "./lib/logformat.ts";
+export type { NodeBus, NodeFeature } from "./lib/node-bus.ts";
+export { Pool } from "./lib/pools.ts";
+export { Broker } from "./lib/proxy.ts";
+export type { EventContext, LoggingOptions, NodeOptions, NodeStats, Reporter } from "./lib/pubsub.ts";
+// Nodes and the broker.
+export { ClusterNode } from "./lib/pubsub.ts";
+export { runNode } from "./lib/runtime.ts";
+export type { ClusterEvent, EventFormat, EventMetadata } from "./lib/serializer.ts";
+export { registerFormat } from "./lib/serializer.ts";
+export type { MetricsOptions } from "./lib/telemetry.ts";
+// Zeek's names and settings.
+export { EVENTS, nodeidTopic, nodeTopic, POOL_TOPICS, ROLE_TOPICS } from "./lib/topics.ts";
+export type { TypeSpec, ZeekInput, ZeekValue } from "./lib/zeek-types.ts";
+export { record, setOf, tableOf, vectorOf } from "./lib/zeek-types.ts";

@@ -61,14 +61,32 @@ const num = (m: PeerMessage, k: string) => Number(m[k] ?? 0);
 
 /** Runs one broker → sub → pub chain and returns what it measured; every process is gone afterwards. */
 export async function runChain(spec: ChainSpec): Promise<ChainRun> {
-  const bun = (name: string, s: Record<string, unknown>) => spawnPeer(name, [process.execPath, "--no-orphans", PEER, JSON.stringify(s)]);
+  const bun = (name: string, s: Record<string, unknown>) =>
+    spawnPeer(name, [process.execPath, "--no-orphans", PEER, JSON.stringify(s)]);
   try {
     const broker = bun("broker", { role: "broker" });
     const ep = await broker.next("ready");
     const format = spec.format ?? "msgpack-v1";
-    const sub = bun("sub", { role: "sub", xsub: ep.xsub, xpub: ep.xpub, slowUs: spec.slowUs ?? 0, format, ...LOSSLESS[spec.policy] });
+    const sub = bun("sub", {
+      role: "sub",
+      xsub: ep.xsub,
+      xpub: ep.xpub,
+      slowUs: spec.slowUs ?? 0,
+      format,
+      ...LOSSLESS[spec.policy],
+    });
     await sub.next("ready");
-    const pub = bun("pub", { role: "pub", xsub: ep.xsub, xpub: ep.xpub, policy: spec.policy, rate: spec.rate, count: spec.count, durationMs: spec.durationMs, warmup: spec.warmup ?? 0, format });
+    const pub = bun("pub", {
+      role: "pub",
+      xsub: ep.xsub,
+      xpub: ep.xpub,
+      policy: spec.policy,
+      rate: spec.rate,
+      count: spec.count,
+      durationMs: spec.durationMs,
+      warmup: spec.warmup ?? 0,
+      format,
+    });
     await pub.next("ready");
     const control = spec.control ? spawnPeer("control", [process.execPath, "--no-orphans", BUSY]) : undefined;
     const p = await pub.next("result", spec.durationMs + 60_000);
@@ -80,7 +98,7 @@ export async function runChain(spec: ChainSpec): Promise<ChainRun> {
     // Wait until everything sent is accounted for, or arrivals stop for a second.
     let last = -1;
     let quietSince = performance.now();
-    const deadline = performance.now() + 30_000 + (spec.slowUs ?? 0) * sent / 1000;
+    const deadline = performance.now() + 30_000 + ((spec.slowUs ?? 0) * sent) / 1000;
     while (arrived() + (spec.policy === "DROP" ? drops() : 0) < sent && performance.now() < deadline) {
       if (arrived() !== last) [last, quietSince] = [arrived(), performance.now()];
       else if (performance.now() - quietSince > 1000) break;
@@ -96,9 +114,10 @@ export async function runChain(spec: ChainSpec): Promise<ChainRun> {
     const xpubDrops = num(final, "xpubDrops");
     const onloopDrops = num(s, "onloopDrops");
     const accountingOk = spec.policy === "BLOCK" ? received === sent : received + xpubDrops + onloopDrops === sent;
-    const accounting = spec.policy === "BLOCK"
-      ? `received ${received} ${received === sent ? "=" : "≠"} sent ${sent}`
-      : `received ${received} + drops ${xpubDrops + onloopDrops} ${accountingOk ? "=" : "≠"} sent ${sent}`;
+    const accounting =
+      spec.policy === "BLOCK"
+        ? `received ${received} ${received === sent ? "=" : "≠"} sent ${sent}`
+        : `received ${received} + drops ${xpubDrops + onloopDrops} ${accountingOk ? "=" : "≠"} sent ${sent}`;
     const seconds = (a: number, b: number) => Math.max(1e-6, (b - a) / 1e6);
     return {
       ...spec,

@@ -4,8 +4,8 @@
  * process killed by its own pid when the benchmark ends or fails.
  */
 
-import type { Subprocess } from "bun";
 import { dlopen, FFIType } from "bun:ffi";
+import type { Subprocess } from "bun";
 import { within } from "../lib/_deadline.ts";
 
 /** A line a peer printed: `type` plus whatever it reports. */

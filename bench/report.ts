@@ -9,9 +9,14 @@ import type { ChainRun } from "./chain.ts";
 export function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === "number" ? fmt(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? "").length)));
-  const line = (r: string[], numeric: boolean[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ");
+  const line = (r: string[], numeric: boolean[]) =>
+    r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ");
   const numeric = header.map((_, i) => rows.every((r) => typeof r[i] === "number"));
-  return [line(header, numeric), widths.map((w) => "─".repeat(w)).join("  "), ...cells.slice(1).map((r) => line(r as string[], numeric))].join("\n");
+  return [
+    line(header, numeric),
+    widths.map((w) => "─".repeat(w)).join("  "),
+    ...cells.slice(1).map((r) => line(r as string[], numeric)),
+  ].join("\n");
 }
 
 /** 1234567 → "1.23M", 12345 → "12.3k", 12.345 → "12.3". */
@@ -58,20 +63,32 @@ export function sweepSvg(runs: ChainRun[], title: string): string {
   out.push(`<line x1="${W - M.right}" x2="${W - M.right}" y1="${M.top}" y2="${H - M.bottom}" stroke="#333"/>`);
   out.push(`<line x1="${M.left}" x2="${W - M.right}" y1="${H - M.bottom}" y2="${H - M.bottom}" stroke="#333"/>`);
   out.push(`<text x="${(W + M.left - M.right) / 2}" y="${H - 18}" text-anchor="middle">offered load (events/s)</text>`);
-  out.push(`<text transform="translate(16 ${H / 2}) rotate(-90)" text-anchor="middle">received (events/s), solid</text>`);
-  out.push(`<text transform="translate(${W - 14} ${H / 2}) rotate(90)" text-anchor="middle">dropped (% of sent), dashed</text>`);
-  out.push(`<text x="${W - M.right - 6}" y="${M.top + 12}" text-anchor="end" fill="#666">runs without a rate limit are drawn at the rate the publisher reached</text>`);
+  out.push(
+    `<text transform="translate(16 ${H / 2}) rotate(-90)" text-anchor="middle">received (events/s), solid</text>`,
+  );
+  out.push(
+    `<text transform="translate(${W - 14} ${H / 2}) rotate(90)" text-anchor="middle">dropped (% of sent), dashed</text>`,
+  );
+  out.push(
+    `<text x="${W - M.right - 6}" y="${M.top + 12}" text-anchor="end" fill="#666">runs without a rate limit are drawn at the rate the publisher reached</text>`,
+  );
   let legend = 0;
   for (const policy of ["BLOCK", "DROP"] as const) {
     const mine = runs.filter((r) => r.policy === policy && !r.slowUs).sort((a, b) => x(a) - x(b));
     if (mine.length === 0) continue;
     const color = COLORS[policy];
-    const path = (y: (r: ChainRun) => number) => mine.map((r, i) => `${i ? "L" : "M"}${px(x(r)).toFixed(1)},${y(r).toFixed(1)}`).join(" ");
+    const path = (y: (r: ChainRun) => number) =>
+      mine.map((r, i) => `${i ? "L" : "M"}${px(x(r)).toFixed(1)},${y(r).toFixed(1)}`).join(" ");
     out.push(`<path d="${path((r) => py(r.receivedPerSec))}" fill="none" stroke="${color}" stroke-width="2"/>`);
-    out.push(`<path d="${path((r) => pyPct(drops(r)))}" fill="none" stroke="${color}" stroke-width="1.5" stroke-dasharray="5 4"/>`);
-    for (const r of mine) out.push(`<circle cx="${px(x(r)).toFixed(1)}" cy="${py(r.receivedPerSec).toFixed(1)}" r="3" fill="${color}"/>`);
+    out.push(
+      `<path d="${path((r) => pyPct(drops(r)))}" fill="none" stroke="${color}" stroke-width="1.5" stroke-dasharray="5 4"/>`,
+    );
+    for (const r of mine)
+      out.push(`<circle cx="${px(x(r)).toFixed(1)}" cy="${py(r.receivedPerSec).toFixed(1)}" r="3" fill="${color}"/>`);
     const ly = M.top + 8 + legend++ * 18;
-    out.push(`<line x1="${M.left + 12}" x2="${M.left + 36}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
+    out.push(
+      `<line x1="${M.left + 12}" x2="${M.left + 36}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
+    );
     out.push(`<text x="${M.left + 42}" y="${ly + 4}">${policy}</text>`);
   }
   out.push("</svg>");

@@ -11,21 +11,46 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { cChain, type ChainResult, zeromqJsChain } from "./baselines.ts";
+import { type ChainResult, cChain, zeromqJsChain } from "./baselines.ts";
 import { type ChainRun, runChain } from "./chain.ts";
 import { logThroughput, scale } from "./clusters.ts";
 import { fmt, sweepSvg, table } from "./report.ts";
 import { targets } from "./targets.ts";
 
-const { values } = parseArgs({ args: Bun.argv.slice(2), options: { quick: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { quick: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+});
 if (values.help) {
   console.log("Usage: bun run bench [-- --quick]\n  --quick   fewer and shorter runs (under a minute)");
   process.exit(0);
 }
 const quick = values.quick === true;
 const P = quick
-  ? { count: 300_000, ms: 1000, loads: [0.5, 1, 2], reps: 1, formatReps: 3, formatCount: 150_000, latencyMs: 2000, warmup: 50_000, logMs: 1500, scaleMs: 1000 }
-  : { count: 1_000_000, ms: 2000, loads: [0.25, 0.5, 0.75, 1, 1.5, 2], reps: 3, formatReps: 3, formatCount: 1_000_000, latencyMs: 5000, warmup: 100_000, logMs: 3000, scaleMs: 2000 };
+  ? {
+      count: 300_000,
+      ms: 1000,
+      loads: [0.5, 1, 2],
+      reps: 1,
+      formatReps: 3,
+      formatCount: 150_000,
+      latencyMs: 2000,
+      warmup: 50_000,
+      logMs: 1500,
+      scaleMs: 1000,
+    }
+  : {
+      count: 1_000_000,
+      ms: 2000,
+      loads: [0.25, 0.5, 0.75, 1, 1.5, 2],
+      reps: 3,
+      formatReps: 3,
+      formatCount: 1_000_000,
+      latencyMs: 5000,
+      warmup: 100_000,
+      logMs: 3000,
+      scaleMs: 2000,
+    };
 const started = Date.now();
 const progress = (what: string) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${what}`);
 const median = (xs: number[]) => xs.toSorted((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -59,16 +84,35 @@ const lag = await runChain({ policy: "BLOCK", rate: 0, count: P.count, durationM
 
 // 3. Latency at 1,000 events/s, after a warm-up burst (not measured) so that both sides run compiled code.
 progress(`latency at 1,000 events/s for ${P.latencyMs} ms, after ${fmt(P.warmup)} warm-up events`);
-const latency = await runChain({ policy: "BLOCK", rate: 1000, count: P.latencyMs, durationMs: P.latencyMs + 1000, warmup: P.warmup });
+const latency = await runChain({
+  policy: "BLOCK",
+  rate: 1000,
+  count: P.latencyMs,
+  durationMs: P.latencyMs + 1000,
+  warmup: P.warmup,
+});
 
 // 4. Baselines, interleaved so that noise hits each alike; the median of the repetitions counts. The
 // JIT-compiled ones (Bun, Node) get the same warm-up first; C needs none.
 const chains: Record<"bun" | "zeromqJs" | "c", ChainResult[]> = { bun: [], zeromqJs: [], c: [] };
 let cSkipped: string | undefined;
 for (let rep = 1; rep <= P.reps; rep++) {
-  progress(`baselines ${rep}/${P.reps}: ${fmt(P.count)} events each through Bun (this library), zeromq.js on Node, C (after ${fmt(P.warmup)} warm-up events)`);
+  progress(
+    `baselines ${rep}/${P.reps}: ${fmt(P.count)} events each through Bun (this library), zeromq.js on Node, C (after ${fmt(P.warmup)} warm-up events)`,
+  );
   const b = await runChain({ policy: "BLOCK", rate: 0, count: P.count, durationMs: 30_000, warmup: P.warmup });
-  chains.bun.push({ impl: "bun", count: P.count, sent: b.sent, received: b.received, seconds: b.received / b.receivedPerSec, eventsPerSec: b.receivedPerSec, badFraming: 0, p50Us: b.p50Us, p99Us: b.p99Us, peakRssBytes: b.peakRssBytes });
+  chains.bun.push({
+    impl: "bun",
+    count: P.count,
+    sent: b.sent,
+    received: b.received,
+    seconds: b.received / b.receivedPerSec,
+    eventsPerSec: b.receivedPerSec,
+    badFraming: 0,
+    p50Us: b.p50Us,
+    p99Us: b.p99Us,
+    peakRssBytes: b.peakRssBytes,
+  });
   chains.zeromqJs.push(await zeromqJsChain(P.count, P.warmup));
   const c = await cChain(P.count);
   if ("skipped" in c) cSkipped = c.skipped;
@@ -94,8 +138,19 @@ const formatRuns: Record<"msgpack-v1" | "broker-bin-v1", { capacity: ChainRun[];
 for (let rep = 1; rep <= P.formatReps; rep++) {
   for (const format of ["msgpack-v1", "broker-bin-v1"] as const) {
     progress(`formats ${rep}/${P.formatReps}: ${format}, as fast as it goes, then latency at 1,000 events/s`);
-    formatRuns[format].capacity.push(await runChain({ policy: "BLOCK", rate: 0, count: P.formatCount, durationMs: 5000, warmup: P.warmup, format }));
-    formatRuns[format].latency.push(await runChain({ policy: "BLOCK", rate: 1000, count: P.latencyMs / 2, durationMs: P.latencyMs / 2 + 1000, warmup: P.warmup, format }));
+    formatRuns[format].capacity.push(
+      await runChain({ policy: "BLOCK", rate: 0, count: P.formatCount, durationMs: 5000, warmup: P.warmup, format }),
+    );
+    formatRuns[format].latency.push(
+      await runChain({
+        policy: "BLOCK",
+        rate: 1000,
+        count: P.latencyMs / 2,
+        durationMs: P.latencyMs / 2 + 1000,
+        warmup: P.warmup,
+        format,
+      }),
+    );
   }
 }
 const formats = (["msgpack-v1", "broker-bin-v1"] as const).map((format) => ({
@@ -121,7 +176,13 @@ const results = {
   startedAt: new Date(started).toISOString(),
   quick,
   seconds: (Date.now() - started) / 1000,
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), bun: Bun.version, node: Bun.spawnSync(["node", "--version"]).stdout.toString().trim() },
+  machine: {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    bun: Bun.version,
+    node: Bun.spawnSync(["node", "--version"]).stdout.toString().trim(),
+  },
   capacityBlock: capacity,
   sweep,
   slow,
@@ -135,19 +196,86 @@ const results = {
 };
 results.targets = targets(results);
 
-const row = (r: ChainRun) => [r.format ?? "msgpack-v1", r.policy, r.rate ? fmt(r.rate) : "max", r.slowUs ? `${r.slowUs} µs` : "-", r.sentPerSec, r.receivedPerSec, r.xpubDrops, r.onloopDrops, r.blocks, r.p50Us, r.p99Us, `${fmt(r.maxLagMs)} / ${fmt(r.lagP99Ms)}`, r.peakRssBytes / 2 ** 20, r.accountingOk ? "ok" : `FAIL ${r.accounting}`];
-const header = ["format", "policy", "offered/s", "slow sub", "sent/s", "recv/s", "xpub drops", "onloop drops", "blocks", "p50 µs", "p99 µs", "lag max/p99 ms", "RSS MiB", "accounting"];
-console.log(`\nThroughput through the broker (publisher → broker → subscriber, 3 processes)\n${table(header, [...sweep, ...slow, lag, latency].map(row))}`);
-console.log(`\nA busy process without messaging, in the lag run: ${fmt(lag.controlLag!.maxMs)} ms max, ${fmt(lag.controlLag!.p99Ms)} ms p99 lag`);
-console.log(`\nSame frames, same pattern (median of ${P.reps})\n${table(["implementation", "events/s", "ratio"], [
-  ["Bun, this library (BLOCK)", baselines.bunEventsPerSec, "1.00"],
-  ["zeromq.js on Node", baselines.zeromqJsEventsPerSec, `${baselines.vsZeromqJs.toFixed(2)}× faster`],
-  ["C libzmq (ceiling)", baselines.cEventsPerSec ?? "skipped", baselines.vsC ? `${baselines.vsC.toFixed(2)}× of C` : (cSkipped ?? "")],
-])}`);
-console.log(`\nEvent formats, same frames and pattern (median of ${P.formatReps}, BLOCK)\n${table(["format", "events/s", "ratio", "p50 µs at 1k/s", "p99 µs at 1k/s", "accounting"], formats.map((f) => [f.format, f.eventsPerSec, (f.eventsPerSec / formats[0]!.eventsPerSec).toFixed(2), f.p50Us, f.p99Us, f.accountingOk ? "ok" : "FAIL"]))}`);
-console.log(`\nLogs: ${fmt(logs.recordsPerSec)} records/s from ${logs.writers} writers into one logger (${fmt(logs.received)} records, ${fmt(logs.bytesOnDisk / 2 ** 20)} MiB of JSON, ${logs.accountingOk ? "none lost" : `${logs.dropped} dropped`})`);
-console.log(`\nScale\n${table(["nodes", "launch ms", "ready ms", "discovery ms", "events/s into manager"], scaleRuns.map((s) => [s.nodes, s.launchMs, s.readyMs, s.discoveryMs, s.eventsPerSec]))}`);
-console.log(`\nTargets\n${table(["target", "wanted", "measured", "result"], results.targets.map((t) => [t.name, t.wanted, t.measured, t.met ? "met" : `MISSED (${t.detail})`]))}`);
+const row = (r: ChainRun) => [
+  r.format ?? "msgpack-v1",
+  r.policy,
+  r.rate ? fmt(r.rate) : "max",
+  r.slowUs ? `${r.slowUs} µs` : "-",
+  r.sentPerSec,
+  r.receivedPerSec,
+  r.xpubDrops,
+  r.onloopDrops,
+  r.blocks,
+  r.p50Us,
+  r.p99Us,
+  `${fmt(r.maxLagMs)} / ${fmt(r.lagP99Ms)}`,
+  r.peakRssBytes / 2 ** 20,
+  r.accountingOk ? "ok" : `FAIL ${r.accounting}`,
+];
+const header = [
+  "format",
+  "policy",
+  "offered/s",
+  "slow sub",
+  "sent/s",
+  "recv/s",
+  "xpub drops",
+  "onloop drops",
+  "blocks",
+  "p50 µs",
+  "p99 µs",
+  "lag max/p99 ms",
+  "RSS MiB",
+  "accounting",
+];
+console.log(
+  `\nThroughput through the broker (publisher → broker → subscriber, 3 processes)\n${table(header, [...sweep, ...slow, lag, latency].map(row))}`,
+);
+console.log(
+  `\nA busy process without messaging, in the lag run: ${fmt(lag.controlLag!.maxMs)} ms max, ${fmt(lag.controlLag!.p99Ms)} ms p99 lag`,
+);
+console.log(
+  `\nSame frames, same pattern (median of ${P.reps})\n${table(
+    ["implementation", "events/s", "ratio"],
+    [
+      ["Bun, this library (BLOCK)", baselines.bunEventsPerSec, "1.00"],
+      ["zeromq.js on Node", baselines.zeromqJsEventsPerSec, `${baselines.vsZeromqJs.toFixed(2)}× faster`],
+      [
+        "C libzmq (ceiling)",
+        baselines.cEventsPerSec ?? "skipped",
+        baselines.vsC ? `${baselines.vsC.toFixed(2)}× of C` : (cSkipped ?? ""),
+      ],
+    ],
+  )}`,
+);
+console.log(
+  `\nEvent formats, same frames and pattern (median of ${P.formatReps}, BLOCK)\n${table(
+    ["format", "events/s", "ratio", "p50 µs at 1k/s", "p99 µs at 1k/s", "accounting"],
+    formats.map((f) => [
+      f.format,
+      f.eventsPerSec,
+      (f.eventsPerSec / formats[0]!.eventsPerSec).toFixed(2),
+      f.p50Us,
+      f.p99Us,
+      f.accountingOk ? "ok" : "FAIL",
+    ]),
+  )}`,
+);
+console.log(
+  `\nLogs: ${fmt(logs.recordsPerSec)} records/s from ${logs.writers} writers into one logger (${fmt(logs.received)} records, ${fmt(logs.bytesOnDisk / 2 ** 20)} MiB of JSON, ${logs.accountingOk ? "none lost" : `${logs.dropped} dropped`})`,
+);
+console.log(
+  `\nScale\n${table(
+    ["nodes", "launch ms", "ready ms", "discovery ms", "events/s into manager"],
+    scaleRuns.map((s) => [s.nodes, s.launchMs, s.readyMs, s.discoveryMs, s.eventsPerSec]),
+  )}`,
+);
+console.log(
+  `\nTargets\n${table(
+    ["target", "wanted", "measured", "result"],
+    results.targets.map((t) => [t.name, t.wanted, t.measured, t.met ? "met" : `MISSED (${t.detail})`]),
+  )}`,
+);
 
 const dir = join(import.meta.dir, "results");
 mkdirSync(dir, { recursive: true });
@@ -155,7 +283,13 @@ const stamp = new Date(started).toISOString().replace(/[:.]/g, "-");
 const json = JSON.stringify(results, null, 2);
 writeFileSync(join(dir, `bench-${stamp}${quick ? "-quick" : ""}.json`), json);
 writeFileSync(join(dir, "latest.json"), json);
-writeFileSync(join(dir, "throughput.svg"), sweepSvg(sweep, `Through the broker: BLOCK vs DROP (${results.machine.cpus} cores, ${quick ? "quick" : "full"} run)`));
+writeFileSync(
+  join(dir, "throughput.svg"),
+  sweepSvg(sweep, `Through the broker: BLOCK vs DROP (${results.machine.cpus} cores, ${quick ? "quick" : "full"} run)`),
+);
 console.log(`\nWrote ${join(dir, "latest.json")} and ${join(dir, "throughput.svg")} (${results.seconds.toFixed(0)} s)`);
-const failed = [...sweep, ...slow, lag, latency].filter((r) => !r.accountingOk).length + formats.filter((f) => !f.accountingOk).length + (logs.accountingOk ? 0 : 1);
+const failed =
+  [...sweep, ...slow, lag, latency].filter((r) => !r.accountingOk).length +
+  formats.filter((f) => !f.accountingOk).length +
+  (logs.accountingOk ? 0 : 1);
 process.exit(failed > 0 ? 1 : 0);

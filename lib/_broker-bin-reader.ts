@@ -84,7 +84,11 @@ export class BinReader {
     readonly maxDepth: number = MAX_DEPTH,
   ) {
     // One view per buffer: messages arrive as ranges of one batch buffer.
-    if (cachedView?.buffer !== bytes.buffer || cachedOffset !== bytes.byteOffset || cachedView.byteLength !== bytes.byteLength) {
+    if (
+      cachedView?.buffer !== bytes.buffer ||
+      cachedOffset !== bytes.byteOffset ||
+      cachedView.byteLength !== bytes.byteLength
+    ) {
       cachedView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       cachedBuffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       cachedOffset = bytes.byteOffset;
@@ -287,5 +291,6 @@ export class BinReader {
 }
 
 function unique(sorted: BrokerValue[], r: BinReader, what: string): void {
-  for (let i = 1; i < sorted.length; i++) if (compareBroker(sorted[i - 1]!, sorted[i]!) === 0) r.fail(`duplicate ${what}`);
+  for (let i = 1; i < sorted.length; i++)
+    if (compareBroker(sorted[i - 1]!, sorted[i]!) === 0) r.fail(`duplicate ${what}`);
 }

@@ -55,7 +55,8 @@ export class BinWriter {
 
   varint(n: number): void {
     if (n >= 0 && n < 0x80) return this.byte(n);
-    if (!(n >= 0 && n <= 0xffffffff)) throw new TypeError(`broker-bin-v1 cannot carry a length of ${n} (at most 2^32−1)`);
+    if (!(n >= 0 && n <= 0xffffffff))
+      throw new TypeError(`broker-bin-v1 cannot carry a length of ${n} (at most 2^32−1)`);
     this.ensure(5);
     while (n >= 0x80) {
       this.bytes[this.length++] = (n & 0x7f) | 0x80;

@@ -6,7 +6,7 @@
  */
 
 import { formatAddr, formatSubnet, parseAddr, parseSubnet } from "./_addr.ts";
-import { type BrokerValue, compareBroker, NONE, parsePort, PORT_PROTOCOLS } from "./_broker-value.ts";
+import { type BrokerValue, compareBroker, NONE, PORT_PROTOCOLS, parsePort } from "./_broker-value.ts";
 import { type RecordField, typeName, type ZeekType } from "./zeek-types.ts";
 
 const MAX_U64 = (1n << 64n) - 1n;
@@ -16,8 +16,17 @@ const lossyDecoder = new TextDecoder();
 
 /** The one Broker type each Zeek scalar type is read from (Zeek converts nothing implicitly). */
 const BROKER_TYPE_OF: Readonly<Record<string, string>> = {
-  bool: "boolean", count: "count", int: "integer", double: "real", time: "timestamp", interval: "timespan",
-  string: "string", enum: "enum-value", addr: "address", subnet: "subnet", port: "port",
+  bool: "boolean",
+  count: "count",
+  int: "integer",
+  double: "real",
+  time: "timestamp",
+  interval: "timespan",
+  string: "string",
+  enum: "enum-value",
+  addr: "address",
+  subnet: "subnet",
+  port: "port",
 };
 
 /** A TypeError for the value at `path` that is not what `expected` says. */
@@ -39,9 +48,17 @@ export function describe(v: unknown): string {
 }
 
 const EXPECTED: Record<string, string> = {
-  bool: "a boolean", count: "a count (an integer 0 … 2^64−1; a bigint beyond 2^53)", int: "an int (an integer −2^63 … 2^63−1; a bigint beyond 2^53)",
-  double: "a number", time: "a time (seconds since the epoch, or a Date)", interval: "an interval in seconds",
-  string: "a string", enum: "an enum name", addr: "an IP address like '10.0.0.1'", subnet: "a subnet like '10.0.0.0/8'", port: "a port like '80/tcp'",
+  bool: "a boolean",
+  count: "a count (an integer 0 … 2^64−1; a bigint beyond 2^53)",
+  int: "an int (an integer −2^63 … 2^63−1; a bigint beyond 2^53)",
+  double: "a number",
+  time: "a time (seconds since the epoch, or a Date)",
+  interval: "an interval in seconds",
+  string: "a string",
+  enum: "an enum name",
+  addr: "an IP address like '10.0.0.1'",
+  subnet: "a subnet like '10.0.0.0/8'",
+  port: "a port like '80/tcp'",
 };
 
 function expected(t: ZeekType): string {
@@ -70,14 +87,16 @@ export function numberOrBig(v: bigint): number | bigint {
 function sorted<T>(items: T[], key: (item: T) => BrokerValue, path: string): T[] {
   items.sort((a, b) => compareBroker(key(a), key(b)));
   for (let i = 1; i < items.length; i++) {
-    if (compareBroker(key(items[i - 1]!), key(items[i]!)) === 0) throw new TypeError(`${path} holds the same element twice`);
+    if (compareBroker(key(items[i - 1]!), key(items[i]!)) === 0)
+      throw new TypeError(`${path} holds the same element twice`);
   }
   return items;
 }
 
 function keyToBroker(index: readonly ZeekType[], v: unknown, path: string, plain: boolean): BrokerValue {
   if (index.length === 1) return toBroker(index[0]!, v, path, plain);
-  if (!Array.isArray(v) || v.length !== index.length) throw mismatch(path, `a tuple of ${index.length} (${index.map(typeName).join(", ")})`, v);
+  if (!Array.isArray(v) || v.length !== index.length)
+    throw mismatch(path, `a tuple of ${index.length} (${index.map(typeName).join(", ")})`, v);
   return { type: "vector", value: index.map((t, i) => toBroker(t, v[i], `${path}[${i}]`, plain)) };
 }
 
@@ -104,7 +123,14 @@ export function toBroker(t: ZeekType, v: unknown, path: string, plain = false): 
       if (typeof v === "number") return { type: "real", value: v };
       break;
     case "time": {
-      const ns = v instanceof Date ? (Number.isNaN(v.getTime()) ? undefined : BigInt(v.getTime()) * 1_000_000n) : typeof v === "number" ? secondsToNs(v) : undefined;
+      const ns =
+        v instanceof Date
+          ? Number.isNaN(v.getTime())
+            ? undefined
+            : BigInt(v.getTime()) * 1_000_000n
+          : typeof v === "number"
+            ? secondsToNs(v)
+            : undefined;
       if (ns !== undefined) return { type: "timestamp", value: ns };
       break;
     }
@@ -135,7 +161,8 @@ export function toBroker(t: ZeekType, v: unknown, path: string, plain = false): 
       break;
     }
     case "vector":
-      if (Array.isArray(v)) return { type: "vector", value: v.map((x, i) => toBroker(t.of, x, `${path}[${i}]`, plain)) };
+      if (Array.isArray(v))
+        return { type: "vector", value: v.map((x, i) => toBroker(t.of, x, `${path}[${i}]`, plain)) };
       break;
     case "set":
       if (v instanceof Set || Array.isArray(v)) {
@@ -144,21 +171,36 @@ export function toBroker(t: ZeekType, v: unknown, path: string, plain = false): 
       }
       break;
     case "table": {
-      const entries = v instanceof Map ? [...v] : plain && Array.isArray(v) ? v : isPlainObject(v) && t.index.length === 1 && t.index[0]!.kind === "string" ? Object.entries(v) : undefined;
+      const entries =
+        v instanceof Map
+          ? [...v]
+          : plain && Array.isArray(v)
+            ? v
+            : isPlainObject(v) && t.index.length === 1 && t.index[0]!.kind === "string"
+              ? Object.entries(v)
+              : undefined;
       if (!entries) break;
       const pairs = entries.map((e: unknown, i): [BrokerValue, BrokerValue] => {
         if (!Array.isArray(e) || e.length !== 2) throw mismatch(`${path}[${i}]`, "a [key, value] pair", e);
-        return [keyToBroker(t.index, e[0], `${path} key`, plain), toBroker(t.yield, e[1], `${path}[${describe(e[0])}]`, plain)];
+        return [
+          keyToBroker(t.index, e[0], `${path} key`, plain),
+          toBroker(t.yield, e[1], `${path}[${describe(e[0])}]`, plain),
+        ];
       });
       return { type: "table", value: sorted(pairs, (p) => p[0], path) };
     }
     case "record":
-      if (plain && Array.isArray(v)) return { type: "vector", value: t.fields.map((f, i) => fieldToBroker(f, v[i], path, plain)) };
+      if (plain && Array.isArray(v))
+        return { type: "vector", value: t.fields.map((f, i) => fieldToBroker(f, v[i], path, plain)) };
       if (isPlainObject(v)) {
         for (const key in v) {
-          if (!t.fields.some((f) => f.name === key)) throw new TypeError(`${path} has no field '${key}' (${typeName(t)})`);
+          if (!t.fields.some((f) => f.name === key))
+            throw new TypeError(`${path} has no field '${key}' (${typeName(t)})`);
         }
-        return { type: "vector", value: t.fields.map((f) => fieldToBroker(f, (v as Record<string, unknown>)[f.name], path, plain)) };
+        return {
+          type: "vector",
+          value: t.fields.map((f) => fieldToBroker(f, (v as Record<string, unknown>)[f.name], path, plain)),
+        };
       }
       break;
   }
@@ -212,7 +254,13 @@ export function fromBroker(t: ZeekType, b: BrokerValue, path: string): unknown {
       if (b.type === "set") return new Set(b.value.map((x, i) => keyFromBroker(t.index, x, `${path}[${i}]`)));
       break;
     case "table":
-      if (b.type === "table") return new Map(b.value.map(([k, v], i) => [keyFromBroker(t.index, k, `${path} key ${i}`), fromBroker(t.yield, v, `${path}[${i}]`)]));
+      if (b.type === "table")
+        return new Map(
+          b.value.map(([k, v], i) => [
+            keyFromBroker(t.index, k, `${path} key ${i}`),
+            fromBroker(t.yield, v, `${path}[${i}]`),
+          ]),
+        );
       break;
     case "record":
       if (b.type === "vector" && b.value.length >= t.fields.length) {
@@ -227,12 +275,15 @@ export function fromBroker(t: ZeekType, b: BrokerValue, path: string): unknown {
       }
       break;
   }
-  throw new TypeError(`${path} expects ${typeName(t)}, got a Broker ${b.type}${b.type === "vector" ? ` of ${b.value.length}` : ""}`);
+  throw new TypeError(
+    `${path} expects ${typeName(t)}, got a Broker ${b.type}${b.type === "vector" ? ` of ${b.value.length}` : ""}`,
+  );
 }
 
 function keyFromBroker(index: readonly ZeekType[], b: BrokerValue, path: string): unknown {
   if (index.length === 1) return fromBroker(index[0]!, b, path);
-  if (b.type !== "vector" || b.value.length !== index.length) throw new TypeError(`${path} expects a tuple of ${index.length}, got a Broker ${b.type}`);
+  if (b.type !== "vector" || b.value.length !== index.length)
+    throw new TypeError(`${path} expects a tuple of ${index.length}, got a Broker ${b.type}`);
   return index.map((t, i) => fromBroker(t, b.value[i]!, `${path}[${i}]`));
 }
 
@@ -250,7 +301,9 @@ export function untypedToBroker(v: unknown, path: string, depth = 0): BrokerValu
     case "boolean":
       return { type: "boolean", value: v };
     case "number":
-      return Number.isSafeInteger(v) && !Object.is(v, -0) ? { type: "integer", value: BigInt(v) } : { type: "real", value: v };
+      return Number.isSafeInteger(v) && !Object.is(v, -0)
+        ? { type: "integer", value: BigInt(v) }
+        : { type: "real", value: v };
     case "bigint":
       if (v >= MIN_I64 && v <= MAX_I64) return { type: "integer", value: v };
       if (v > MAX_I64 && v <= MAX_U64) return { type: "count", value: v };
@@ -259,16 +312,28 @@ export function untypedToBroker(v: unknown, path: string, depth = 0): BrokerValu
       return { type: "string", value: v };
     case "object":
       if (v === null) return NONE;
-      if (Array.isArray(v)) return { type: "vector", value: v.map((x, i) => untypedToBroker(x, `${path}[${i}]`, depth + 1)) };
+      if (Array.isArray(v))
+        return { type: "vector", value: v.map((x, i) => untypedToBroker(x, `${path}[${i}]`, depth + 1)) };
       if (v instanceof Uint8Array) return { type: "string", value: v };
       if (v instanceof Date) {
         if (Number.isNaN(v.getTime())) throw mismatch(path, "a valid Date", v);
         return { type: "timestamp", value: BigInt(v.getTime()) * 1_000_000n };
       }
-      if (v instanceof Set) return { type: "set", value: sorted([...v].map((x, i) => untypedToBroker(x, `${path}[${i}]`, depth + 1)), (x) => x, path) };
+      if (v instanceof Set)
+        return {
+          type: "set",
+          value: sorted(
+            [...v].map((x, i) => untypedToBroker(x, `${path}[${i}]`, depth + 1)),
+            (x) => x,
+            path,
+          ),
+        };
       if (v instanceof Map || isPlainObject(v)) {
         const entries = v instanceof Map ? [...v] : Object.entries(v);
-        const pairs = entries.map(([k, x]): [BrokerValue, BrokerValue] => [untypedToBroker(k, `${path} key`, depth + 1), untypedToBroker(x, `${path}[${describe(k)}]`, depth + 1)]);
+        const pairs = entries.map(([k, x]): [BrokerValue, BrokerValue] => [
+          untypedToBroker(k, `${path} key`, depth + 1),
+          untypedToBroker(x, `${path}[${describe(k)}]`, depth + 1),
+        ]);
         return { type: "table", value: sorted(pairs, (p) => p[0], path) };
       }
   }

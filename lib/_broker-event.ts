@@ -43,7 +43,12 @@ export interface BrokerEventFormat extends EventFormat {
   /** Decodes `bytes[start, end)` into Broker values; throws a `TypeError` saying what is wrong. */
   decodeData(bytes: Uint8Array, start: number, end: number): BrokerEvent;
   /** Encodes JavaScript arguments: with `params`, each checked against its type; else by the default mapping. */
-  encodeArgs(name: string, args: readonly unknown[], params: readonly ZeekType[] | undefined, metadata?: EventMetadata): Payload;
+  encodeArgs(
+    name: string,
+    args: readonly unknown[],
+    params: readonly ZeekType[] | undefined,
+    metadata?: EventMetadata,
+  ): Payload;
   /** Decodes into JavaScript arguments: typed when `paramsOf` knows the event, else by the default mapping. */
   decodeArgs(bytes: Uint8Array, start: number, end: number, paramsOf: ParamTypes): ClusterEvent;
 }
@@ -53,9 +58,15 @@ export const NETWORK_TIMESTAMP = 1;
 
 /** Builds the envelope as one Broker value (the JSON format renders it whole). */
 export function envelope(event: BrokerEvent): BrokerValue {
-  const content: BrokerValue[] = [{ type: "string", value: event.name }, { type: "vector", value: event.args }];
+  const content: BrokerValue[] = [
+    { type: "string", value: event.name },
+    { type: "vector", value: event.args },
+  ];
   if (event.metadata?.length) {
-    content.push({ type: "vector", value: event.metadata.map(([id, v]) => ({ type: "vector", value: [{ type: "count", value: BigInt(id) }, v] })) });
+    content.push({
+      type: "vector",
+      value: event.metadata.map(([id, v]) => ({ type: "vector", value: [{ type: "count", value: BigInt(id) }, v] })),
+    });
   }
   return { type: "vector", value: [ONE, ONE, { type: "vector", value: content }] };
 }
@@ -70,15 +81,19 @@ export function fromEnvelope(value: BrokerValue): BrokerEvent {
   if (value.type !== "vector" || value.value.length !== 3) return bad("expected [version, type, content]");
   const [version, kind, content] = value.value as [BrokerValue, BrokerValue, BrokerValue];
   if (version.type !== "count" || version.value !== 1n) return bad("protocol version is not count 1");
-  if (kind.type !== "count" || kind.value !== 1n) return bad(`message type is not count 1 (event), got ${kind.type === "count" ? kind.value : kind.type}`);
-  if (content.type !== "vector" || (content.value.length !== 2 && content.value.length !== 3)) return bad("expected [name, args] or [name, args, metadata]");
+  if (kind.type !== "count" || kind.value !== 1n)
+    return bad(`message type is not count 1 (event), got ${kind.type === "count" ? kind.value : kind.type}`);
+  if (content.type !== "vector" || (content.value.length !== 2 && content.value.length !== 3))
+    return bad("expected [name, args] or [name, args, metadata]");
   const [name, args, metadata] = content.value as [BrokerValue, BrokerValue, BrokerValue | undefined];
-  if (name.type !== "string" || typeof name.value !== "string" || name.value === "") return bad("the name is not a string");
+  if (name.type !== "string" || typeof name.value !== "string" || name.value === "")
+    return bad("the name is not a string");
   if (args.type !== "vector") return bad(`the arguments of '${name.value}' are not a vector`);
   if (!metadata) return { name: name.value, args: args.value };
   if (metadata.type !== "vector") return bad(`the metadata of '${name.value}' is not a vector`);
   const entries = metadata.value.map((m): [number, BrokerValue] => {
-    if (m.type !== "vector" || m.value.length !== 2 || m.value[0]!.type !== "count") return bad(`metadata of '${name.value}' is not [count, value]`);
+    if (m.type !== "vector" || m.value.length !== 2 || m.value[0]!.type !== "count")
+      return bad(`metadata of '${name.value}' is not [count, value]`);
     const id = m.value[0]!.value as bigint;
     return [id > 0xffffffffn ? bad(`metadata id ${id}`) : Number(id), m.value[1]!];
   });
@@ -88,7 +103,13 @@ export function fromEnvelope(value: BrokerValue): BrokerEvent {
 const writer = new BinWriter();
 
 /** Writes the envelope straight into the writer, the arguments by `writeArgs`. */
-function writeEnvelope(w: BinWriter, name: string, argc: number, metadata: BrokerEvent["metadata"], writeArgs: (w: BinWriter) => void): void {
+function writeEnvelope(
+  w: BinWriter,
+  name: string,
+  argc: number,
+  metadata: BrokerEvent["metadata"],
+  writeArgs: (w: BinWriter) => void,
+): void {
   const meta = metadata?.length ? metadata : undefined;
   w.byte(0x0e);
   w.byte(3);
@@ -116,7 +137,10 @@ function writeEnvelope(w: BinWriter, name: string, argc: number, metadata: Broke
  * arguments are read once the name is known: typed when `paramsOf` knows the event, else untyped
  * (`paramsOf` undefined: as Broker values).
  */
-function readEnvelope(r: BinReader, paramsOf: ParamTypes | undefined): { name: string; args: unknown[]; metadata: BrokerEvent["metadata"] } {
+function readEnvelope(
+  r: BinReader,
+  paramsOf: ParamTypes | undefined,
+): { name: string; args: unknown[]; metadata: BrokerEvent["metadata"] } {
   r.tag(0x0e, "the envelope vector");
   if (r.varint() !== 3) r.fail("not a Zeek event: expected [version, type, content]");
   r.tag(2, "the protocol version");
@@ -131,10 +155,21 @@ function readEnvelope(r: BinReader, paramsOf: ParamTypes | undefined): { name: s
   if (name === "") r.fail("not a Zeek event: empty name");
   if (r.pos >= r.end || r.bytes[r.pos] !== 0x0e) r.fail(`the arguments of '${name}' are not a vector`);
   const params = paramsOf?.(name);
-  const args = params ? argsFrom(name, vectorItems(r.value(1)), params) : paramsOf ? (r.untyped(0) as unknown[]) : vectorItems(r.value(1));
+  const args = params
+    ? argsFrom(name, vectorItems(r.value(1)), params)
+    : paramsOf
+      ? (r.untyped(0) as unknown[])
+      : vectorItems(r.value(1));
   if (parts === 2) return { name, args, metadata: undefined };
   const meta = r.value(1);
-  const { metadata } = fromEnvelope({ type: "vector", value: [ONE, ONE, { type: "vector", value: [{ type: "string", value: name }, { type: "vector", value: [] }, meta] }] });
+  const { metadata } = fromEnvelope({
+    type: "vector",
+    value: [
+      ONE,
+      ONE,
+      { type: "vector", value: [{ type: "string", value: name }, { type: "vector", value: [] }, meta] },
+    ],
+  });
   return { name, args, metadata };
 }
 
@@ -157,7 +192,8 @@ function done(r: BinReader): void {
 export function metadataToBroker(metadata: EventMetadata | undefined): [number, BrokerValue][] | undefined {
   if (!metadata?.length) return undefined;
   return metadata.map(([id, v], i) => {
-    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new TypeError(`metadata[${i}]: expected an id 0 … 2^32−1, got ${id}`);
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff)
+      throw new TypeError(`metadata[${i}]: expected an id 0 … 2^32−1, got ${id}`);
     if (id === NETWORK_TIMESTAMP && typeof v === "number") return [id, toBroker(TIME, v, `metadata[${i}]`)];
     return [id, untypedToBroker(v, `metadata[${i}]`)];
   });
@@ -166,7 +202,10 @@ export function metadataToBroker(metadata: EventMetadata | undefined): [number, 
 /** Metadata back: the network timestamp as seconds, others by the untyped mapping. */
 export function metadataFromBroker(metadata: BrokerEvent["metadata"]): EventMetadata | undefined {
   if (!metadata) return undefined;
-  return metadata.map(([id, v]) => [id, id === NETWORK_TIMESTAMP && v.type === "timestamp" ? Number(v.value) / 1e9 : untypedFromBroker(v)]);
+  return metadata.map(([id, v]) => [
+    id,
+    id === NETWORK_TIMESTAMP && v.type === "timestamp" ? Number(v.value) / 1e9 : untypedFromBroker(v),
+  ]);
 }
 
 /** Untyped arguments as Broker values. */
@@ -182,14 +221,16 @@ function untyped(event: BrokerEvent): ClusterEvent {
 /** Arguments as Broker values: checked against `params` when given, else by the default mapping. */
 function argValues(name: string, args: readonly unknown[], params: readonly ZeekType[] | undefined): BrokerValue[] {
   if (!params) return argsToBroker(args);
-  if (args.length !== params.length) throw new TypeError(`'${name}' has ${params.length} parameters, got ${args.length} arguments`);
+  if (args.length !== params.length)
+    throw new TypeError(`'${name}' has ${params.length} parameters, got ${args.length} arguments`);
   return params.map((t, i) => toBroker(t, args[i], `argument ${i + 1}`));
 }
 
 /** Typed arguments from Broker values, strictly, or untyped ones. */
 function argsFrom(name: string, values: readonly BrokerValue[], params: readonly ZeekType[] | undefined): unknown[] {
   if (!params) return values.map(untypedFromBroker);
-  if (values.length !== params.length) throw new TypeError(`'${name}' has ${params.length} parameters, got ${values.length} arguments`);
+  if (values.length !== params.length)
+    throw new TypeError(`'${name}' has ${params.length} parameters, got ${values.length} arguments`);
   return params.map((t, i) => fromBroker(t, values[i]!, `argument ${i + 1}`));
 }
 
@@ -223,9 +264,18 @@ export const BROKER_BIN_V1: BrokerEventFormat = Object.freeze({
     const r = readBin(bytes, start, end);
     const event = readEnvelope(r, undefined);
     done(r);
-    return { name: event.name, args: event.args as BrokerValue[], ...(event.metadata ? { metadata: event.metadata } : {}) };
+    return {
+      name: event.name,
+      args: event.args as BrokerValue[],
+      ...(event.metadata ? { metadata: event.metadata } : {}),
+    };
   },
-  encodeArgs(name: string, args: readonly unknown[], params: readonly ZeekType[] | undefined, metadata?: EventMetadata): Payload {
+  encodeArgs(
+    name: string,
+    args: readonly unknown[],
+    params: readonly ZeekType[] | undefined,
+    metadata?: EventMetadata,
+  ): Payload {
     const meta = metadataToBroker(metadata);
     if (params) return this.encodeData({ name, args: argValues(name, args, params), metadata: meta });
     writeEnvelope(writer.reset(), name, args.length, meta, (w) => {
@@ -277,7 +327,12 @@ export const BROKER_JSON_V1: BrokerEventFormat = Object.freeze({
   decodeData(bytes: Uint8Array, start: number, end: number): BrokerEvent {
     return fromEnvelope(decodeBrokerJson(bytes.subarray(start, end)));
   },
-  encodeArgs(name: string, args: readonly unknown[], params: readonly ZeekType[] | undefined, metadata?: EventMetadata): Payload {
+  encodeArgs(
+    name: string,
+    args: readonly unknown[],
+    params: readonly ZeekType[] | undefined,
+    metadata?: EventMetadata,
+  ): Payload {
     return this.encodeData({ name, args: argValues(name, args, params), metadata: metadataToBroker(metadata) });
   },
   decodeArgs(bytes: Uint8Array, start: number, end: number, paramsOf: ParamTypes): ClusterEvent {

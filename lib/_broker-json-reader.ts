@@ -51,7 +51,9 @@ type Entry = readonly [BrokerValue, BrokerValue];
 
 const TYPES: ReadonlyMap<string, BrokerType> = new Map(Object.keys(BROKER_TAGS).map((t) => [t, t as BrokerType]));
 /** The type names by length, first and last letter (one each), to find them without slicing the text. */
-const TYPE_KEYS: ReadonlyMap<number, BrokerType> = new Map([...TYPES.values()].map((t) => [t.length * 65536 + t.charCodeAt(0) * 256 + t.charCodeAt(t.length - 1), t]));
+const TYPE_KEYS: ReadonlyMap<number, BrokerType> = new Map(
+  [...TYPES.values()].map((t) => [t.length * 65536 + t.charCodeAt(0) * 256 + t.charCodeAt(t.length - 1), t]),
+);
 const TRUE: BrokerValue = Object.freeze({ type: "boolean", value: true });
 const FALSE: BrokerValue = Object.freeze({ type: "boolean", value: false });
 
@@ -70,7 +72,8 @@ export function duplicateAt(type: "set" | "table", items: readonly BrokerValue[]
   if (items.length < 2) return -1;
   const keys = type === "set" ? (items as readonly BrokerValue[]) : (items as readonly Entry[]).map((e) => e[0]);
   const order = keys.map((_, i) => i).sort((a, b) => compareBroker(keys[a]!, keys[b]!) || a - b);
-  for (let k = 1; k < order.length; k++) if (compareBroker(keys[order[k - 1]!]!, keys[order[k]!]!) === 0) return order[k]!;
+  for (let k = 1; k < order.length; k++)
+    if (compareBroker(keys[order[k - 1]!]!, keys[order[k]!]!) === 0) return order[k]!;
   return -1;
 }
 
@@ -90,7 +93,11 @@ export function duplicateAt(type: "set" | "table", items: readonly BrokerValue[]
  * ```
  */
 export class BrokerReader extends JsonReader {
-  constructor(text: string, binary: boolean, readonly maxDepth: number) {
+  constructor(
+    text: string,
+    binary: boolean,
+    readonly maxDepth: number,
+  ) {
     super(text, binary, 3 * maxDepth + 4);
   }
 
@@ -103,7 +110,12 @@ export class BrokerReader extends JsonReader {
     let dataAt = -1;
     // Broker's own layout first, {"@data-type":"<type>","data":<data>}, without slicing the text.
     const close = this.matches(this.i, '"@data-type":"') ? this.text.indexOf('"', this.i + 14) : -1;
-    const known = close > 0 ? TYPE_KEYS.get((close - this.i - 14) * 65536 + this.text.charCodeAt(this.i + 14) * 256 + this.text.charCodeAt(close - 1)) : undefined;
+    const known =
+      close > 0
+        ? TYPE_KEYS.get(
+            (close - this.i - 14) * 65536 + this.text.charCodeAt(this.i + 14) * 256 + this.text.charCodeAt(close - 1),
+          )
+        : undefined;
     if (known && this.matches(this.i + 14, known) && this.matches(close + 1, ',"data":')) {
       this.i = dataAt = close + 9;
       result = this.data((type = known), depth);
@@ -118,7 +130,8 @@ export class BrokerReader extends JsonReader {
       } else if (name === "data") {
         if (dataAt >= 0) this.fail('duplicate "data"');
         dataAt = this.i;
-        if (type === undefined) this.skip(); // read below, once the type is known
+        if (type === undefined)
+          this.skip(); // read below, once the type is known
         else result = this.data(type, depth);
       } else this.skip();
     } while (this.next(125));
@@ -184,7 +197,9 @@ export class BrokerReader extends JsonReader {
     }
     const dup = type === "vector" ? -1 : duplicateAt(type, items as BrokerValue[] | Entry[]);
     if (dup >= 0) this.path.push(dup);
-    return dup < 0 ? ({ type, value: items } as BrokerValue) : this.fail(`duplicate ${type === "set" ? "set element" : "table key"}`, starts[dup]);
+    return dup < 0
+      ? ({ type, value: items } as BrokerValue)
+      : this.fail(`duplicate ${type === "set" ? "set element" : "table key"}`, starts[dup]);
   }
 
   entry(depth: number): Entry {

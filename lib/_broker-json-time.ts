@@ -24,7 +24,16 @@ export function parseTimestamp(t: string): bigint | undefined {
   const m = TIMESTAMP.exec(t);
   if (!m) return undefined;
   const n = (k: number): number => (t.charCodeAt(k) - 48) * 10 + t.charCodeAt(k + 1) - 48; // digits: see TIMESTAMP
-  const [y, mo, d, h, mi, s, oh, om] = [n(0) * 100 + n(2), n(5), n(8), n(11), n(14), n(17), m[3] ? +m[3] : 0, m[4] ? +m[4] : 0];
+  const [y, mo, d, h, mi, s, oh, om] = [
+    n(0) * 100 + n(2),
+    n(5),
+    n(8),
+    n(11),
+    n(14),
+    n(17),
+    m[3] ? +m[3] : 0,
+    m[4] ? +m[4] : 0,
+  ];
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (mo < 1 || mo > 12 || d < 1 || d > MONTH_DAYS[mo - 1]! + (mo === 2 && leap ? 1 : 0)) return undefined;
   if (h > 23 || mi > 59 || s > 59 || oh > 23 || om > 59) return undefined;
@@ -32,14 +41,29 @@ export function parseTimestamp(t: string): bigint | undefined {
   const yy = mo <= 2 ? y - 1 : y;
   const era = Math.floor(yy / 400);
   const yoe = yy - era * 400;
-  const days = era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + Math.floor((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5) + d - 1 - 719468;
+  const days =
+    era * 146097 +
+    yoe * 365 +
+    Math.floor(yoe / 4) -
+    Math.floor(yoe / 100) +
+    Math.floor((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5) +
+    d -
+    1 -
+    719468;
   const secs = days * 86400 + h * 3600 + mi * 60 + s - (m[2] === "-" ? -1 : 1) * (oh * 3600 + om * 60);
   const frac = m[1] ? +m[1] * 10 ** (9 - m[1].length) : 0;
   return frac % 1e6 === 0 ? BigInt(secs * 1000 + frac / 1e6) * 1_000_000n : BigInt(secs) * NS + BigInt(frac);
 }
 
 const TIMESPAN = /^([+-]?(?:0|[1-9]\d{0,18}))(ns|us|ms|s|min|h)$/;
-const UNIT_NS: Readonly<Record<string, bigint>> = { ns: 1n, us: 1000n, ms: 1_000_000n, s: NS, min: 60n * NS, h: 3600n * NS };
+const UNIT_NS: Readonly<Record<string, bigint>> = {
+  ns: 1n,
+  us: 1000n,
+  ms: 1_000_000n,
+  s: NS,
+  min: 60n * NS,
+  h: 3600n * NS,
+};
 
 /**
  * A signed integer and one of ns, us, ms, s, min, h (no fractions, no days) in ns; `undefined` if

@@ -16,7 +16,14 @@
 import { formatAddr, formatSubnet, parseAddr, parseSubnet } from "./_addr.ts";
 import { BrokerReader, duplicateAt, INT64_MAX, INT64_MIN, UINT64_MAX } from "./_broker-json-reader.ts";
 import { timespanText, timestampText } from "./_broker-json-time.ts";
-import { BROKER_TAGS, type BrokerType, type BrokerValue, parsePort, PORT_PROTOCOLS, textOrBytes } from "./_broker-value.ts";
+import {
+  BROKER_TAGS,
+  type BrokerType,
+  type BrokerValue,
+  PORT_PROTOCOLS,
+  parsePort,
+  textOrBytes,
+} from "./_broker-value.ts";
 import { pathText, show } from "./_json-reader.ts";
 
 type Path = (string | number)[];
@@ -24,7 +31,10 @@ type Path = (string | number)[];
 /** The deepest nesting either direction accepts, so that recursion stays far from the stack's end. */
 const MAX_NESTING = 1000;
 
-const HEAD = Object.fromEntries(Object.keys(BROKER_TAGS).map((t) => [t, `{"@data-type":"${t}","data":`])) as Record<BrokerType, string>;
+const HEAD = Object.fromEntries(Object.keys(BROKER_TAGS).map((t) => [t, `{"@data-type":"${t}","data":`])) as Record<
+  BrokerType,
+  string
+>;
 const cannot = (path: Path, what: string): never => {
   throw new TypeError(`broker-json-v1: cannot encode ${what} at ${pathText(path)}`);
 };
@@ -59,17 +69,21 @@ function encode(v: BrokerValue, out: { text: string }, path: Path, depth: number
       text = "{}";
       break;
     case "boolean":
-      text = v.value === true ? "true" : v.value === false ? "false" : cannot(path, "a boolean that is not true or false");
+      text =
+        v.value === true ? "true" : v.value === false ? "false" : cannot(path, "a boolean that is not true or false");
       break;
     case "count":
     case "integer":
     case "timestamp":
     case "timespan": {
       const x = v.value;
-      const ok = typeof x === "bigint" && (v.type === "count" ? x >= 0n && x <= UINT64_MAX : x >= INT64_MIN && x <= INT64_MAX);
-      const range = v.type === "count" ? "0 to 2^64-1" : v.type === "timestamp" ? "int64 ns, 1677-09-21 to 2262-04-11" : "int64";
+      const ok =
+        typeof x === "bigint" && (v.type === "count" ? x >= 0n && x <= UINT64_MAX : x >= INT64_MIN && x <= INT64_MAX);
+      const range =
+        v.type === "count" ? "0 to 2^64-1" : v.type === "timestamp" ? "int64 ns, 1677-09-21 to 2262-04-11" : "int64";
       if (!ok) cannot(path, `a ${v.type} out of range (${range})`);
-      text = v.type === "timestamp" ? `"${timestampText(x)}"` : v.type === "timespan" ? `"${timespanText(x)}"` : String(x);
+      text =
+        v.type === "timestamp" ? `"${timestampText(x)}"` : v.type === "timespan" ? `"${timespanText(x)}"` : String(x);
       break;
     }
     case "real":
@@ -78,7 +92,8 @@ function encode(v: BrokerValue, out: { text: string }, path: Path, depth: number
     case "string":
     case "enum-value": {
       const s = typeof v.value === "string" ? v.value : v.value instanceof Uint8Array ? textOrBytes(v.value) : 0;
-      if (typeof s !== "string") return cannot(path, `a ${v.type} of bytes that are not UTF-8: JSON text cannot hold them`);
+      if (typeof s !== "string")
+        return cannot(path, `a ${v.type} of bytes that are not UTF-8: JSON text cannot hold them`);
       if (!s.isWellFormed()) cannot(path, `a ${v.type} with an unpaired surrogate`);
       // \" \\ \b \f \n \r \t, other control characters as \u00XX (CAF reads \u and four hex digits of
       // either case). Broker writes \v and raw control bytes, which are not JSON.
@@ -198,13 +213,17 @@ export function decodeBrokerJson(text: string | Uint8Array, options?: { maxDepth
   if (!Number.isInteger(maxDepth) || maxDepth < 0 || maxDepth > MAX_NESTING) {
     throw new RangeError(`broker-json-v1: maxDepth must be an integer from 0 to ${MAX_NESTING}`);
   }
-  if (typeof text !== "string" && !(text instanceof Uint8Array)) throw new TypeError("broker-json-v1: input must be a string or a Uint8Array");
+  if (typeof text !== "string" && !(text instanceof Uint8Array))
+    throw new TypeError("broker-json-v1: input must be a string or a Uint8Array");
   // Bytes that are not UTF-8 are read as Latin-1, and their strings turned back into bytes.
   const t = typeof text === "string" ? text : textOrBytes(text);
   const binary = typeof t !== "string";
-  const reader = new BrokerReader(binary ? Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString("latin1") : t, binary, maxDepth);
+  const reader = new BrokerReader(
+    binary ? Buffer.from(t.buffer, t.byteOffset, t.byteLength).toString("latin1") : t,
+    binary,
+    maxDepth,
+  );
   const value = reader.value(0);
   reader.end();
   return value;
 }
-

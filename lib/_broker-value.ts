@@ -42,8 +42,21 @@ export type BrokerType = BrokerValue["type"];
 
 /** Broker's type tags (`variant_tag.hh`), by type; the binary format's first byte and the sort order. */
 export const BROKER_TAGS: Readonly<Record<BrokerType, number>> = Object.freeze({
-  none: 0, boolean: 1, count: 2, integer: 3, real: 4, string: 5, address: 6, subnet: 7, port: 8,
-  timestamp: 9, timespan: 10, "enum-value": 11, set: 12, table: 13, vector: 14,
+  none: 0,
+  boolean: 1,
+  count: 2,
+  integer: 3,
+  real: 4,
+  string: 5,
+  address: 6,
+  subnet: 7,
+  port: 8,
+  timestamp: 9,
+  timespan: 10,
+  "enum-value": 11,
+  set: 12,
+  table: 13,
+  vector: 14,
 });
 
 /** The `none` value. */
@@ -116,7 +129,10 @@ export function compareBroker(a: BrokerValue, b: BrokerValue): number {
     case "enum-value":
       return compareBytes(encoder.encode(a.value), encoder.encode((b as typeof a).value));
     case "address":
-      return compareBytes(parseAddr(a.value) ?? new Uint8Array(0), parseAddr((b as typeof a).value) ?? new Uint8Array(0));
+      return compareBytes(
+        parseAddr(a.value) ?? new Uint8Array(0),
+        parseAddr((b as typeof a).value) ?? new Uint8Array(0),
+      );
     case "subnet": {
       const [x, y] = [parseSubnet(a.value), parseSubnet((b as typeof a).value)];
       if (!x || !y) return a.value < (b as typeof a).value ? -1 : 1;

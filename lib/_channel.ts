@@ -4,8 +4,8 @@
  * The byte layouts they exchange on the inproc PAIRs and in batches are in `_frames.ts`. Not public.
  */
 
-import type { ZeroMQConfig } from "./config.ts";
 import type { ContextHandle } from "./_zmq.ts";
+import type { ZeroMQConfig } from "./config.ts";
 
 /**
  * Batches each end of the data PAIR holds (libzmq adds both ends' HWMs for inproc): enough for the
@@ -37,7 +37,9 @@ export interface SharedState {
 }
 
 /** Allocates the shared state; the buffer is posted to the worker. */
-export function createSharedState(buffer: SharedArrayBuffer = new SharedArrayBuffer(INT_SLOTS * 4 + COUNTERS * 8)): SharedState {
+export function createSharedState(
+  buffer: SharedArrayBuffer = new SharedArrayBuffer(INT_SLOTS * 4 + COUNTERS * 8),
+): SharedState {
   return { ints: new Int32Array(buffer, 0, INT_SLOTS), counters: new BigInt64Array(buffer, INT_SLOTS * 4, COUNTERS) };
 }
 
@@ -131,7 +133,17 @@ export type IoWorkerEvent =
 /** The start message for a worker: `c`'s endpoints and socket options, and what main decided. */
 export function workerStart(
   c: ZeroMQConfig,
-  main: Pick<IoWorkerStart, "context" | "shared" | "nodeId" | "format" | "curve" | "logOverflowPolicy" | "curveServerKey" | "onloopBackpressureAt"> & {
+  main: Pick<
+    IoWorkerStart,
+    | "context"
+    | "shared"
+    | "nodeId"
+    | "format"
+    | "curve"
+    | "logOverflowPolicy"
+    | "curveServerKey"
+    | "onloopBackpressureAt"
+  > & {
     /** The inproc endpoint prefix of the three PAIRs main bound. */
     base: string;
   },
@@ -139,13 +151,29 @@ export function workerStart(
   const { base, ...rest } = main;
   return {
     ...rest,
-    dataEndpoint: `${base}-data`, logEndpoint: `${base}-logs`, controlEndpoint: `${base}-control`,
-    xpubEndpoint: c.connectXpubEndpoint, xsubEndpoint: c.connectXsubEndpoint, logConnect: c.connectLogEndpoints, logListen: c.listenLogEndpoint,
+    dataEndpoint: `${base}-data`,
+    logEndpoint: `${base}-logs`,
+    controlEndpoint: `${base}-control`,
+    xpubEndpoint: c.connectXpubEndpoint,
+    xsubEndpoint: c.connectXsubEndpoint,
+    logConnect: c.connectLogEndpoints,
+    logListen: c.listenLogEndpoint,
     socketOptions: {
-      lingerMs: c.lingerMs, xpubSndhwm: c.xpubSndhwm, xpubSndbuf: c.xpubSndbuf, xsubRcvhwm: c.xsubRcvhwm, xsubRcvbuf: c.xsubRcvbuf,
-      xpubNodrop: c.connectXpubNodrop, logSndhwm: c.logSndhwm, logRcvhwm: c.logRcvhwm, logSndbuf: c.logSndbuf,
-      logRcvbuf: c.logRcvbuf, logImmediate: c.logImmediate,
+      lingerMs: c.lingerMs,
+      xpubSndhwm: c.xpubSndhwm,
+      xpubSndbuf: c.xpubSndbuf,
+      xsubRcvhwm: c.xsubRcvhwm,
+      xsubRcvbuf: c.xsubRcvbuf,
+      xpubNodrop: c.connectXpubNodrop,
+      logSndhwm: c.logSndhwm,
+      logRcvhwm: c.logRcvhwm,
+      logSndbuf: c.logSndbuf,
+      logRcvbuf: c.logRcvbuf,
+      logImmediate: c.logImmediate,
     },
-    overflowPolicy: c.overflowPolicy, onloopQueueHwm: c.onloopQueueHwm, pollMaxMessages: c.pollMaxMessages, debug: (c.debugFlags & 1) !== 0,
+    overflowPolicy: c.overflowPolicy,
+    onloopQueueHwm: c.onloopQueueHwm,
+    pollMaxMessages: c.pollMaxMessages,
+    debug: (c.debugFlags & 1) !== 0,
   };
 }

@@ -286,12 +286,15 @@ export class BatchWriter {
   frameEquals(index: number, bytes: Uint8Array): boolean {
     if (index >= this.#frames) return false;
     const start = this.#starts[index]!;
-    return this.#native.getUint32(start - Record.FrameLengthSize, true) === bytes.length && this.#native.equals(start, bytes);
+    return (
+      this.#native.getUint32(start - Record.FrameLengthSize, true) === bytes.length && this.#native.equals(start, bytes)
+    );
   }
 
   /** The first byte of frame `index` (< 4) of the record being written, or -1 if it has none. */
   firstByte(index: number): number {
-    if (index >= this.#frames || this.#native.getUint32(this.#starts[index]! - Record.FrameLengthSize, true) === 0) return -1;
+    if (index >= this.#frames || this.#native.getUint32(this.#starts[index]! - Record.FrameLengthSize, true) === 0)
+      return -1;
     return this.#native.getUint8(this.#starts[index]!);
   }
 

@@ -55,7 +55,8 @@ export class Handlers {
   on<A extends unknown[]>(name: string, handler: EventHandler<A>): () => void;
   on(event: string | EventType, handler: (...args: never[]) => unknown): () => void {
     const name = typeof event === "string" ? event : isEventType(event) ? this.declare(event).name : undefined;
-    if (name === undefined) throw new TypeError(`Invalid event: expected a name or a defineEvent() declaration, got ${String(event)}`);
+    if (name === undefined)
+      throw new TypeError(`Invalid event: expected a name or a defineEvent() declaration, got ${String(event)}`);
     if (typeof handler !== "function") throw new TypeError(`Invalid handler for '${name}': expected a function`);
     let fn = handler as EventHandler<never[]>;
     if (typeof event !== "string") {

@@ -101,7 +101,8 @@ export class LogOutlet {
     const msg = this.#msg;
     sink.sendFrame(this.sender, SNDMORE);
     for (;;) {
-      if (!msg.receive(this.source, DONTWAIT)) return this.report("inproc-partial", "inproc: error: message ended early");
+      if (!msg.receive(this.source, DONTWAIT))
+        return this.report("inproc-partial", "inproc: error: message ended early");
       const more = msg.more;
       if (!msg.sendTo(sink, more ? SNDMORE : 0)) this.report("partial", "error: could not send the rest of a message");
       if (!more) return;
@@ -221,7 +222,8 @@ export class PublishOutlet {
       // Only the first frame can meet the HWM. On EAGAIN, ZMQ_EVENTS processes libzmq's throttled
       // "room again" commands before we decide.
       const r = this.#r;
-      const first = msg.sendRange(sink, r.topicStart, r.topicEnd - r.topicStart, flags | SNDMORE) ||
+      const first =
+        msg.sendRange(sink, r.topicStart, r.topicEnd - r.topicStart, flags | SNDMORE) ||
         (flags !== 0 && (sink.events(), msg.sendRange(sink, r.topicStart, r.topicEnd - r.topicStart, flags | SNDMORE)));
       if (!first) {
         if (this.policy === "BLOCK") {

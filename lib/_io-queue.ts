@@ -20,7 +20,10 @@ export class PairQueue {
   waiting = 0;
   #drained: (() => void)[] = [];
 
-  constructor(readonly state: SharedState, readonly wantDrain: number) {}
+  constructor(
+    readonly state: SharedState,
+    readonly wantDrain: number,
+  ) {}
 
   /** Sends now if nothing waits and the PAIR takes it (libzmq copies it: the caller keeps the bytes). */
   sendNow(frames: readonly Uint8Array[]): boolean {
@@ -98,7 +101,7 @@ export class Publishes {
 
   /** Adds an event (payload `payload[0, length)`); with `now` false it waits for {@linkcode flush}. */
   publish(topic: Uint8Array, payload: Uint8Array, length: number, now: boolean): SendResult {
-    if (this.waiting >= this.dropLimit) return this.localDrops++, "dropped";
+    if (this.waiting >= this.dropLimit) return (this.localDrops++, "dropped");
     const size = PublishBatch.size(topic.length, length);
     if (!this.#batch.fits(size)) {
       if (this.#batch.events > 0) this.#close();
@@ -123,7 +126,11 @@ export class Publishes {
       // libzmq copied it: the buffer is free again (after one huge event, a standard one takes over).
       return this.#batch.reset(standard ? bytes : new Uint8Array(BATCH_BYTES * 2));
     }
-    this.queue.push([bytes.subarray(0, length)], events, () => standard && this.#spare.length < 4 && this.#spare.push(bytes));
+    this.queue.push(
+      [bytes.subarray(0, length)],
+      events,
+      () => standard && this.#spare.length < 4 && this.#spare.push(bytes),
+    );
     this.#batch.reset(this.#spare.pop() ?? new Uint8Array(BATCH_BYTES * 2));
   }
 

@@ -7,16 +7,24 @@
  */
 
 import {
-  Counter, createSharedState, DATA_PAIR_HWM, type IoCounters, type IoWorkerEvent, readCounter, type SendResult,
-  type SharedState, Slot, workerStart,
+  Counter,
+  createSharedState,
+  DATA_PAIR_HWM,
+  type IoCounters,
+  type IoWorkerEvent,
+  readCounter,
+  type SendResult,
+  type SharedState,
+  Slot,
+  workerStart,
 } from "./_channel.ts";
-import type { ZeroMQConfig } from "./config.ts";
 import { within } from "./_deadline.ts";
-import { ClusterError } from "./errors.ts";
 import { BatchCursor, Control, Kind, logHeader, Notice, readLogHeader } from "./_frames.ts";
 import { PairQueue, Publishes } from "./_io-queue.ts";
 import { ZapHandler } from "./_zap.ts";
 import { Context, DONTWAIT, type Socket, SocketOption } from "./_zmq.ts";
+import type { ZeroMQConfig } from "./config.ts";
+import { ClusterError } from "./errors.ts";
 
 export type { IoCounters, SendResult } from "./_channel.ts";
 
@@ -84,7 +92,9 @@ export class IoThread {
     this.#config = c;
     // CURVE client keys for the broker and the loggers, when all three are set (Zeek's client mode).
     const client = c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey;
-    const curve = client ? { serverKey: c.curveServerPublickey, publicKey: c.curveClientPublickey, secretKey: c.curveClientSecretkey } : undefined;
+    const curve = client
+      ? { serverKey: c.curveServerPublickey, publicKey: c.curveClientPublickey, secretKey: c.curveClientSecretkey }
+      : undefined;
     // Under DROP the local queues are bounded by the HWMs (0: unbounded), as the sockets behind them are.
     const limit = (policy: string, hwm: number) => (policy === "DROP" && hwm > 0 ? hwm : Infinity);
     this.#events.dropLimit = limit(c.overflowPolicy, c.xpubSndhwm);
@@ -110,10 +120,19 @@ export class IoThread {
       this.#handlers.report(`io thread failed: ${e.message}`);
       for (const p of [this.#terminated, this.#pullClosed]) p.resolve();
     };
-    worker.postMessage(workerStart(c, {
-      context: ctx.handle, shared: this.#state.ints.buffer as SharedArrayBuffer, base, nodeId: this.#nodeId, format, curve,
-      logOverflowPolicy: logPolicy, curveServerKey: server ? c.curveServerSecretkey : "", onloopBackpressureAt: ONLOOP_BACKPRESSURE_AT,
-    }));
+    worker.postMessage(
+      workerStart(c, {
+        context: ctx.handle,
+        shared: this.#state.ints.buffer as SharedArrayBuffer,
+        base,
+        nodeId: this.#nodeId,
+        format,
+        curve,
+        logOverflowPolicy: logPolicy,
+        curveServerKey: server ? c.curveServerSecretkey : "",
+        onloopBackpressureAt: ONLOOP_BACKPRESSURE_AT,
+      }),
+    );
     try {
       await ready.promise;
     } catch (err) {
@@ -167,7 +186,11 @@ export class IoThread {
           else if (cursor.kind === Kind.Log) {
             const done = this.#handlers.log(cursor);
             if (done) pendingLogs.push(done);
-          } else this.#handlers.notice(cursor.bytes[cursor.start(0)] === Notice.Subscribe, cursor.bytes.subarray(cursor.start(0) + 1, cursor.end(0)));
+          } else
+            this.#handlers.notice(
+              cursor.bytes[cursor.start(0)] === Notice.Subscribe,
+              cursor.bytes.subarray(cursor.start(0) + 1, cursor.end(0)),
+            );
         }
       } finally {
         Atomics.sub(this.#state.ints, Slot.OnloopDepth, events);

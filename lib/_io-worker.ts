@@ -12,10 +12,29 @@
  *   batches always, the worker stops reading instead, so nothing is lost and memory stays bounded.
  */
 
-import { bump, Counter, createSharedState, DATA_PAIR_HWM, type IoWorkerEvent, type IoWorkerStart, Slot } from "./_channel.ts";
+import {
+  bump,
+  Counter,
+  createSharedState,
+  DATA_PAIR_HWM,
+  type IoWorkerEvent,
+  type IoWorkerStart,
+  Slot,
+} from "./_channel.ts";
 import { BatchWriter, Control, EventFrame, Kind, MESSAGE_FRAMES, Notice } from "./_frames.ts";
 import { LogOutlet, PublishOutlet } from "./_io-outlets.ts";
-import { Context, DONTWAIT, ETERM, Message, NativeBuffer, Poller, POLLIN, type Socket, SocketOption, ZmqError } from "./_zmq.ts";
+import {
+  Context,
+  DONTWAIT,
+  ETERM,
+  Message,
+  NativeBuffer,
+  POLLIN,
+  Poller,
+  type Socket,
+  SocketOption,
+  ZmqError,
+} from "./_zmq.ts";
 
 declare const self: Worker;
 
@@ -107,7 +126,10 @@ function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
   control.connect(cfg.controlEndpoint);
   // Handshake failures (CURVE on one side only, a wrong key) are only visible to a socket monitor.
   const monitors: [Socket, string][] = [];
-  for (const [socket, name, endpoint] of [[xpub, "xpub", cfg.xpubEndpoint], [xsub, "xsub", cfg.xsubEndpoint]] as const) {
+  for (const [socket, name, endpoint] of [
+    [xpub, "xpub", cfg.xpubEndpoint],
+    [xsub, "xsub", cfg.xsubEndpoint],
+  ] as const) {
     const address = `${cfg.controlEndpoint}-monitor-${name}`;
     socket.monitor(address, HANDSHAKE_FAILED);
     const monitor = ctx.socket("PAIR");
@@ -143,8 +165,24 @@ function run(cfg: IoWorkerStart): void {
   debug(`started, XPUB -> ${cfg.xpubEndpoint}, XSUB -> ${cfg.xsubEndpoint}`);
 
   const idBytes = new TextEncoder().encode(cfg.nodeId);
-  const events = new PublishOutlet(s.data, s.xpub, cfg.overflowPolicy, state, idBytes, new TextEncoder().encode(cfg.format), report);
-  const logs = new LogOutlet(s.logs, s.push, cfg.logOverflowPolicy, state, { blocks: Counter.LogBlocks }, report, idBytes);
+  const events = new PublishOutlet(
+    s.data,
+    s.xpub,
+    cfg.overflowPolicy,
+    state,
+    idBytes,
+    new TextEncoder().encode(cfg.format),
+    report,
+  );
+  const logs = new LogOutlet(
+    s.logs,
+    s.push,
+    cfg.logOverflowPolicy,
+    state,
+    { blocks: Counter.LogBlocks },
+    report,
+    idBytes,
+  );
   const postDropped = () => logs.dropped.length > 0 && post({ type: "log-dropped", batches: logs.dropped.splice(0) });
   const msg = new Message();
   const batch = new BatchWriter(new NativeBuffer(256 * 1024));
@@ -160,8 +198,18 @@ function run(cfg: IoWorkerStart): void {
   const paused = new Set<string>();
   const rebuild = () => {
     poller.close();
-    const all: [Socket | undefined, string][] = [[s.data, "data"], [s.logs, "logs"], [s.control, "control"], [s.xpub, "xpub"], [s.xsub, "xsub"], [s.pull, "pull"]];
-    items = [...all.filter((e): e is [Socket, string] => e[0] !== undefined), ...s.monitors.map(([m]) => [m, "monitor"] as [Socket, string])]
+    const all: [Socket | undefined, string][] = [
+      [s.data, "data"],
+      [s.logs, "logs"],
+      [s.control, "control"],
+      [s.xpub, "xpub"],
+      [s.xsub, "xsub"],
+      [s.pull, "pull"],
+    ];
+    items = [
+      ...all.filter((e): e is [Socket, string] => e[0] !== undefined),
+      ...s.monitors.map(([m]) => [m, "monitor"] as [Socket, string]),
+    ]
       .filter(([, role]) => !paused.has(role))
       .map(([socket, role]) => ({ socket, role }));
     poller = new Poller(items.map(({ socket }) => ({ socket, events: POLLIN })));
@@ -207,7 +255,8 @@ function run(cfg: IoWorkerStart): void {
     if (parts < 0) return false;
     const first = batch.firstByte(0);
     if (parts !== 1) malformed("xpub-parts", `xpub: error: expected 1 part, have ${parts}!`);
-    else if (first !== Notice.Unsubscribe && first !== Notice.Subscribe) batch.rollback(); // not a (un)subscription: ignored, as in Zeek
+    else if (first !== Notice.Unsubscribe && first !== Notice.Subscribe)
+      batch.rollback(); // not a (un)subscription: ignored, as in Zeek
     else batch.commit();
     return true;
   };
@@ -267,7 +316,10 @@ function run(cfg: IoWorkerStart): void {
     if (frames?.length !== 2 || frames[0]!.length < 6) return;
     const view = new DataView(frames[0]!.buffer, frames[0]!.byteOffset, 6);
     const [id, value] = [view.getUint16(0, true), view.getUint32(2, true)];
-    post({ type: "handshake-failed", message: `ZeroMQ: Handshake for socket ${endpoint} failed: event=0x${id.toString(16)} value=${value}` });
+    post({
+      type: "handshake-failed",
+      message: `ZeroMQ: Handshake for socket ${endpoint} failed: event=0x${id.toString(16)} value=${value}`,
+    });
   };
 
   const drain = (read: () => boolean) => {
@@ -315,7 +367,10 @@ function run(cfg: IoWorkerStart): void {
     } catch (err: unknown) {
       if (err instanceof ZmqError && err.errno === ETERM) break;
       bump(state, Counter.MsgErrors);
-      report(`io-error-${err instanceof Error ? err.message : ""}`, `io thread: error: ${err instanceof Error ? err.message : String(err)}`);
+      report(
+        `io-error-${err instanceof Error ? err.message : ""}`,
+        `io thread: error: ${err instanceof Error ? err.message : String(err)}`,
+      );
       batch.rollback();
     }
   }

@@ -51,8 +51,14 @@ const PROD = new Float64Array(8);
 const C = new Float64Array(4);
 
 function multiply(xH: number, xL: number, cH: number, cL: number): void {
-  const x0 = xL & 0xffff, x1 = xL >>> 16, x2 = xH & 0xffff, x3 = xH >>> 16;
-  const c0 = (C[0] = cL & 0xffff), c1 = (C[1] = cL >>> 16), c2 = (C[2] = cH & 0xffff), c3 = (C[3] = cH >>> 16);
+  const x0 = xL & 0xffff,
+    x1 = xL >>> 16,
+    x2 = xH & 0xffff,
+    x3 = xH >>> 16;
+  const c0 = (C[0] = cL & 0xffff),
+    c1 = (C[1] = cL >>> 16),
+    c2 = (C[2] = cH & 0xffff),
+    c3 = (C[3] = cH >>> 16);
   // Column sums stay below 2^36; `& 0xffff` keeps the low 16 bits through ToInt32.
   let t = x0 * c0;
   let low = t & 0xffff;
@@ -80,7 +86,9 @@ function bound(sign: number, shift: number): number {
   const q = shift >> 4;
   const scale = sign * TWO_POW[shift & 15]!;
   let carry = 0;
-  let r4 = 0, r5 = 0, r6 = 0;
+  let r4 = 0,
+    r5 = 0,
+    r6 = 0;
   for (let k = 0; k < 8; k++) {
     const i = k - q;
     let t = PROD[k]! + carry;
@@ -130,7 +138,16 @@ function split64(x: number): number {
  * stays within delta and comes closer to w (`toW` is the distance from the upper bound to w). The digit
  * never goes below 1: had it room for that, the digits would have stopped one place earlier.
  */
-function round(rH: number, rL: number, tkH: number, tkL: number, toWH: number, toWL: number, dH: number, dL: number): number {
+function round(
+  rH: number,
+  rL: number,
+  tkH: number,
+  tkL: number,
+  toWH: number,
+  toWL: number,
+  dH: number,
+  dL: number,
+): number {
   for (let steps = 0; ; steps++) {
     if (!less(rH, rL, toWH, toWL)) return steps;
     const gapL = subFrom(dH, dL, rH, rL);
@@ -197,7 +214,24 @@ function digitsOf(value: number): number {
   let p1 = Math.floor(wpH / unit);
   let p2H = wpH - p1 * unit;
   let p2L = wpL;
-  let kappa = p1 < 10 ? 1 : p1 < 100 ? 2 : p1 < 1e3 ? 3 : p1 < 1e4 ? 4 : p1 < 1e5 ? 5 : p1 < 1e6 ? 6 : p1 < 1e7 ? 7 : p1 < 1e8 ? 8 : 9;
+  let kappa =
+    p1 < 10
+      ? 1
+      : p1 < 100
+        ? 2
+        : p1 < 1e3
+          ? 3
+          : p1 < 1e4
+            ? 4
+            : p1 < 1e5
+              ? 5
+              : p1 < 1e6
+                ? 6
+                : p1 < 1e7
+                  ? 7
+                  : p1 < 1e8
+                    ? 8
+                    : 9;
   // The integral part p1 is at least 8, so no leading zero is ever written.
   let n = 0;
   while (kappa > 0) {
@@ -291,4 +325,3 @@ export function rapidjsonDouble(d: number): string {
   lastValue = d;
   return (lastText = OUT.toString("latin1", 0, at));
 }
-

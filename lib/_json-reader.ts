@@ -10,7 +10,14 @@
 const QUOTE = 34;
 const SIMPLE_ESCAPES: ReadonlyMap<string, string> = new Map([
   // `\/` is JSON, but CAF's unescaper turns it into `?`: read here, never written by _broker-json.ts.
-  ['"', '"'], ["\\", "\\"], ["/", "/"], ["b", "\b"], ["f", "\f"], ["n", "\n"], ["r", "\r"], ["t", "\t"],
+  ['"', '"'],
+  ["\\", "\\"],
+  ["/", "/"],
+  ["b", "\b"],
+  ["f", "\f"],
+  ["n", "\n"],
+  ["r", "\r"],
+  ["t", "\t"],
   // Not JSON, but Broker's encoder writes it for U+000B, and CAF reads it.
   ["v", "\v"],
 ]);
@@ -103,7 +110,8 @@ export class JsonReader {
 
   /** Consumes `char` after whitespace, or fails saying `what` was expected. */
   expect(char: number, what: string): void {
-    if (this.ws() !== char) this.fail(this.i >= this.text.length ? `unexpected end of input, expected ${what}` : `expected ${what}`);
+    if (this.ws() !== char)
+      this.fail(this.i >= this.text.length ? `unexpected end of input, expected ${what}` : `expected ${what}`);
     this.i++;
   }
 
@@ -224,7 +232,8 @@ export class JsonReader {
       if (c === 91 || c === 123) {
         if (open.length >= this.skipDepth) this.fail(`JSON nested deeper than ${this.skipDepth}`);
         this.i++;
-        if (this.ws() === c + 2) this.i++; // empty
+        if (this.ws() === c + 2)
+          this.i++; // empty
         else {
           open.push(c + 2);
           if (c === 123) this.memberName();
@@ -252,7 +261,8 @@ export class JsonReader {
 
   /** Reads an object's member name (the cursor before its quote) and the colon after it. */
   memberName(): string {
-    if (this.ws() !== QUOTE) this.fail(this.i >= this.text.length ? "unexpected end of input" : "expected a member name");
+    if (this.ws() !== QUOTE)
+      this.fail(this.i >= this.text.length ? "unexpected end of input" : "expected a member name");
     const name = this.string();
     this.expect(58, "':'");
     return name;
@@ -264,6 +274,9 @@ export class JsonReader {
     this.i++;
     if (c === 44) return true;
     if (c === close) return false;
-    return this.fail(Number.isNaN(c) ? "unexpected end of input" : `expected ',' or '${String.fromCharCode(close)}'`, this.i - 1);
+    return this.fail(
+      Number.isNaN(c) ? "unexpected end of input" : `expected ',' or '${String.fromCharCode(close)}'`,
+      this.i - 1,
+    );
   }
 }

@@ -13,8 +13,8 @@ import { type CString, dlopen, FFIType, type Pointer } from "bun:ffi";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { ClusterError } from "./errors.ts";
 import { errnoName } from "./_zmq-constants.ts";
+import { ClusterError } from "./errors.ts";
 
 interface FFIFunctionSpec {
   args: FFIType[];
@@ -226,7 +226,10 @@ export function libzmq(): LoadedLibzmq {
   const libcTried: string[] = [];
   const libc = firstThatLoads(libcCandidates(), libcSymbols, libcTried);
   if (!libc) {
-    throw new ClusterError("LIBC_NOT_FOUND", `Cannot load the C library for malloc. Tried:\n  ${libcTried.join("\n  ")}`);
+    throw new ClusterError(
+      "LIBC_NOT_FOUND",
+      `Cannot load the C library for malloc. Tried:\n  ${libcTried.join("\n  ")}`,
+    );
   }
   loaded = { path: zmq.path, symbols: zmq.symbols as ZmqSymbols, libc: libc.symbols as LibcSymbols };
   return loaded;

@@ -62,7 +62,8 @@ export class Lifecycle {
    */
   start(run: () => Promise<void>): Promise<void> {
     this.#starting ??= (async () => {
-      if (this.#state !== "new") throw new ClusterError("NODE_STOPPED", `Node '${this.#name}' was stopped; create a new one`);
+      if (this.#state !== "new")
+        throw new ClusterError("NODE_STOPPED", `Node '${this.#name}' was stopped; create a new one`);
       this.#state = "starting";
       try {
         await run();

@@ -3,8 +3,8 @@
  * `zeek-bin-serializer`). Re-exported by `logformat.ts`.
  */
 
-import { checkValue, type LogBatch, type LogField, type LogFieldType, parseFieldType } from "./logformat.ts";
 import { decodeRange, encodeShared } from "./_msgpack.ts";
+import { checkValue, type LogBatch, type LogField, type LogFieldType, parseFieldType } from "./logformat.ts";
 
 /**
  * The `msgpack-log-v1` payload: MessagePack of `[stream, path, fields, records]` or, when the writer
@@ -48,25 +48,43 @@ export function encodeBatch(batch: LogBatch): Uint8Array {
  */
 export function decodeBatch(bytes: Uint8Array, start = 0, end: number = bytes.length): LogBatch {
   const value: unknown = decodeRange(bytes, start, end);
-  if (!Array.isArray(value) || (value.length !== 4 && value.length !== 5)) throw new TypeError("Invalid log batch: expected [stream, path, fields, records(, seq)]");
+  if (!Array.isArray(value) || (value.length !== 4 && value.length !== 5))
+    throw new TypeError("Invalid log batch: expected [stream, path, fields, records(, seq)]");
   const [stream, path, rawFields, records, seq] = value as [unknown, unknown, unknown, unknown, unknown];
-  if (typeof stream !== "string" || typeof path !== "string" || !/^[\w.-]+$/.test(path)) throw new TypeError("Invalid log batch: bad stream or path");
-  if (!Array.isArray(rawFields) || !Array.isArray(records)) throw new TypeError(`Invalid log batch for '${stream}': fields and records must be lists`);
+  if (typeof stream !== "string" || typeof path !== "string" || !/^[\w.-]+$/.test(path))
+    throw new TypeError("Invalid log batch: bad stream or path");
+  if (!Array.isArray(rawFields) || !Array.isArray(records))
+    throw new TypeError(`Invalid log batch for '${stream}': fields and records must be lists`);
   const fields = rawFields.map((f: unknown): LogField => {
     // A control character in a name would break the TSV header lines it goes into.
-    if (!Array.isArray(f) || typeof f[0] !== "string" || !/^[^\x00-\x1f\x7f]+$/.test(f[0]) || typeof f[1] !== "string" || !parseFieldType(f[1])) {
+    if (
+      !Array.isArray(f) ||
+      typeof f[0] !== "string" ||
+      !/^[^\x00-\x1f\x7f]+$/.test(f[0]) ||
+      typeof f[1] !== "string" ||
+      !parseFieldType(f[1])
+    ) {
       throw new TypeError(`Invalid log batch for '${stream}': bad field ${JSON.stringify(f)}`);
     }
     return { name: f[0], type: f[1] as LogFieldType, optional: f[2] === true };
   });
   for (const record of records as unknown[]) {
-    if (!Array.isArray(record) || record.length !== fields.length) throw new TypeError(`Invalid log batch for '${stream}': a record does not match the fields`);
+    if (!Array.isArray(record) || record.length !== fields.length)
+      throw new TypeError(`Invalid log batch for '${stream}': a record does not match the fields`);
     for (let i = 0; i < record.length; i++) {
       const field = fields[i]!;
       if (record[i] !== null) record[i] = checkValue(stream, field, record[i]);
-      else if (!field.optional) throw new TypeError(`Invalid log batch for '${stream}': required field '${field.name}' is unset`);
+      else if (!field.optional)
+        throw new TypeError(`Invalid log batch for '${stream}': required field '${field.name}' is unset`);
     }
   }
-  if (seq !== undefined && !Number.isInteger(seq)) throw new TypeError(`Invalid log batch for '${stream}': bad sequence number`);
-  return { stream, path, fields, records: records as unknown[][], ...(seq === undefined ? {} : { seq: seq as number }) };
+  if (seq !== undefined && !Number.isInteger(seq))
+    throw new TypeError(`Invalid log batch for '${stream}': bad sequence number`);
+  return {
+    stream,
+    path,
+    fields,
+    records: records as unknown[][],
+    ...(seq === undefined ? {} : { seq: seq as number }),
+  };
 }

@@ -8,8 +8,8 @@
 
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { LogBatch, LogField } from "./logformat.ts";
 import { jsonFormatter, jsonKey, metaStamp, tsvFormatter, type ValueFormatter } from "./_zeek-ascii.ts";
+import type { LogBatch, LogField } from "./logformat.ts";
 
 /** How records are written. */
 export type LogFileFormat = "json" | "tsv";
@@ -103,9 +103,14 @@ export class LogFiles {
     this.format = options.format ?? "json";
     this.#rotateSize = options.rotateSize ?? 0;
     this.#rotateInterval = options.rotateInterval ?? 0;
-    if (this.format !== "json" && this.format !== "tsv") throw new RangeError(`Invalid log option 'format': expected "json" or "tsv", got '${this.format}'`);
-    for (const [name, v] of [["rotateSize", this.#rotateSize], ["rotateInterval", this.#rotateInterval]] as const) {
-      if (!Number.isInteger(v) || v < 0) throw new RangeError(`Invalid log option '${name}': expected a non-negative integer, got ${v}`);
+    if (this.format !== "json" && this.format !== "tsv")
+      throw new RangeError(`Invalid log option 'format': expected "json" or "tsv", got '${this.format}'`);
+    for (const [name, v] of [
+      ["rotateSize", this.#rotateSize],
+      ["rotateInterval", this.#rotateInterval],
+    ] as const) {
+      if (!Number.isInteger(v) || v < 0)
+        throw new RangeError(`Invalid log option '${name}': expected a non-negative integer, got ${v}`);
     }
   }
 
@@ -163,14 +168,23 @@ export class LogFiles {
     }
     const file = join(this.dir, `${path}.log`);
     const rotating = this.#rotateSize > 0 || this.#rotateInterval > 0;
-    if (rotating && existsSync(file)) this.#rename(path, file, statSync(file).birthtimeMs || statSync(file).mtimeMs, statSync(file).mtimeMs);
+    if (rotating && existsSync(file))
+      this.#rename(path, file, statSync(file).birthtimeMs || statSync(file).mtimeMs, statSync(file).mtimeMs);
     const fd = openSync(file, "a");
     const now = Date.now();
     const json = this.format === "json";
     const f: OpenFile = {
-      fd, file, openedAt: now, bytes: fstatSync(fd).size, fields, fieldsKey: fieldsKey(fields),
-      formatters: fields.map((x) => (json ? jsonFormatter : tsvFormatter)(x.type)), keys: fields.map((x) => `,${jsonKey(x.name)}:`), firstKeys: fields.map((x) => `${jsonKey(x.name)}:`),
-      out: Buffer.allocUnsafe(64 * 1024), used: 0,
+      fd,
+      file,
+      openedAt: now,
+      bytes: fstatSync(fd).size,
+      fields,
+      fieldsKey: fieldsKey(fields),
+      formatters: fields.map((x) => (json ? jsonFormatter : tsvFormatter)(x.type)),
+      keys: fields.map((x) => `,${jsonKey(x.name)}:`),
+      firstKeys: fields.map((x) => `${jsonKey(x.name)}:`),
+      out: Buffer.allocUnsafe(64 * 1024),
+      used: 0,
     };
     if (!json) {
       // Zeek's meta lines; #open and #close in local time, as Zeek writes them.

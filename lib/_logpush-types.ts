@@ -2,8 +2,8 @@
  * @module The options, transport and counters of the log writer (`logpush.ts`, which re-exports them).
  */
 
-import type { LogBatch } from "./logformat.ts";
 import type { SendResult } from "./_io-thread.ts";
+import type { LogBatch } from "./logformat.ts";
 
 /** Options of the log writer (Zeek's `Log::` settings, and what this library adds). */
 export interface LogWriterOptions {
@@ -63,4 +63,3 @@ export interface LogWriterStats {
   logUnackedRecords: number;
   logUnackedBatches: number;
 }
-

@@ -105,7 +105,8 @@ function writeValue(v: unknown): void {
     return;
   }
   // msgpackr would quietly turn these into undefined: refuse them instead of losing the value.
-  if (typeof v === "function" || typeof v === "symbol") throw new TypeError(`Cannot encode a ${typeof v} in msgpack-v1`);
+  if (typeof v === "function" || typeof v === "symbol")
+    throw new TypeError(`Cannot encode a ${typeof v} in msgpack-v1`);
   // Everything else is msgpackr's: maps, bigints, binary, dates, undefined, its errors for the rest.
   const bytes = packr.pack(v);
   ensure(bytes.length);
@@ -180,25 +181,79 @@ function readValue(): unknown {
   if (t >= 0x80 && t < 0x90) return readMap(t & 0x0f);
   let v: unknown;
   switch (t) {
-    case 0xc0: return null;
-    case 0xc2: return false;
-    case 0xc3: return true;
-    case 0xcc: need(1); return src[at++];
-    case 0xcd: need(2); v = srcView.getUint16(at); at += 2; return v;
-    case 0xce: need(4); v = srcView.getUint32(at); at += 4; return v;
-    case 0xd0: need(1); v = srcView.getInt8(at); at += 1; return v;
-    case 0xd1: need(2); v = srcView.getInt16(at); at += 2; return v;
-    case 0xd2: need(4); v = srcView.getInt32(at); at += 4; return v;
-    case 0xca: need(4); v = srcView.getFloat32(at); at += 4; return v;
-    case 0xcb: need(8); v = srcView.getFloat64(at); at += 8; return v;
-    case 0xd9: need(1); return readString(src[at++]!);
-    case 0xda: need(2); at += 2; return readString(srcView.getUint16(at - 2));
-    case 0xdb: need(4); at += 4; return readString(srcView.getUint32(at - 4));
-    case 0xdc: need(2); at += 2; return readArray(srcView.getUint16(at - 2));
-    case 0xdd: need(4); at += 4; return readArray(srcView.getUint32(at - 4));
-    case 0xde: need(2); at += 2; return readMap(srcView.getUint16(at - 2));
-    case 0xdf: need(4); at += 4; return readMap(srcView.getUint32(at - 4));
-    default: throw NOT_FAST; // 64-bit integers, binary, extension types: msgpackr's rules apply
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xcc:
+      need(1);
+      return src[at++];
+    case 0xcd:
+      need(2);
+      v = srcView.getUint16(at);
+      at += 2;
+      return v;
+    case 0xce:
+      need(4);
+      v = srcView.getUint32(at);
+      at += 4;
+      return v;
+    case 0xd0:
+      need(1);
+      v = srcView.getInt8(at);
+      at += 1;
+      return v;
+    case 0xd1:
+      need(2);
+      v = srcView.getInt16(at);
+      at += 2;
+      return v;
+    case 0xd2:
+      need(4);
+      v = srcView.getInt32(at);
+      at += 4;
+      return v;
+    case 0xca:
+      need(4);
+      v = srcView.getFloat32(at);
+      at += 4;
+      return v;
+    case 0xcb:
+      need(8);
+      v = srcView.getFloat64(at);
+      at += 8;
+      return v;
+    case 0xd9:
+      need(1);
+      return readString(src[at++]!);
+    case 0xda:
+      need(2);
+      at += 2;
+      return readString(srcView.getUint16(at - 2));
+    case 0xdb:
+      need(4);
+      at += 4;
+      return readString(srcView.getUint32(at - 4));
+    case 0xdc:
+      need(2);
+      at += 2;
+      return readArray(srcView.getUint16(at - 2));
+    case 0xdd:
+      need(4);
+      at += 4;
+      return readArray(srcView.getUint32(at - 4));
+    case 0xde:
+      need(2);
+      at += 2;
+      return readMap(srcView.getUint16(at - 2));
+    case 0xdf:
+      need(4);
+      at += 4;
+      return readMap(srcView.getUint32(at - 4));
+    default:
+      throw NOT_FAST; // 64-bit integers, binary, extension types: msgpackr's rules apply
   }
 }
 

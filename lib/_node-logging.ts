@@ -8,12 +8,12 @@
  */
 
 import type { BatchCursor } from "./_frames.ts";
+import type { SendResult } from "./_io-thread.ts";
 import { isLogSink } from "./layout.ts";
 import { encodeBatch, encodeZeekBatch, LOG_FORMAT, type LogBatch, ZEEK_LOG_FORMAT } from "./logformat.ts";
 import { LogReceiver, type LogReceiverOptions, type LogReceiverStats } from "./logpull.ts";
 import { LogWriter, type LogWriterOptions, type LogWriterStats } from "./logpush.ts";
 import type { NodeBus, NodeFeature } from "./node-bus.ts";
-import type { SendResult } from "./_io-thread.ts";
 import { EVENTS } from "./topics.ts";
 
 /** Options for writing logs (every node) and receiving them (loggers). */
@@ -42,19 +42,30 @@ export interface NodeInternals {
   logSerializer: string | undefined;
 }
 
-const SERIALIZERS: Record<string, (batch: LogBatch) => Uint8Array> = { [ZEEK_LOG_FORMAT]: encodeZeekBatch, [LOG_FORMAT]: encodeBatch };
+const SERIALIZERS: Record<string, (batch: LogBatch) => Uint8Array> = {
+  [ZEEK_LOG_FORMAT]: encodeZeekBatch,
+  [LOG_FORMAT]: encodeBatch,
+};
 
 /** The `logSerializer` option checked: Zeek's `Cluster::log_serializer` default unless set. */
 function logSerializer(value: unknown): string {
   if (value === undefined) return ZEEK_LOG_FORMAT;
-  if (typeof value !== "string") throw new TypeError(`Invalid option 'logSerializer': expected a string, got ${typeof value}`);
-  if (!Object.hasOwn(SERIALIZERS, value)) throw new RangeError(`Invalid option 'logSerializer': expected "${ZEEK_LOG_FORMAT}" or "${LOG_FORMAT}", got '${value}'`);
+  if (typeof value !== "string")
+    throw new TypeError(`Invalid option 'logSerializer': expected a string, got ${typeof value}`);
+  if (!Object.hasOwn(SERIALIZERS, value))
+    throw new RangeError(
+      `Invalid option 'logSerializer': expected "${ZEEK_LOG_FORMAT}" or "${LOG_FORMAT}", got '${value}'`,
+    );
   return value;
 }
 
 /** How long a logger that came up has to say it acknowledges before it counts as one that never does. */
 const SILENT_AFTER_MS = 1000;
-const NO_RECEIVER_STATS: LogReceiverStats = Object.freeze({ logBatchesReceived: 0, logRecordsReceived: 0, logDuplicateBatches: 0 });
+const NO_RECEIVER_STATS: LogReceiverStats = Object.freeze({
+  logBatchesReceived: 0,
+  logRecordsReceived: 0,
+  logDuplicateBatches: 0,
+});
 
 /** A node's writer and receiver. */
 export class NodeLogging implements NodeFeature {
@@ -72,22 +83,30 @@ export class NodeLogging implements NodeFeature {
     const serializer = logSerializer(internals.logSerializer);
     const formatBytes = new TextEncoder().encode(serializer);
     const { files, sink, dir, format, rotateInterval, rotateSize, ...writerOptions } = options;
-    const receiverOptions = Object.fromEntries(Object.entries({ files, sink, dir, format, rotateInterval, rotateSize }).filter(([, v]) => v !== undefined));
+    const receiverOptions = Object.fromEntries(
+      Object.entries({ files, sink, dir, format, rotateInterval, rotateSize }).filter(([, v]) => v !== undefined),
+    );
     const c = node.config;
-    this.receiver = c.listenLogEndpoint === "" ? undefined : new LogReceiver(receiverOptions, {
-      ack: (sender, seqs) => node.publish(this.#ackTopic(sender), EVENTS.logAck, [node.name, seqs]),
-      malformed: (kind, message) => internals.msgError(kind, message),
-    });
+    this.receiver =
+      c.listenLogEndpoint === ""
+        ? undefined
+        : new LogReceiver(receiverOptions, {
+            ack: (sender, seqs) => node.publish(this.#ackTopic(sender), EVENTS.logAck, [node.name, seqs]),
+            malformed: (kind, message) => internals.msgError(kind, message),
+          });
     if (this.receiver) node.subscribe(this.#acksTopic(node.name)); // before start: writers see it before node_up
     if (!this.receiver && c.connectLogEndpoints.length === 0) return;
     const receiver = this.receiver;
-    const writer = (this.writer = new LogWriter({
-      send: (records, seq, payload) => internals.io.sendLog(records, seq, formatBytes, payload, internals.live()),
-      encode: SERIALIZERS[serializer]!,
-      drain: () => internals.io.drainLogs(),
-      report: (message, key) => node.report("warning", message, key),
-      ...(receiver ? { local: (batch) => receiver.accept(batch, node.id) } : {}),
-    }, writerOptions));
+    const writer = (this.writer = new LogWriter(
+      {
+        send: (records, seq, payload) => internals.io.sendLog(records, seq, formatBytes, payload, internals.live()),
+        encode: SERIALIZERS[serializer]!,
+        drain: () => internals.io.drainLogs(),
+        report: (message, key) => node.report("warning", message, key),
+        ...(receiver ? { local: (batch) => receiver.accept(batch, node.id) } : {}),
+      },
+      writerOptions,
+    ));
     if (receiver) return;
     // Acknowledgments come on a topic of this writer's own, also when it is not a layout node.
     if (writer.options.acknowledge) node.subscribe(this.#ackTopic(node.id));
@@ -100,13 +119,17 @@ export class NodeLogging implements NodeFeature {
       // A joining node learns the cluster's subscriptions from the broker's replay, which need not keep
       // their order: give the logger's own notice a moment before taking it for one that never answers.
       writer.loggerUndecided(name);
-      const timer = setTimeout(() => writer.loggerUp(name, node.hasSubscription(this.#acksTopic(name))), SILENT_AFTER_MS);
+      const timer = setTimeout(
+        () => writer.loggerUp(name, node.hasSubscription(this.#acksTopic(name))),
+        SILENT_AFTER_MS,
+      );
       timer.unref?.();
       this.#timers.add(timer);
     });
     const acksPrefix = this.#acksTopic("");
     node.on(EVENTS.subscription, (topic: string) => {
-      if (topic.startsWith(acksPrefix) && topic.endsWith(".")) writer.loggerUp(topic.slice(acksPrefix.length, -1), true);
+      if (topic.startsWith(acksPrefix) && topic.endsWith("."))
+        writer.loggerUp(topic.slice(acksPrefix.length, -1), true);
     });
   }
 
@@ -146,6 +169,7 @@ export class NodeLogging implements NodeFeature {
     if (!this.receiver) return;
     if (this.#internals.io.started) await this.#internals.io.closePull();
     this.receiver.close();
-    for (const sender of this.receiver.senders) this.#node.publish(this.#ackTopic(sender), EVENTS.logStopped, [this.#node.name]);
+    for (const sender of this.receiver.senders)
+      this.#node.publish(this.#ackTopic(sender), EVENTS.logStopped, [this.#node.name]);
   }
 }

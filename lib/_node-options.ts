@@ -4,10 +4,10 @@
  * take. Not part of the public API beyond the {@linkcode NodeOptions} type; `ClusterNode` resolves them.
  */
 
-import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
-import { type ClusterLayout, nodeConfig, type NodeType, validateLayout, type ValidLayout } from "./layout.ts";
-import type { Reporter } from "./node-bus.ts";
 import type { LoggingOptions } from "./_node-logging.ts";
+import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
+import { type ClusterLayout, type NodeType, nodeConfig, type ValidLayout, validateLayout } from "./layout.ts";
+import type { Reporter } from "./node-bus.ts";
 import { type EventFormat, getFormat } from "./serializer.ts";
 import type { MetricsOptions } from "./telemetry.ts";
 
@@ -56,7 +56,18 @@ export interface ResolvedNodeOptions {
   readonly metrics: MetricsOptions;
 }
 
-const NODE_OPTIONS = new Set(["name", "layout", "type", "eventSerializer", "logSerializer", "readyTimeout", "reporter", "env", "logging", "metrics"]);
+const NODE_OPTIONS = new Set([
+  "name",
+  "layout",
+  "type",
+  "eventSerializer",
+  "logSerializer",
+  "readyTimeout",
+  "reporter",
+  "env",
+  "logging",
+  "metrics",
+]);
 const defaultReporter: Reporter = (level, message) => console.error(`[zeromq] ${level}: ${message}`);
 
 /**
@@ -75,10 +86,23 @@ const defaultReporter: Reporter = (level, message) => console.error(`[zeromq] ${
  * @throws {RangeError} an option with a bad value, naming it and the value.
  */
 export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
-  if (typeof options !== "object" || options === null) throw new TypeError(`Invalid options: expected an object, got ${options}`);
-  const { name, layout, type, eventSerializer = "broker-bin-v1", logSerializer, readyTimeout = 10_000, reporter = defaultReporter, env = process.env, logging = {}, metrics = {} } = options;
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`Invalid options: expected an object, got ${options}`);
+  const {
+    name,
+    layout,
+    type,
+    eventSerializer = "broker-bin-v1",
+    logSerializer,
+    readyTimeout = 10_000,
+    reporter = defaultReporter,
+    env = process.env,
+    logging = {},
+    metrics = {},
+  } = options;
   if (typeof name !== "string") throw new TypeError(`Invalid option 'name': expected a string, got ${typeof name}`);
-  if (name === "" || /[\s\0-\x1f]/.test(name)) throw new RangeError(`Invalid option 'name': expected a name without spaces, got '${name}'`);
+  if (name === "" || /[\s\0-\x1f]/.test(name))
+    throw new RangeError(`Invalid option 'name': expected a name without spaces, got '${name}'`);
   if (!Number.isInteger(readyTimeout) || readyTimeout <= 0) {
     throw new RangeError(`Invalid option 'readyTimeout': expected a positive integer of ms, got ${readyTimeout}`);
   }
@@ -91,6 +115,18 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     throw new RangeError(`Invalid option 'type': node '${name}' is a ${layoutType} in the layout, got '${type}'`);
   }
   const format = getFormat(eventSerializer);
-  if (!format) throw new RangeError(`Invalid option 'eventSerializer': no format named '${eventSerializer}' is registered`);
-  return { name, layout: valid, type: layoutType ?? type, config, format, logSerializer, readyTimeout, reporter, logging, metrics };
+  if (!format)
+    throw new RangeError(`Invalid option 'eventSerializer': no format named '${eventSerializer}' is registered`);
+  return {
+    name,
+    layout: valid,
+    type: layoutType ?? type,
+    config,
+    format,
+    logSerializer,
+    readyTimeout,
+    reporter,
+    logging,
+    metrics,
+  };
 }

@@ -4,8 +4,8 @@
  * control socket says `TERMINATE` or the context is shut down. Not part of the public API.
  */
 
-import { ClusterError } from "./errors.ts";
 import { Context, type ContextHandle, proxySteerable, type Socket, SocketOption, ZmqError } from "./_zmq.ts";
+import { ClusterError } from "./errors.ts";
 
 /** What `proxy.ts` posts to start the broker. */
 export interface ProxyWorkerStart {

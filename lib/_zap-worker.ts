@@ -4,8 +4,8 @@
  * Not part of the public API; `_zap.ts` starts and stops it.
  */
 
+import { Context, type ContextHandle, POLLIN, Poller, SocketOption } from "./_zmq.ts";
 import { z85Decode } from "./curve.ts";
-import { Context, type ContextHandle, Poller, POLLIN, SocketOption } from "./_zmq.ts";
 
 /** What `_zap.ts` posts to start the handler. */
 export interface ZapWorkerStart {
@@ -41,7 +41,10 @@ self.onmessage = (event: MessageEvent<ZapWorkerStart>) => {
     rep.bind(ZAP_ENDPOINT);
     control.bind(start.control);
     self.postMessage({ type: "ready" } satisfies ZapWorkerEvent);
-    const poller = new Poller([{ socket: rep, events: POLLIN }, { socket: control, events: POLLIN }]);
+    const poller = new Poller([
+      { socket: rep, events: POLLIN },
+      { socket: control, events: POLLIN },
+    ]);
     for (;;) {
       poller.wait(-1);
       if (poller.revents(1) & POLLIN) break;
@@ -49,15 +52,27 @@ self.onmessage = (event: MessageEvent<ZapWorkerStart>) => {
       const request = rep.recv();
       if (!request) continue;
       const [version, requestId, , , , mechanism, key] = request;
-      const ok = request.length >= 7 && new TextDecoder().decode(mechanism) === "CURVE" &&
+      const ok =
+        request.length >= 7 &&
+        new TextDecoder().decode(mechanism) === "CURVE" &&
         allowed.some((k) => sameBytes(k, key ?? new Uint8Array()));
-      rep.send([version ?? "1.0", requestId ?? "", ok ? "200" : "400", ok ? "OK" : "Invalid client public key", "", ""]);
+      rep.send([
+        version ?? "1.0",
+        requestId ?? "",
+        ok ? "200" : "400",
+        ok ? "OK" : "Invalid client public key",
+        "",
+        "",
+      ]);
     }
     poller.close();
     ctx.close();
     self.postMessage({ type: "stopped" } satisfies ZapWorkerEvent);
   } catch (err: unknown) {
     ctx.close();
-    self.postMessage({ type: "failed", message: err instanceof Error ? err.message : String(err) } satisfies ZapWorkerEvent);
+    self.postMessage({
+      type: "failed",
+      message: err instanceof Error ? err.message : String(err),
+    } satisfies ZapWorkerEvent);
   }
 };

@@ -4,9 +4,9 @@
  */
 
 import { within } from "./_deadline.ts";
-import { ClusterError } from "./errors.ts";
 import type { ZapWorkerEvent, ZapWorkerStart } from "./_zap-worker.ts";
 import { type Context, type Socket, SocketOption } from "./_zmq.ts";
+import { ClusterError } from "./errors.ts";
 
 const STOP_TIMEOUT_MS = 1000;
 let zapSeq = 0;
@@ -61,7 +61,10 @@ export class ZapHandler {
     const first = await ready;
     if (first.type !== "ready") {
       worker.terminate();
-      throw new ClusterError("ZAP_FAILED", `Cannot start the ZAP handler: ${first.type === "failed" ? first.message : first.type}`);
+      throw new ClusterError(
+        "ZAP_FAILED",
+        `Cannot start the ZAP handler: ${first.type === "failed" ? first.message : first.type}`,
+      );
     }
     const control = ctx.socket("PAIR");
     control.setOption(SocketOption.LINGER, 0);

@@ -111,7 +111,15 @@ function escapeTsvRange(b: Uint8Array, from: number, inSet: boolean): string {
   return out + escapeUtf8(b, start, b.length, false);
 }
 
-const JSON_ESCAPES: Record<string, string> = { '"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+const JSON_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  "\\": "\\\\",
+  "\b": "\\b",
+  "\f": "\\f",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+};
 
 /** Printable ASCII without `"` and `\\`: JSON as it is. A loop beats a regular expression on short strings. */
 function plainAscii(s: string): boolean {
@@ -156,4 +164,3 @@ export function jsonString(v: string | Uint8Array): string {
 export function jsonKey(name: string): string {
   return JSON.stringify(name).replace(/\\u00([0-9a-f]{2})/g, (_, h: string) => `\\u00${h.toUpperCase()}`);
 }
-

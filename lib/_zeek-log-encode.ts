@@ -5,8 +5,8 @@
  */
 
 import { parseAddr } from "./_addr.ts";
-import type { LogBatch } from "./logformat.ts";
 import { CONTAINER_TAG, TAG, ZeekValue } from "./_zeek-log-types.ts";
+import type { LogBatch } from "./logformat.ts";
 
 const { set: SET, vector: VECTOR } = CONTAINER_TAG;
 
@@ -74,7 +74,9 @@ function str(v: string | Uint8Array): void {
 }
 
 const invalid = (what: string, v: unknown): never => {
-  throw new TypeError(`Cannot encode a zeek-bin-serializer ${what} from ${typeof v === "string" ? `'${v}'` : String(v)}`);
+  throw new TypeError(
+    `Cannot encode a zeek-bin-serializer ${what} from ${typeof v === "string" ? `'${v}'` : String(v)}`,
+  );
 };
 
 /** `u8 family` and the address bytes; the family is 6 for text with a colon, as it was decoded. */
@@ -183,7 +185,8 @@ function exact(v: ZeekValue): void {
   if (v.type !== SET && v.type !== VECTOR) return payload(v.type, v.value);
   const items = Array.isArray(v.value) ? v.value : invalid("container", v.value);
   int64(items.length, true);
-  for (const item of items) exact(item instanceof ZeekValue ? item : invalid("container element (expected a ZeekValue)", item));
+  for (const item of items)
+    exact(item instanceof ZeekValue ? item : invalid("container element (expected a ZeekValue)", item));
 }
 
 const fieldTags = new Map<string, [tag: number, element: number]>();
@@ -191,7 +194,8 @@ function tagsOf(type: string): [number, number] {
   let tags = fieldTags.get(type);
   if (!tags) {
     const m = /^(set|vector)\[(\w+)\]$/.exec(type);
-    const tag = (name: string) => (Object.hasOwn(TAG, name) ? TAG[name as keyof typeof TAG] : invalid("field type", type));
+    const tag = (name: string) =>
+      Object.hasOwn(TAG, name) ? TAG[name as keyof typeof TAG] : invalid("field type", type);
     tags = m ? [m[1] === "set" ? SET : VECTOR, tag(m[2]!)] : [tag(type), 0];
     fieldTags.set(type, tags);
   }

@@ -8,10 +8,10 @@
  */
 
 import { formatAddr, isV4Mapped } from "./_addr.ts";
+import { CONTAINER_TAG, TAG, type ZeekField, ZeekValue } from "./_zeek-log-types.ts";
 import type { LogBatch, LogField, LogFieldType, LogScalarType } from "./logformat.ts";
-import { CONTAINER_TAG, TAG, ZeekValue, type ZeekField } from "./_zeek-log-types.ts";
 
-export { ZEEK_LOG_FORMAT, ZeekValue, type ZeekField } from "./_zeek-log-types.ts";
+export { ZEEK_LOG_FORMAT, type ZeekField, ZeekValue } from "./_zeek-log-types.ts";
 
 const { set: SET, vector: VECTOR } = CONTAINER_TAG;
 // Zeek's TypeTags of the scalars logging carries, by tag.
@@ -40,7 +40,11 @@ class Reader {
   readonly text: Buffer;
   pos: number;
 
-  constructor(readonly bytes: Uint8Array, start: number, readonly end: number) {
+  constructor(
+    readonly bytes: Uint8Array,
+    start: number,
+    readonly end: number,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = start;
@@ -51,7 +55,8 @@ class Reader {
   }
 
   need(n: number): number {
-    if (n > this.end - this.pos) fail(`data underflow: ${n} bytes wanted at offset ${this.pos}, ${this.end - this.pos} left`);
+    if (n > this.end - this.pos)
+      fail(`data underflow: ${n} bytes wanted at offset ${this.pos}, ${this.end - this.pos} left`);
     const at = this.pos;
     this.pos += n;
     return at;
@@ -174,7 +179,8 @@ function readScalar(r: Reader, tag: number, exact = false): unknown {
 /** A container's elements: the count (an int64) checked against the bytes left first. */
 function readCount(r: Reader): number {
   const count = r.i64();
-  if (typeof count === "bigint" || count < 0 || count * MIN_VALUE > r.left) fail(`container of ${count} elements in ${r.left} bytes`);
+  if (typeof count === "bigint" || count < 0 || count * MIN_VALUE > r.left)
+    fail(`container of ${count} elements in ${r.left} bytes`);
   return count as number;
 }
 
@@ -183,7 +189,12 @@ function readValue(r: Reader, tag: number, element: number, field: string): unkn
   const type = r.i32();
   r.need(4); // the subtype: Zeek never checks it, nor does this
   if (r.u8() !== 1) return null; // Zeek reads only 01 as true
-  if (type !== tag) fail(NAME[type] || type === SET || type === VECTOR ? `field '${field}' has a value of type ${type}, expected ${tag}` : `unsupported type ${type} in a value`);
+  if (type !== tag)
+    fail(
+      NAME[type] || type === SET || type === VECTOR
+        ? `field '${field}' has a value of type ${type}, expected ${tag}`
+        : `unsupported type ${type} in a value`,
+    );
   if (tag !== SET && tag !== VECTOR) return readScalar(r, tag);
   const out = new Array<unknown>(readCount(r));
   for (let i = 0; i < out.length; i++) out[i] = readValue(r, element, 0, field);
@@ -212,7 +223,12 @@ function readField(r: Reader, exact: boolean): LogField | ZeekField {
   const optional = r.u8() === 1;
   const container = tag === SET ? "set" : tag === VECTOR ? "vector" : undefined;
   const scalar = NAME[container ? subtype : tag];
-  if (!scalar) fail(container ? `field '${name}' is a ${container} of unsupported type ${subtype}` : `field '${name}' has unsupported type ${tag}`);
+  if (!scalar)
+    fail(
+      container
+        ? `field '${name}' is a ${container} of unsupported type ${subtype}`
+        : `field '${name}' has unsupported type ${tag}`,
+    );
   const type = (container ? `${container}[${scalar}]` : scalar) as LogFieldType;
   if (!exact) return { name, type, optional };
   return secondary === undefined ? { name, type, optional, subtype } : { name, type, optional, subtype, secondary };
@@ -237,7 +253,12 @@ function readField(r: Reader, exact: boolean): LogField | ZeekField {
  *
  * @throws {TypeError} a malformed batch, saying what is wrong and where.
  */
-export function decodeZeekBatch(bytes: Uint8Array, start = 0, end: number = bytes.length, options: { exact?: boolean } = {}): LogBatch {
+export function decodeZeekBatch(
+  bytes: Uint8Array,
+  start = 0,
+  end: number = bytes.length,
+  options: { exact?: boolean } = {},
+): LogBatch {
   const exact = options.exact === true;
   const r = new Reader(bytes, start, end);
   const stream = r.name("stream name");
@@ -252,13 +273,17 @@ export function decodeZeekBatch(bytes: Uint8Array, start = 0, end: number = byte
   const fields = new Array<LogField>(numFields);
   for (let i = 0; i < numFields; i++) fields[i] = readField(r, exact);
   const numRecords = r.u32();
-  if (numRecords * numFields * MIN_VALUE > r.left) fail(`${numRecords} records of ${numFields} fields in ${r.left} bytes`);
-  const tags = fields.map((f) => (f.type.startsWith("set[") ? SET : f.type.startsWith("vector[") ? VECTOR : TAG[f.type as LogScalarType]));
+  if (numRecords * numFields * MIN_VALUE > r.left)
+    fail(`${numRecords} records of ${numFields} fields in ${r.left} bytes`);
+  const tags = fields.map((f) =>
+    f.type.startsWith("set[") ? SET : f.type.startsWith("vector[") ? VECTOR : TAG[f.type as LogScalarType],
+  );
   const elements = fields.map((f) => TAG[/\[(\w+)\]/.exec(f.type)?.[1] as LogScalarType] ?? 0);
   const records = new Array<unknown[]>(numRecords);
   for (let i = 0; i < numRecords; i++) {
     const record = (records[i] = new Array<unknown>(numFields));
-    for (let j = 0; j < numFields; j++) record[j] = exact ? readExact(r, 0) : readValue(r, tags[j]!, elements[j]!, fields[j]!.name);
+    for (let j = 0; j < numFields; j++)
+      record[j] = exact ? readExact(r, 0) : readValue(r, tags[j]!, elements[j]!, fields[j]!.name);
   }
   return { stream, writer, filter, path, fields, records };
 }

@@ -28,7 +28,19 @@ export const ZEEK_LOG_FORMAT = "zeek-bin-serializer";
  * ```
  */
 export const TAG: Readonly<Record<LogScalarType, number>> = Object.freeze({
-  bool: 1, int: 2, count: 3, double: 4, time: 5, interval: 6, string: 7, enum: 9, port: 10, addr: 11, subnet: 12, func: 17, file: 18,
+  bool: 1,
+  int: 2,
+  count: 3,
+  double: 4,
+  time: 5,
+  interval: 6,
+  string: 7,
+  enum: 9,
+  port: 10,
+  addr: 11,
+  subnet: 12,
+  func: 17,
+  file: 18,
 });
 /**
  * The tags of a (logged) set, Zeek's TYPE_TABLE, and of a vector; their subtype names the elements' type.

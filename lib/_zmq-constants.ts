@@ -94,14 +94,32 @@ export const ZMQ_HAUSNUMERO = 156384712;
 export const ETERM: number = ZMQ_HAUSNUMERO + 53;
 
 const ZMQ_ERRNO_NAMES = [
-  "ENOTSUP", "EPROTONOSUPPORT", "ENOBUFS", "ENETDOWN", "EADDRINUSE", "EADDRNOTAVAIL", "ECONNREFUSED",
-  "EINPROGRESS", "ENOTSOCK", "EMSGSIZE", "EAFNOSUPPORT", "ENETUNREACH", "ECONNABORTED", "ECONNRESET",
-  "ENOTCONN", "ETIMEDOUT", "EHOSTUNREACH", "ENETRESET",
+  "ENOTSUP",
+  "EPROTONOSUPPORT",
+  "ENOBUFS",
+  "ENETDOWN",
+  "EADDRINUSE",
+  "EADDRNOTAVAIL",
+  "ECONNREFUSED",
+  "EINPROGRESS",
+  "ENOTSOCK",
+  "EMSGSIZE",
+  "EAFNOSUPPORT",
+  "ENETUNREACH",
+  "ECONNABORTED",
+  "ECONNRESET",
+  "ENOTCONN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETRESET",
 ];
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(constants.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
 for (const [i, name] of ZMQ_ERRNO_NAMES.entries()) errnoNames.set(ZMQ_HAUSNUMERO + 1 + i, name);
-errnoNames.set(ZMQ_HAUSNUMERO + 51, "EFSM").set(ZMQ_HAUSNUMERO + 52, "ENOCOMPATPROTO").set(ETERM, "ETERM");
+errnoNames
+  .set(ZMQ_HAUSNUMERO + 51, "EFSM")
+  .set(ZMQ_HAUSNUMERO + 52, "ENOCOMPATPROTO")
+  .set(ETERM, "ETERM");
 errnoNames.set(ZMQ_HAUSNUMERO + 54, "EMTHREAD");
 
 /** The name of an errno value, the platform's or libzmq's own (`"EADDRINUSE"`, `"ETERM"`), else `E<n>`. */

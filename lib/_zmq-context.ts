@@ -3,10 +3,10 @@
  * `_zmq.ts`, which re-exports it. Its handle is the one thing about it that crosses threads.
  */
 
-import { ClusterError } from "./errors.ts";
 import { contextNew, contextShutdown, contextTerm } from "./_zmq.ts";
 import { type ContextHandle, type ContextOptions, SocketOption, type SocketTypeName } from "./_zmq-constants.ts";
 import { Socket } from "./_zmq-socket.ts";
+import { ClusterError } from "./errors.ts";
 
 /**
  * A libzmq context. It tracks the sockets created through it on this thread, and {@linkcode close}

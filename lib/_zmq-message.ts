@@ -4,8 +4,18 @@
  * view: it is sent on from there, or copied out.
  */
 
-import { messageClose, messageCopy, messageInit, messageMore, messageReceive, messageSend } from "./_zmq.ts";
-import { messageSendRange, messageSet, messageSize, retryOrThrow } from "./_zmq.ts";
+import {
+  messageClose,
+  messageCopy,
+  messageInit,
+  messageMore,
+  messageReceive,
+  messageSend,
+  messageSendRange,
+  messageSet,
+  messageSize,
+  retryOrThrow,
+} from "./_zmq.ts";
 import { bytesOf, type Frame } from "./_zmq-constants.ts";
 import { NativeObject } from "./_zmq-object.ts";
 import type { Socket } from "./_zmq-socket.ts";
@@ -90,7 +100,10 @@ export class Message extends NativeObject {
    */
   sendRange(socket: Socket, offset: number, length: number, flags = 0): boolean {
     this.#inside(offset, length);
-    return messageSendRange(this, socket, offset, length, flags) >= 0 || retryOrThrow(`Cannot send on the ${socket.type} socket`);
+    return (
+      messageSendRange(this, socket, offset, length, flags) >= 0 ||
+      retryOrThrow(`Cannot send on the ${socket.type} socket`)
+    );
   }
 
   /** Replaces the content with a copy of `frame`. */

@@ -3,10 +3,10 @@
  * re-exports it. Its items are `zmq_pollitem_t` structs in a {@linkcode NativeBuffer}.
  */
 
-import { ClusterError } from "./errors.ts";
 import { type NativeBuffer, poll, pollItems, ZmqError, zmqErrno } from "./_zmq.ts";
 import { EINTR, LITTLE_ENDIAN, POLLITEM_EVENTS, POLLITEM_SIZE } from "./_zmq-constants.ts";
 import type { Socket } from "./_zmq-socket.ts";
+import { ClusterError } from "./errors.ts";
 
 /**
  * A reusable `zmq_poll` item array in C memory.

@@ -3,10 +3,30 @@
  * from the thread that created it only.
  */
 
-import { lastError, retryOrThrow, socketClose, socketEndpoint, socketGetOption, socketMonitor, socketOpen } from "./_zmq.ts";
-import { socketSend, socketSetOption, ZmqError, zmqErrno } from "./_zmq.ts";
-import { bytesOf, type ContextHandle, EAGAIN, type Frame, INT64_OPTIONS, LITTLE_ENDIAN, SNDMORE } from "./_zmq-constants.ts";
-import { SocketOption, type SocketTypeName } from "./_zmq-constants.ts";
+import {
+  lastError,
+  retryOrThrow,
+  socketClose,
+  socketEndpoint,
+  socketGetOption,
+  socketMonitor,
+  socketOpen,
+  socketSend,
+  socketSetOption,
+  ZmqError,
+  zmqErrno,
+} from "./_zmq.ts";
+import {
+  bytesOf,
+  type ContextHandle,
+  EAGAIN,
+  type Frame,
+  INT64_OPTIONS,
+  LITTLE_ENDIAN,
+  SNDMORE,
+  SocketOption,
+  type SocketTypeName,
+} from "./_zmq-constants.ts";
 import { Message } from "./_zmq-message.ts";
 import { NativeObject } from "./_zmq-object.ts";
 
@@ -55,9 +75,12 @@ export class Socket extends NativeObject {
 
   /** Sets an option: numbers and booleans as integers, strings and bytes as binary values. */
   setOption(option: number, value: number | boolean | string | Uint8Array): void {
-    const bytes = typeof value === "number" || typeof value === "boolean"
-      ? (INT64_OPTIONS.has(option) ? new BigInt64Array([BigInt(Number(value))]) : new Int32Array([Number(value)]))
-      : bytesOf(value);
+    const bytes =
+      typeof value === "number" || typeof value === "boolean"
+        ? INT64_OPTIONS.has(option)
+          ? new BigInt64Array([BigInt(Number(value))])
+          : new Int32Array([Number(value)])
+        : bytesOf(value);
     this.#check(socketSetOption(this, option, bytes), `Cannot set option ${option} on the ${this.type} socket`);
   }
 
@@ -119,7 +142,10 @@ export class Socket extends NativeObject {
 
   /** Drops a connection made with {@linkcode connect}. */
   disconnect(endpoint: string): void {
-    this.#check(socketEndpoint(this, "disconnect", endpoint), `Cannot disconnect ${this.type} socket from '${endpoint}'`);
+    this.#check(
+      socketEndpoint(this, "disconnect", endpoint),
+      `Cannot disconnect ${this.type} socket from '${endpoint}'`,
+    );
   }
 
   /** Starts a PAIR monitor on `endpoint` (an `inproc://` address) for the given `ZMQ_EVENT_*` bits. */

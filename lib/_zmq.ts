@@ -14,17 +14,39 @@
  */
 
 import { type Pointer, ptr, toArrayBuffer } from "bun:ffi";
-import { ClusterError } from "./errors.ts";
 import { libzmq, ZmqError } from "./_libzmq.ts";
-import { type ContextHandle, ContextOption, type ContextOptions, cstr, EAGAIN, EINTR, ETERM } from "./_zmq-constants.ts";
-import { LITTLE_ENDIAN, POLLITEM_EVENTS, POLLITEM_SIZE, SocketType, type SocketTypeName } from "./_zmq-constants.ts";
+import {
+  type ContextHandle,
+  ContextOption,
+  type ContextOptions,
+  cstr,
+  EAGAIN,
+  EINTR,
+  ETERM,
+  LITTLE_ENDIAN,
+  POLLITEM_EVENTS,
+  POLLITEM_SIZE,
+  SocketType,
+  type SocketTypeName,
+} from "./_zmq-constants.ts";
 import type { Message } from "./_zmq-message.ts";
 import { NativeObject } from "./_zmq-object.ts";
 import type { Socket } from "./_zmq-socket.ts";
+import { ClusterError } from "./errors.ts";
 
-export { ContextOption, DONTWAIT, ETERM, POLLERR, POLLIN, POLLOUT, SNDMORE, SocketOption, SocketType } from "./_zmq-constants.ts";
-export type { ContextHandle, ContextOptions, Frame, SocketTypeName } from "./_zmq-constants.ts";
 export { ZmqError } from "./_libzmq.ts";
+export type { ContextHandle, ContextOptions, Frame, SocketTypeName } from "./_zmq-constants.ts";
+export {
+  ContextOption,
+  DONTWAIT,
+  ETERM,
+  POLLERR,
+  POLLIN,
+  POLLOUT,
+  SNDMORE,
+  SocketOption,
+  SocketType,
+} from "./_zmq-constants.ts";
 // The classes built on this module. They call into it only when used, never while loading, so this
 // cycle of imports is safe whichever module loads first.
 export { Context } from "./_zmq-context.ts";
@@ -53,7 +75,8 @@ class Pointers extends NativeObject {
 
   /** A message's content address, looked up once per content (`zmq_msg_data` costs ~30 ns). */
   static data(msg: Message): Pointer {
-    return (NativeObject.inner(msg) || NativeObject.keepInner(msg, lib().zmq_msg_data(Pointers.of(msg)) ?? 0)) as Pointer;
+    return (NativeObject.inner(msg) ||
+      NativeObject.keepInner(msg, lib().zmq_msg_data(Pointers.of(msg)) ?? 0)) as Pointer;
   }
 
   /** Forgets the content address: the content is about to change. */
@@ -122,7 +145,11 @@ export function socketClose(socket: Socket): boolean {
 }
 
 /** `zmq_setsockopt` with the value's bytes. */
-export function socketSetOption(socket: Socket, option: number, value: Uint8Array | Int32Array | BigInt64Array): number {
+export function socketSetOption(
+  socket: Socket,
+  option: number,
+  value: Uint8Array | Int32Array | BigInt64Array,
+): number {
   return lib().zmq_setsockopt(Pointers.of(socket), option, value.byteLength ? value : null, value.byteLength);
 }
 
@@ -132,9 +159,20 @@ export function socketGetOption(socket: Socket, option: number, value: Uint8Arra
 }
 
 /** `zmq_bind`, `zmq_connect`, `zmq_unbind` or `zmq_disconnect`. */
-export function socketEndpoint(socket: Socket, call: "bind" | "connect" | "unbind" | "disconnect", endpoint: string): number {
+export function socketEndpoint(
+  socket: Socket,
+  call: "bind" | "connect" | "unbind" | "disconnect",
+  endpoint: string,
+): number {
   const s = lib();
-  const fn = call === "bind" ? s.zmq_bind : call === "connect" ? s.zmq_connect : call === "unbind" ? s.zmq_unbind : s.zmq_disconnect;
+  const fn =
+    call === "bind"
+      ? s.zmq_bind
+      : call === "connect"
+        ? s.zmq_connect
+        : call === "unbind"
+          ? s.zmq_unbind
+          : s.zmq_disconnect;
   return fn(Pointers.of(socket), cstr(endpoint));
 }
 
@@ -263,7 +301,8 @@ export class NativeBuffer extends NativeObject {
   /** Copies `size` bytes of `msg`'s content to `offset`; the caller made room. */
   copyFrom(msg: Message, offset: number, size: number): void {
     const p = Pointers.of(this);
-    if (offset + size > this.#bytes.length) throw new RangeError(`Frame of ${size} bytes does not fit at offset ${offset}`);
+    if (offset + size > this.#bytes.length)
+      throw new RangeError(`Frame of ${size} bytes does not fit at offset ${offset}`);
     if (size > msg.size) throw new RangeError(`The message holds ${msg.size} bytes, not ${size}`);
     if (size) libzmq().libc.memcpy((p + offset) as Pointer, Pointers.data(msg), size);
   }
@@ -386,7 +425,11 @@ export function zmqZ85Decode(text: string): Uint8Array | null {
 }
 
 /** The loaded libzmq: `zmq_version`, the file it came from, and `zmq_has` for each capability named. */
-export function zmqBuild(capabilities: readonly string[]): { version: string; path: string; has: Record<string, boolean> } {
+export function zmqBuild(capabilities: readonly string[]): {
+  version: string;
+  path: string;
+  has: Record<string, boolean>;
+} {
   const v = new Int32Array(3);
   lib().zmq_version(v.subarray(0, 1), v.subarray(1, 2), v.subarray(2, 3));
   const has: Record<string, boolean> = {};

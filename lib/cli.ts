@@ -36,13 +36,21 @@ async function scrape(cluster: Cluster): Promise<Totals> {
   const totals: Totals = { events: 0, drops: 0, records: 0 };
   const pick = (text: string, name: string) =>
     [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))].reduce((sum, m) => sum + Number(m[1]), 0);
-  await Promise.all([...cluster.nodes.values()].map(async (node) => {
-    if (!node.metricsUrl) return;
-    const text = await fetch(new URL("/metrics", node.metricsUrl), { signal: AbortSignal.timeout(1000) }).then((r) => r.text(), () => "");
-    totals.events += pick(text, "zeek_cluster_core_incoming_events_total");
-    totals.drops += ["xpub_drops", "onloop_drops", "log_dropped_records", "log_lost_records"].reduce((s, n) => s + pick(text, `zeek_cluster_zeromq_${n}_total`), 0);
-    totals.records += pick(text, "zeek_cluster_zeromq_log_received_records_total");
-  }));
+  await Promise.all(
+    [...cluster.nodes.values()].map(async (node) => {
+      if (!node.metricsUrl) return;
+      const text = await fetch(new URL("/metrics", node.metricsUrl), { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.text(),
+        () => "",
+      );
+      totals.events += pick(text, "zeek_cluster_core_incoming_events_total");
+      totals.drops += ["xpub_drops", "onloop_drops", "log_dropped_records", "log_lost_records"].reduce(
+        (s, n) => s + pick(text, `zeek_cluster_zeromq_${n}_total`),
+        0,
+      );
+      totals.records += pick(text, "zeek_cluster_zeromq_log_received_records_total");
+    }),
+  );
   return totals;
 }
 
@@ -51,21 +59,27 @@ function summarize(cluster: Cluster, logDir: string): Timer {
   let lastAt = performance.now();
   const manager = [...cluster.nodes.values()].find((n) => n.type === "manager");
   console.log(`cluster: logs in ${logDir}`);
-  if (manager?.metricsUrl) console.log(`cluster: metrics at ${new URL("/metrics", manager.metricsUrl)} (every node: ${new URL("/services.json", manager.metricsUrl)})`);
+  if (manager?.metricsUrl)
+    console.log(
+      `cluster: metrics at ${new URL("/metrics", manager.metricsUrl)} (every node: ${new URL("/services.json", manager.metricsUrl)})`,
+    );
   return setInterval(async () => {
     const now = performance.now();
     const t = await scrape(cluster);
     const total = cluster.nodes.size;
     const up = [...cluster.nodes.values()].filter((n) => n.up.size === total - 1).length;
     const rate = Math.round(((t.events - last.events) * 1000) / (now - lastAt));
-    console.log(`cluster: ${up}/${total} nodes up · ${rate} events/s · ${t.records} log records written · ${t.drops} drops`);
+    console.log(
+      `cluster: ${up}/${total} nodes up · ${rate} events/s · ${t.records} log records written · ${t.drops} drops`,
+    );
     [last, lastAt] = [t, now];
   }, 2000);
 }
 
 async function up(file: string, v: Record<string, string | boolean | undefined>, summary: boolean): Promise<number> {
   const duration = v.duration === undefined ? undefined : Number(v.duration);
-  if (duration !== undefined && !(duration > 0)) throw new RangeError(`Invalid --duration: expected seconds, got '${v.duration}'`);
+  if (duration !== undefined && !(duration > 0))
+    throw new RangeError(`Invalid --duration: expected seconds, got '${v.duration}'`);
   const logDir = v["log-dir"] === undefined ? undefined : resolve(String(v["log-dir"]));
   console.log(`cluster: starting ${file}`);
   const cluster = await Cluster.launch(file, {
@@ -78,7 +92,10 @@ async function up(file: string, v: Record<string, string | boolean | undefined>,
   process.once("SIGINT", () => stop.resolve("SIGINT"));
   process.once("SIGTERM", () => stop.resolve("SIGTERM"));
   const ticker = duration ? setTimeout(() => stop.resolve(`${duration} s passed`), duration * 1000) : undefined;
-  cluster.ready().then((ms) => console.log(`cluster ready in ${ms} ms`), (err: Error) => !cluster.failed && stop.resolve(err.message));
+  cluster.ready().then(
+    (ms) => console.log(`cluster ready in ${ms} ms`),
+    (err: Error) => !cluster.failed && stop.resolve(err.message),
+  );
   const summaries = summary ? summarize(cluster, logDir ?? cluster.file.logging.dir!) : undefined;
   const check = setInterval(() => cluster.failed && stop.resolve("a node died"), 100);
   const why = await stop.promise;
@@ -114,7 +131,8 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (values.help) return (console.log(USAGE), 0);
   try {
-    if (positionals[0] === "cluster" && positionals[1] === "up" && positionals[2]) return await up(positionals[2], values, values.summary === true);
+    if (positionals[0] === "cluster" && positionals[1] === "up" && positionals[2])
+      return await up(positionals[2], values, values.summary === true);
     if (positionals[0] === "demo" && positionals.length === 1) {
       return await up(DEMO, { ...values, "log-dir": values["log-dir"] ?? "logs" }, true);
     }

@@ -7,10 +7,17 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { resolveConfig, type ZeroMQOptions } from "./config.ts";
 import { invalid } from "./_invalid.ts";
-import { type ClusterLayout, type LayoutNode, NODE_TYPES, type NodeType, validateLayout, type ValidLayout } from "./layout.ts";
 import type { LogFilesOptions } from "./_logfiles.ts";
+import { resolveConfig, type ZeroMQOptions } from "./config.ts";
+import {
+  type ClusterLayout,
+  type LayoutNode,
+  NODE_TYPES,
+  type NodeType,
+  type ValidLayout,
+  validateLayout,
+} from "./layout.ts";
 import { getFormat } from "./serializer.ts";
 
 /** A node of a cluster file: a layout node, plus its script and environment. */
@@ -121,7 +128,8 @@ export function validateClusterFile(file: ClusterFile, baseDir: string): ValidCl
   if (typeof file !== "object" || file === null) {
     throw invalid(TypeError, "cluster file: the file", "an object", file, AS_JSON);
   }
-  for (const key of Object.keys(file)) if (!TOP_FIELDS.has(key)) throw new TypeError(`Invalid cluster file: unknown field '${key}'`);
+  for (const key of Object.keys(file))
+    if (!TOP_FIELDS.has(key)) throw new TypeError(`Invalid cluster file: unknown field '${key}'`);
   const nodes: Record<string, LayoutNode> = {};
   const scripts: Record<string, string | undefined> = {};
   const env: Record<string, Record<string, string>> = {};
@@ -152,15 +160,22 @@ export function validateClusterFile(file: ClusterFile, baseDir: string): ValidCl
     }
     env[name] = { ...shared, ...checkEnv(`nodes["${name}"].env`, nodeEnv) };
   }
-  const layout = validateLayout({ nodes, ...(file.managerIsLogger === undefined ? {} : { managerIsLogger: file.managerIsLogger }) } as ClusterLayout);
+  const layout = validateLayout({
+    nodes,
+    ...(file.managerIsLogger === undefined ? {} : { managerIsLogger: file.managerIsLogger }),
+  } as ClusterLayout);
   try {
     // Checked here so a bad option fails the launch, not every node.
     const { eventSerializer, logSerializer, ...zeromq } = file.options ?? {};
-    if (eventSerializer !== undefined && !getFormat(eventSerializer)) throw new RangeError(`option 'eventSerializer': no format named '${eventSerializer}'`);
-    if (logSerializer !== undefined && !LOG_SERIALIZERS.includes(logSerializer)) throw new RangeError(`option 'logSerializer': expected ${LOG_SERIALIZERS.join(" or ")}, got '${logSerializer}'`);
+    if (eventSerializer !== undefined && !getFormat(eventSerializer))
+      throw new RangeError(`option 'eventSerializer': no format named '${eventSerializer}'`);
+    if (logSerializer !== undefined && !LOG_SERIALIZERS.includes(logSerializer))
+      throw new RangeError(`option 'logSerializer': expected ${LOG_SERIALIZERS.join(" or ")}, got '${logSerializer}'`);
     resolveConfig(zeromq, {});
   } catch (err: unknown) {
-    throw new (err instanceof RangeError ? RangeError : TypeError)(`Invalid cluster file: options: ${(err as Error).message}`);
+    throw new (err instanceof RangeError ? RangeError : TypeError)(
+      `Invalid cluster file: options: ${(err as Error).message}`,
+    );
   }
   if (file.logging !== undefined && (typeof file.logging !== "object" || file.logging === null)) {
     throw invalid(TypeError, "cluster file: logging", "an object", file.logging, AS_JSON);
@@ -195,7 +210,9 @@ export async function loadClusterFile(path: string): Promise<ValidClusterFile> {
     try {
       file = await Bun.file(abs).json();
     } catch (err: unknown) {
-      throw new TypeError(`Invalid cluster file: '${abs}' is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+      throw new TypeError(
+        `Invalid cluster file: '${abs}' is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   } else {
     const mod = (await import(pathToFileURL(abs).href)) as { default?: unknown; cluster?: unknown };

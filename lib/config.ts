@@ -4,7 +4,7 @@
  * cluster layout and what Zeek derives from it live in `layout.ts`.
  */
 
-import { invalid, type InvalidOptions } from "./_invalid.ts";
+import { type InvalidOptions, invalid } from "./_invalid.ts";
 
 /** What a node does when its XPUB queue to the broker is full (Zeek's `OverflowPolicy`). */
 export type OverflowPolicy = "BLOCK" | "DROP";
@@ -287,7 +287,13 @@ function check(key: Key, value: unknown, where: string): void {
       if (typeof value !== "string") throw invalid(TypeError, where, "an endpoint string", value, hint);
       if (kind === "endpoint?" && value === "") return;
       if (!isEndpoint(value)) {
-        throw invalid(RangeError, where, "an endpoint like tcp://127.0.0.1:5555, ipc://path or inproc://name", value, hint);
+        throw invalid(
+          RangeError,
+          where,
+          "an endpoint like tcp://127.0.0.1:5555, ipc://path or inproc://name",
+          value,
+          hint,
+        );
       }
   }
 }
@@ -313,7 +319,12 @@ function parseEnv(key: Key, raw: string, where: string): unknown {
   }
 }
 
-const CURVE_KEYS = ["curveServerPublickey", "curveServerSecretkey", "curveClientPublickey", "curveClientSecretkey"] as const;
+const CURVE_KEYS = [
+  "curveServerPublickey",
+  "curveServerSecretkey",
+  "curveClientPublickey",
+  "curveClientSecretkey",
+] as const;
 
 /**
  * Validates `options`, fills in Zeek's defaults and applies environment overrides: the one way a

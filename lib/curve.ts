@@ -40,7 +40,8 @@ export function curveKeypair(): CurveKeyPair {
  * ```
  */
 export function curvePublicKey(secretKey: string): string {
-  if (secretKey.length !== 40) throw new RangeError(`CURVE secret key must be 40 Z85 characters, got ${secretKey.length}`);
+  if (secretKey.length !== 40)
+    throw new RangeError(`CURVE secret key must be 40 Z85 characters, got ${secretKey.length}`);
   return zmqCurvePublic(secretKey);
 }
 

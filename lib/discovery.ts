@@ -112,7 +112,11 @@ export class Discovery implements NodeFeature {
 
   #onZeromqHello(name: unknown, id: unknown): void {
     if (typeof name !== "string" || typeof id !== "string") {
-      return this.#node.report("warning", `ZeroMQ::hello with bad arguments: ${JSON.stringify([name, id])}`, "hello-args");
+      return this.#node.report(
+        "warning",
+        `ZeroMQ::hello with bad arguments: ${JSON.stringify([name, id])}`,
+        "hello-args",
+      );
     }
     const known = this.#up.get(name);
     if (known === id) {
@@ -132,7 +136,11 @@ export class Discovery implements NodeFeature {
 
   #onClusterHello(name: unknown, id: unknown): void {
     if (typeof name !== "string" || typeof id !== "string") {
-      return this.#node.report("error", `Cluster::hello with bad arguments: ${JSON.stringify([name, id])}`, "cluster-hello-args");
+      return this.#node.report(
+        "error",
+        `Cluster::hello with bad arguments: ${JSON.stringify([name, id])}`,
+        "cluster-hello-args",
+      );
     }
     if (!(name in this.#layout.nodes)) {
       return this.#node.report("error", `Got Cluster::hello msg from unexpected node: ${name}`, `unexpected-${name}`);

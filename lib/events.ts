@@ -5,11 +5,19 @@
  * working between this library's nodes with the default mapping of `_broker-convert.ts`.
  */
 
-import { type BrokerEventFormat, metadataToBroker, type Payload } from "./_broker-event.ts";
 import { fromBroker, plainFromBroker, toBroker } from "./_broker-convert.ts";
+import { type BrokerEventFormat, metadataToBroker, type Payload } from "./_broker-event.ts";
 import type { BrokerValue } from "./_broker-value.ts";
 import type { ClusterEvent, EventFormat, EventMetadata } from "./serializer.ts";
-import { checkName, parseZeekType, typeName, type TypeSpec, type ZeekInput, type ZeekType, type ZeekValue } from "./zeek-types.ts";
+import {
+  checkName,
+  parseZeekType,
+  type TypeSpec,
+  typeName,
+  type ZeekInput,
+  type ZeekType,
+  type ZeekValue,
+} from "./zeek-types.ts";
 
 declare const PARAMS: unique symbol;
 
@@ -51,7 +59,8 @@ export type EventInput<E> = E extends EventType<infer P> ? { readonly [K in keyo
  * @throws {RangeError} an unknown type, naming the event and the parameter.
  */
 export function defineEvent<const P extends ParamSpec>(name: string, params: P): EventType<P> {
-  if (typeof name !== "string" || name === "") throw new TypeError(`Invalid event: expected a name, got ${String(name)}`);
+  if (typeof name !== "string" || name === "")
+    throw new TypeError(`Invalid event: expected a name, got ${String(name)}`);
   if (typeof params !== "object" || params === null || Array.isArray(params)) {
     throw new TypeError(`Invalid event '${name}': expected parameters by name, e.g. { who: "string", n: "count" }`);
   }
@@ -59,18 +68,30 @@ export function defineEvent<const P extends ParamSpec>(name: string, params: P):
     checkName(param, `parameter of event '${name}': parameter`);
     return Object.freeze({ name: param, type: parseZeekType(spec, `type of parameter '${param}' of event '${name}'`) });
   });
-  return Object.freeze({ name, params: Object.freeze(list), types: Object.freeze(list.map((p) => p.type)) }) as EventType<P>;
+  return Object.freeze({
+    name,
+    params: Object.freeze(list),
+    types: Object.freeze(list.map((p) => p.type)),
+  }) as EventType<P>;
 }
 
 /** Whether two declarations describe the same event (same name, parameter names and types). */
 export function sameEvent(a: EventType, b: EventType): boolean {
-  return a.name === b.name && a.params.length === b.params.length &&
-    a.params.every((p, i) => p.name === b.params[i]!.name && typeName(p.type) === typeName(b.params[i]!.type));
+  return (
+    a.name === b.name &&
+    a.params.length === b.params.length &&
+    a.params.every((p, i) => p.name === b.params[i]!.name && typeName(p.type) === typeName(b.params[i]!.type))
+  );
 }
 
 /** Whether a value is a declared event. */
 export function isEventType(v: unknown): v is EventType {
-  return typeof v === "object" && v !== null && typeof (v as EventType).name === "string" && Array.isArray((v as EventType).params);
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof (v as EventType).name === "string" &&
+    Array.isArray((v as EventType).params)
+  );
 }
 
 function isBrokerFormat(f: EventFormat): f is BrokerEventFormat {
@@ -84,11 +105,20 @@ function isBrokerFormat(f: EventFormat): f is BrokerEventFormat {
  *
  * @throws {TypeError} `Cannot publish '<event>': argument '<param>' expects …, got …`; nothing is encoded.
  */
-export function encodeEvent(format: EventFormat, name: string, args: readonly unknown[] | Readonly<Record<string, unknown>>, type: EventType | undefined, metadata?: EventMetadata): Payload {
+export function encodeEvent(
+  format: EventFormat,
+  name: string,
+  args: readonly unknown[] | Readonly<Record<string, unknown>>,
+  type: EventType | undefined,
+  metadata?: EventMetadata,
+): Payload {
   try {
     if (!type) {
       if (isBrokerFormat(format)) return format.encodeArgs(name, args as unknown[], undefined, metadata);
-      return encodeUntyped(format, metadata ? { name, args: args as unknown[], metadata } : { name, args: args as unknown[] });
+      return encodeUntyped(
+        format,
+        metadata ? { name, args: args as unknown[], metadata } : { name, args: args as unknown[] },
+      );
     }
     const values = typedArgs(type, args);
     if (isBrokerFormat(format)) return format.encodeData({ name, args: values, metadata: metadataToBroker(metadata) });
@@ -110,11 +140,14 @@ function typedArgs(type: EventType, given: readonly unknown[] | Readonly<Record<
   let args = given as Readonly<Record<string, unknown>>;
   if (Array.isArray(given)) {
     // Positional arguments (a declared event published by its name) are taken in parameter order.
-    if (given.length !== type.params.length) throw new TypeError(`it has ${type.params.length} parameters, got ${given.length} arguments`);
+    if (given.length !== type.params.length)
+      throw new TypeError(`it has ${type.params.length} parameters, got ${given.length} arguments`);
     args = Object.fromEntries(type.params.map((p, i) => [p.name, given[i]]));
   }
   if (typeof args !== "object" || args === null || Array.isArray(args)) {
-    throw new TypeError(`expected the arguments by name (${type.params.map((p) => p.name).join(", ")}), got ${Array.isArray(args) ? "an array" : String(args)}`);
+    throw new TypeError(
+      `expected the arguments by name (${type.params.map((p) => p.name).join(", ")}), got ${Array.isArray(args) ? "an array" : String(args)}`,
+    );
   }
   for (const key in args) {
     if (!type.params.some((p) => p.name === key)) throw new TypeError(`has no parameter '${key}'`);
@@ -141,16 +174,28 @@ export interface DecodedEvent {
  *
  * @throws {TypeError} a malformed payload, or arguments that do not match the declaration.
  */
-export function decodeEvent(format: EventFormat, bytes: Uint8Array, start: number, end: number, typeOf: (name: string) => EventType | undefined): DecodedEvent {
+export function decodeEvent(
+  format: EventFormat,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  typeOf: (name: string) => EventType | undefined,
+): DecodedEvent {
   if (isBrokerFormat(format)) {
     const event = format.decodeArgs(bytes, start, end, (name) => typeOf(name)?.types);
     const type = typeOf(event.name);
-    return { name: event.name, args: event.args, named: type ? named(type, event.args) : undefined, metadata: event.metadata };
+    return {
+      name: event.name,
+      args: event.args,
+      named: type ? named(type, event.args) : undefined,
+      metadata: event.metadata,
+    };
   }
   const event = format.decodeRange ? format.decodeRange(bytes, start, end) : format.decode(bytes.subarray(start, end));
   const type = typeOf(event.name);
   if (!type) return { name: event.name, args: event.args, named: undefined, metadata: event.metadata };
-  if (event.args.length !== type.params.length) throw new TypeError(`'${type.name}' has ${type.params.length} parameters, got ${event.args.length} arguments`);
+  if (event.args.length !== type.params.length)
+    throw new TypeError(`'${type.name}' has ${type.params.length} parameters, got ${event.args.length} arguments`);
   const args = type.params.map((p, i) => {
     const path = `argument '${p.name}'`;
     return fromBroker(p.type, toBroker(p.type, event.args[i], path, true), path);

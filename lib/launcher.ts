@@ -6,23 +6,23 @@
  * Every child is killed by its own pid, and children exit by themselves should the launcher die.
  */
 
-import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { styleText } from "node:util";
-import { type ClusterFile, loadClusterFile, validateClusterFile, type ValidClusterFile } from "./cluster-file.ts";
-import { envVarName } from "./config.ts";
+import type { Subprocess } from "bun";
 import { deadline, within } from "./_deadline.ts";
+import { type ClusterFile, loadClusterFile, type ValidClusterFile, validateClusterFile } from "./cluster-file.ts";
+import { envVarName } from "./config.ts";
 import { ClusterError } from "./errors.ts";
 import { isLogSink, type NodeType } from "./layout.ts";
 import type { NodeReport } from "./runtime.ts";
 
+export type { ClusterFile, ClusterFileNode, ClusterOptions, ValidClusterFile } from "./cluster-file.ts";
 // zeek-zmq-cluster/launcher: running clusters of node processes from cluster files.
 export { defineCluster, loadClusterFile, validateClusterFile } from "./cluster-file.ts";
-export type { ClusterFile, ClusterFileNode, ClusterOptions, ValidClusterFile } from "./cluster-file.ts";
-export { clusterFromEnv, runNode } from "./runtime.ts";
 export type { NodeReport, RunNodeOptions } from "./runtime.ts";
+export { clusterFromEnv, runNode } from "./runtime.ts";
 
 /** When to start a node again after its process ended by itself. */
 export type RestartPolicy = "no" | "on-failure" | "always";
@@ -132,10 +132,19 @@ export class Cluster {
       readyTimeout: options.readyTimeout ?? 30_000,
       env: options.env ?? {},
       color,
-      onRestarted: options.onRestarted ?? ((name, n) => console.error(`cluster: node ${name} started again (restart ${n})`)),
-      onDeath: options.onDeath ?? ((d) => console.error(`cluster: node ${d.name} ${d.code === 0 ? "exited" : "died"} (${d.signal ? `signal ${d.signal}` : `exit code ${d.code}`})${d.restarting ? ", restarting it" : ""}`)),
+      onRestarted:
+        options.onRestarted ?? ((name, n) => console.error(`cluster: node ${name} started again (restart ${n})`)),
+      onDeath:
+        options.onDeath ??
+        ((d) =>
+          console.error(
+            `cluster: node ${d.name} ${d.code === 0 ? "exited" : "died"} (${d.signal ? `signal ${d.signal}` : `exit code ${d.code}`})${d.restarting ? ", restarting it" : ""}`,
+          )),
     };
-    if (!["no", "on-failure", "always"].includes(this.#o.restart)) throw new RangeError(`Invalid launch option 'restart': expected "no", "on-failure" or "always", got '${this.#o.restart}'`);
+    if (!["no", "on-failure", "always"].includes(this.#o.restart))
+      throw new RangeError(
+        `Invalid launch option 'restart': expected "no", "on-failure" or "always", got '${this.#o.restart}'`,
+      );
     this.#ready.promise.catch(() => undefined);
   }
 
@@ -145,8 +154,13 @@ export class Cluster {
    * everywhere. On a start-up failure everything started so far is stopped again.
    */
   static async launch(source: string | ClusterFile, options: LaunchOptions = {}): Promise<Cluster> {
-    const file = typeof source === "string" ? await loadClusterFile(source) : validateClusterFile(source, process.cwd());
-    const cluster = new Cluster(file, typeof source === "string" ? { path: resolve(source) } : { json: JSON.stringify(source) }, options);
+    const file =
+      typeof source === "string" ? await loadClusterFile(source) : validateClusterFile(source, process.cwd());
+    const cluster = new Cluster(
+      file,
+      typeof source === "string" ? { path: resolve(source) } : { json: JSON.stringify(source) },
+      options,
+    );
     process.once("exit", () => cluster.#killAll("SIGKILL"));
     try {
       for (const phase of cluster.#phases()) await Promise.all(phase.map((name) => cluster.#startNode(name)));
@@ -177,7 +191,8 @@ export class Cluster {
   ready(): Promise<number> {
     const ms = this.#o.readyTimeout;
     // The error is made when the time runs out, so that it names the nodes still missing then.
-    const notReady = () => new ClusterError("CLUSTER_NOT_READY", `Cluster not ready after ${ms} ms: ${this.#missing()}`);
+    const notReady = () =>
+      new ClusterError("CLUSTER_NOT_READY", `Cluster not ready after ${ms} ms: ${this.#missing()}`);
     return deadline(this.#ready.promise, ms, notReady);
   }
 
@@ -193,7 +208,9 @@ export class Cluster {
     const names = Object.keys(layout.nodes);
     const managers = names.filter((n) => layout.nodes[n]!.type === "manager");
     const loggers = names.filter((n) => !managers.includes(n) && isLogSink(layout, n));
-    return [managers, loggers, names.filter((n) => !managers.includes(n) && !loggers.includes(n))].filter((p) => p.length > 0);
+    return [managers, loggers, names.filter((n) => !managers.includes(n) && !loggers.includes(n))].filter(
+      (p) => p.length > 0,
+    );
   }
 
   #nodeEnv(name: string): Record<string, string> {
@@ -209,8 +226,15 @@ export class Cluster {
     const dir = (this.#privateDir ??= mkdtempSync(join(tmpdir(), "zcl-")));
     const ep = (what: string) => `ipc://${join(dir, what)}`;
     env.CLUSTER_METRICS_PORT = "0";
-    Object.assign(env, { [envVarName("connectXpubEndpoint")]: ep("xsub"), [envVarName("connectXsubEndpoint")]: ep("xpub") });
-    if (node.type === "manager") Object.assign(env, { [envVarName("listenXsubEndpoint")]: ep("xsub"), [envVarName("listenXpubEndpoint")]: ep("xpub") });
+    Object.assign(env, {
+      [envVarName("connectXpubEndpoint")]: ep("xsub"),
+      [envVarName("connectXsubEndpoint")]: ep("xpub"),
+    });
+    if (node.type === "manager")
+      Object.assign(env, {
+        [envVarName("listenXsubEndpoint")]: ep("xsub"),
+        [envVarName("listenXpubEndpoint")]: ep("xpub"),
+      });
     const sinks = Object.keys(layout.nodes).filter((n) => isLogSink(layout, n));
     if (isLogSink(layout, name)) env[envVarName("listenLogEndpoint")] = ep(`log-${sinks.indexOf(name)}`);
     else if (sinks.length > 0) env[envVarName("connectLogEndpoints")] = sinks.map((_, i) => ep(`log-${i}`)).join(",");
@@ -232,7 +256,15 @@ export class Cluster {
       ipc: (message: NodeReport) => this.#onReport(name, message),
     });
     const previous = this.#nodes.get(name);
-    const node: NodeProcess = { name, type: this.file.layout.nodes[name]!.type, proc, id: undefined, metricsUrl: undefined, up: new Set(), restarts: previous ? previous.restarts + 1 : 0 };
+    const node: NodeProcess = {
+      name,
+      type: this.file.layout.nodes[name]!.type,
+      proc,
+      id: undefined,
+      metricsUrl: undefined,
+      up: new Set(),
+      restarts: previous ? previous.restarts + 1 : 0,
+    };
     this.#nodes.set(name, node);
     for (const stream of [proc.stdout, proc.stderr]) this.#pipe(name, stream);
     proc.exited.then(() => this.#onExit(node));
@@ -257,13 +289,18 @@ export class Cluster {
 
   #missing(): string {
     const all = [...this.#nodes.keys()];
-    const gaps = [...this.#nodes.values()].map((n) => [n.name, all.filter((o) => o !== n.name && !n.up.has(o))] as const).filter(([, m]) => m.length > 0);
+    const gaps = [...this.#nodes.values()]
+      .map((n) => [n.name, all.filter((o) => o !== n.name && !n.up.has(o))] as const)
+      .filter(([, m]) => m.length > 0);
     return gaps.map(([n, m]) => `${n} has not seen ${m.join(", ")}`).join("; ") || "all nodes up";
   }
 
   #checkReady(): void {
     const all = [...this.#nodes.keys()];
-    if (all.length === Object.keys(this.file.layout.nodes).length && [...this.#nodes.values()].every((n) => all.every((o) => o === n.name || n.up.has(o)))) {
+    if (
+      all.length === Object.keys(this.file.layout.nodes).length &&
+      [...this.#nodes.values()].every((n) => all.every((o) => o === n.name || n.up.has(o)))
+    ) {
       this.#ready.resolve(Math.round(performance.now() - this.#launchedAt));
     }
   }
@@ -275,7 +312,11 @@ export class Cluster {
     if (!node.id) {
       // It never got as far as starting: that is a broken node script or configuration, not a crash.
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
-      return this.#waiting.get(node.name)?.reject(new ClusterError("NODE_FAILED", `Node '${node.name}' exited while starting (${how}); its output says why`));
+      return this.#waiting
+        .get(node.name)
+        ?.reject(
+          new ClusterError("NODE_FAILED", `Node '${node.name}' exited while starting (${how}); its output says why`),
+        );
     }
     const failure = code !== 0 || signal !== null;
     const restarting = this.#o.restart === "always" || (this.#o.restart === "on-failure" && failure);
@@ -314,8 +355,13 @@ export class Cluster {
     }
     const width = Math.max(...Object.keys(this.file.layout.nodes).map((n) => n.length));
     const color = COLORS[Object.keys(this.file.layout.nodes).indexOf(name) % COLORS.length]!;
-    const prefix = this.#o.color ? styleText(color, `${name.padEnd(width)} |`, { validateStream: false }) : `${name.padEnd(width)} |`;
-    const emit = typeof out === "function" ? (line: string) => out(name, line) : (line: string) => process.stdout.write(`${prefix} ${line}\n`);
+    const prefix = this.#o.color
+      ? styleText(color, `${name.padEnd(width)} |`, { validateStream: false })
+      : `${name.padEnd(width)} |`;
+    const emit =
+      typeof out === "function"
+        ? (line: string) => out(name, line)
+        : (line: string) => process.stdout.write(`${prefix} ${line}\n`);
     (async () => {
       const decoder = new TextDecoder();
       let rest = "";
@@ -340,7 +386,8 @@ export class Cluster {
     this.#stopping ??= (async () => {
       this.#ready.reject(new ClusterError("CLUSTER_STOPPED", "The cluster was stopped"));
       // Nodes still starting (a restart under way) will not report any more; stop waiting for them.
-      for (const [name, waiting] of this.#waiting) waiting.reject(new ClusterError("CLUSTER_STOPPED", `The cluster was stopped while '${name}' was starting`));
+      for (const [name, waiting] of this.#waiting)
+        waiting.reject(new ClusterError("CLUSTER_STOPPED", `The cluster was stopped while '${name}' was starting`));
       const { layout } = this.file;
       const order: ((n: string) => boolean)[] = [
         (n) => layout.nodes[n]!.type !== "manager" && !isLogSink(layout, n),
@@ -380,7 +427,11 @@ export class Cluster {
  * console.log(text.match(/^zeek_cluster_nodes_up\{.*$/m)?.[0]); // 'zeek_cluster_nodes_up{node="manager"} 1'
  * ```
  */
-export async function withCluster<T>(source: string | ClusterFile, fn: (cluster: Cluster) => Promise<T>, options: LaunchOptions = {}): Promise<T> {
+export async function withCluster<T>(
+  source: string | ClusterFile,
+  fn: (cluster: Cluster) => Promise<T>,
+  options: LaunchOptions = {},
+): Promise<T> {
   const cluster = await Cluster.launch(source, options);
   try {
     await cluster.ready();

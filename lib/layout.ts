@@ -5,8 +5,8 @@
  */
 
 import { isIP } from "node:net";
-import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
 import { invalid } from "./_invalid.ts";
+import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
 
 /** The role of a node (Zeek's `Cluster::NodeType`). */
 export type NodeType = "manager" | "logger" | "proxy" | "worker";
@@ -103,7 +103,8 @@ export function validateLayout(layout: ClusterLayout): ValidLayout {
     if (typeof node.type !== "string") throw invalid(TypeError, `${at(name)}.type`, types, node.type);
     if (!NODE_TYPES.includes(node.type)) throw invalid(RangeError, `${at(name)}.type`, types, node.type);
     if (typeof node.ip !== "string") throw invalid(TypeError, `${at(name)}.ip`, "an IP address", node.ip);
-    if (isIP(node.ip) === 0) throw invalid(RangeError, `${at(name)}.ip`, "an IPv4 or IPv6 address (no brackets)", node.ip);
+    if (isIP(node.ip) === 0)
+      throw invalid(RangeError, `${at(name)}.ip`, "an IPv4 or IPv6 address (no brackets)", node.ip);
     for (const field of ["port", "metricsPort"] as const) {
       const port = node[field];
       if (port === undefined) continue;
@@ -122,7 +123,12 @@ export function validateLayout(layout: ClusterLayout): ValidLayout {
       const where = `${out[name]!.ip} port ${port}`;
       const other = taken.get(where);
       if (other) {
-        throw invalid(RangeError, `${at(name)}.${field}`, `a port no other node uses on ${out[name]!.ip} (${other} has it)`, port);
+        throw invalid(
+          RangeError,
+          `${at(name)}.${field}`,
+          `a port no other node uses on ${out[name]!.ip} (${other} has it)`,
+          port,
+        );
       }
       taken.set(where, `nodes[${JSON.stringify(name)}].${field}`);
     }

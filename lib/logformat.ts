@@ -6,18 +6,37 @@
 
 import { formatAddr, formatSubnet, isIPv4, parseAddr, parseSubnet } from "./_addr.ts";
 
+export { decodeBatch, encodeBatch } from "./_log-msgpack.ts";
+export {
+  decodeZeekBatch,
+  decodeZeekValue,
+  encodeZeekBatch,
+  encodeZeekValue,
+  ZEEK_LOG_FORMAT,
+  ZeekValue,
+} from "./_zeek-log-format.ts";
+export type { LogReceiver, LogReceiverOptions, LogReceiverStats } from "./logpull.ts";
 // zeek-zmq-cluster/logging: streams, both batch formats, and the writer and receiver a node builds.
 export type { LogWriter, LogWriterOptions, LogWriterStats } from "./logpush.ts";
-export type { LogReceiver, LogReceiverOptions, LogReceiverStats } from "./logpull.ts";
-
-export { decodeBatch, encodeBatch } from "./_log-msgpack.ts";
-export { decodeZeekBatch, decodeZeekValue, encodeZeekBatch, encodeZeekValue, ZEEK_LOG_FORMAT, ZeekValue } from "./_zeek-log-format.ts";
 
 /**
  * Zeek's scalar log types. `func` and `file` columns (a function's description, a file's name) are
  * text; Zeek logs them rarely.
  */
-export type LogScalarType = "string" | "count" | "int" | "double" | "bool" | "time" | "interval" | "addr" | "subnet" | "port" | "enum" | "func" | "file";
+export type LogScalarType =
+  | "string"
+  | "count"
+  | "int"
+  | "double"
+  | "bool"
+  | "time"
+  | "interval"
+  | "addr"
+  | "subnet"
+  | "port"
+  | "enum"
+  | "func"
+  | "file";
 /** A log field's type: a scalar, or a set or vector of one. */
 export type LogFieldType = LogScalarType | `set[${LogScalarType}]` | `vector[${LogScalarType}]`;
 /** A field in a stream definition: its type, or `{ type, optional }` (Zeek's `&optional`). */
@@ -101,7 +120,21 @@ export const LOG_FORMAT = "msgpack-log-v1";
 const DEFAULT_WRITER = "Log::WRITER_ASCII";
 const DEFAULT_FILTER = "default";
 
-const SCALARS = new Set<string>(["string", "count", "int", "double", "bool", "time", "interval", "addr", "subnet", "port", "enum", "func", "file"]);
+const SCALARS = new Set<string>([
+  "string",
+  "count",
+  "int",
+  "double",
+  "bool",
+  "time",
+  "interval",
+  "addr",
+  "subnet",
+  "port",
+  "enum",
+  "func",
+  "file",
+]);
 
 /**
  * Splits `set[addr]` into its container and element type.
@@ -114,12 +147,16 @@ const SCALARS = new Set<string>(["string", "count", "int", "double", "bool", "ti
  * console.log(parseFieldType("table[addr]")); // undefined
  * ```
  */
-export function parseFieldType(type: string): { container: "set" | "vector" | undefined; scalar: LogScalarType } | undefined {
+export function parseFieldType(
+  type: string,
+): { container: "set" | "vector" | undefined; scalar: LogScalarType } | undefined {
   const known = parsedTypes.get(type);
   if (known !== undefined || parsedTypes.has(type)) return known;
   const m = /^(set|vector)\[(\w+)\]$/.exec(type);
   const scalar = m ? m[2]! : type;
-  const parsed = SCALARS.has(scalar) ? Object.freeze({ container: m?.[1] as "set" | "vector" | undefined, scalar: scalar as LogScalarType }) : undefined;
+  const parsed = SCALARS.has(scalar)
+    ? Object.freeze({ container: m?.[1] as "set" | "vector" | undefined, scalar: scalar as LogScalarType })
+    : undefined;
   // Checked once per value on both sides: remember the answer (there are few distinct types).
   if (parsedTypes.size < 1024) parsedTypes.set(type, parsed);
   return parsed;
@@ -147,11 +184,19 @@ const parsedTypes = new Map<string, { container: "set" | "vector" | undefined; s
  */
 export function defineStream(options: LogStreamOptions): LogStream {
   const { id, path, fields, writer = DEFAULT_WRITER, filter = DEFAULT_FILTER } = options ?? ({} as LogStreamOptions);
-  if (typeof id !== "string" || id === "") throw new TypeError(`Invalid log stream: expected an id string, got ${JSON.stringify(id)}`);
-  for (const [name, v] of [["writer", writer], ["filter", filter]] as const) {
-    if (typeof v !== "string" || v === "") throw new TypeError(`Invalid log stream '${id}': option '${name}' must be a non-empty string, got ${JSON.stringify(v)}`);
+  if (typeof id !== "string" || id === "")
+    throw new TypeError(`Invalid log stream: expected an id string, got ${JSON.stringify(id)}`);
+  for (const [name, v] of [
+    ["writer", writer],
+    ["filter", filter],
+  ] as const) {
+    if (typeof v !== "string" || v === "")
+      throw new TypeError(
+        `Invalid log stream '${id}': option '${name}' must be a non-empty string, got ${JSON.stringify(v)}`,
+      );
   }
-  if (typeof path !== "string" || !/^[\w.-]+$/.test(path)) throw new RangeError(`Invalid log stream '${id}': path must be a file name, got ${JSON.stringify(path)}`);
+  if (typeof path !== "string" || !/^[\w.-]+$/.test(path))
+    throw new RangeError(`Invalid log stream '${id}': path must be a file name, got ${JSON.stringify(path)}`);
   if (typeof fields !== "object" || fields === null || Object.keys(fields).length === 0) {
     throw new TypeError(`Invalid log stream '${id}': expected fields by name`);
   }
@@ -179,9 +224,16 @@ function scalar(type: LogScalarType, v: unknown): unknown {
     case "file":
       return isText(v) ? v : undefined;
     case "count":
-      return isInt(v) && (v as number | bigint) >= 0 && (typeof v === "bigint" ? v <= MAX_COUNT : (v as number) < 2 ** 64) ? v : undefined;
+      return isInt(v) &&
+        (v as number | bigint) >= 0 &&
+        (typeof v === "bigint" ? v <= MAX_COUNT : (v as number) < 2 ** 64)
+        ? v
+        : undefined;
     case "int":
-      return isInt(v) && (typeof v === "bigint" ? BigInt.asIntN(64, v) === v : (v as number) >= -(2 ** 63) && (v as number) < 2 ** 63) ? v : undefined;
+      return isInt(v) &&
+        (typeof v === "bigint" ? BigInt.asIntN(64, v) === v : (v as number) >= -(2 ** 63) && (v as number) < 2 ** 63)
+        ? v
+        : undefined;
     case "double":
       return typeof v === "number" ? v : undefined;
     case "time":
@@ -200,10 +252,12 @@ function scalar(type: LogScalarType, v: unknown): unknown {
       });
     case "subnet":
       // Masked to the prefix, as Zeek stores it.
-      return typeof v !== "string" ? undefined : canonical(v, () => {
-        const net = parseSubnet(v);
-        return net && formatSubnet(net.network, net.length);
-      });
+      return typeof v !== "string"
+        ? undefined
+        : canonical(v, () => {
+            const net = parseSubnet(v);
+            return net && formatSubnet(net.network, net.length);
+          });
     case "port": {
       if (typeof v === "string") return Number(PORT.exec(v)?.[1] ?? NaN) <= 65535 ? v : undefined;
       return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? v : undefined;
@@ -223,12 +277,20 @@ function canonical(text: string, make: () => string | undefined): string | undef
   return known;
 }
 
-
 const EXPECTED: Record<LogScalarType, string> = {
-  string: "a string", enum: "an enum name (string)", count: "a non-negative 64-bit integer", int: "a 64-bit integer",
-  double: "a number", time: "a time (seconds since the epoch, or a Date)", interval: "an interval in seconds",
-  bool: "a boolean", addr: "an IP address string", subnet: "a subnet like 10.0.0.0/8",
-  port: "a port number 0-65535 (or like '80/tcp')", func: "a string", file: "a string",
+  string: "a string",
+  enum: "an enum name (string)",
+  count: "a non-negative 64-bit integer",
+  int: "a 64-bit integer",
+  double: "a number",
+  time: "a time (seconds since the epoch, or a Date)",
+  interval: "an interval in seconds",
+  bool: "a boolean",
+  addr: "an IP address string",
+  subnet: "a subnet like 10.0.0.0/8",
+  port: "a port number 0-65535 (or like '80/tcp')",
+  func: "a string",
+  file: "a string",
 };
 
 /**
@@ -245,10 +307,15 @@ const EXPECTED: Record<LogScalarType, string> = {
 export function checkValue(stream: string, field: LogField, value: unknown): unknown {
   const { container, scalar: type } = parseFieldType(field.type)!;
   if (!container) return scalar(type, value) ?? mismatch(stream, field, EXPECTED[type], value);
-  if (!Array.isArray(value) && !(value instanceof Set)) mismatch(stream, field, `a ${container} of ${type} (an array)`, value);
+  if (!Array.isArray(value) && !(value instanceof Set))
+    mismatch(stream, field, `a ${container} of ${type} (an array)`, value);
   // A vector may have holes, as Zeek's do (written as unset elements).
   const hole = (v: unknown) => container === "vector" && (v === null || v === undefined);
-  return Array.from(value as Iterable<unknown>, (v) => (hole(v) ? null : scalar(type, v) ?? mismatch(stream, field, `${container} elements that are ${EXPECTED[type]}`, value)));
+  return Array.from(value as Iterable<unknown>, (v) =>
+    hole(v)
+      ? null
+      : (scalar(type, v) ?? mismatch(stream, field, `${container} elements that are ${EXPECTED[type]}`, value)),
+  );
 }
 
 function mismatch(stream: string, field: LogField, expected: string, value: unknown): never {
@@ -275,7 +342,8 @@ function describe(v: unknown): string {
  * naming the stream and the field.
  */
 export function recordValues(stream: LogStream, record: Record<string, unknown>): unknown[] {
-  if (typeof record !== "object" || record === null) throw new TypeError(`Log stream '${stream.id}': expected a record object, got ${describe(record)}`);
+  if (typeof record !== "object" || record === null)
+    throw new TypeError(`Log stream '${stream.id}': expected a record object, got ${describe(record)}`);
   let known = 0;
   const fields = stream.fields;
   const values = new Array<unknown>(fields.length);

@@ -84,7 +84,8 @@ export class LogReceiver {
 
   constructor(options: LogReceiverOptions, hooks: LogReceiverHooks) {
     const { files = true, sink, ...fileOptions } = options;
-    if (sink !== undefined && typeof sink !== "function") throw new TypeError("Invalid log option 'sink': expected a function");
+    if (sink !== undefined && typeof sink !== "function")
+      throw new TypeError("Invalid log option 'sink': expected a function");
     this.files = files ? new LogFiles(fileOptions) : undefined;
     this.#sink = sink;
     this.#hooks = hooks;
@@ -105,17 +106,28 @@ export class LogReceiver {
     const sender = decoder.decode(record.frame(LogFrame.Sender));
     const zeek = record.frameEquals(LogFrame.Format, ZEEK);
     if (!zeek && !record.frameEquals(LogFrame.Format, MSGPACK)) {
-      return this.#hooks.malformed("log-format", `Got log message in format '${decoder.decode(record.frame(LogFrame.Format))}', but have deserializers '${ZEEK_LOG_FORMAT}' and '${LOG_FORMAT}'`);
+      return this.#hooks.malformed(
+        "log-format",
+        `Got log message in format '${decoder.decode(record.frame(LogFrame.Format))}', but have deserializers '${ZEEK_LOG_FORMAT}' and '${LOG_FORMAT}'`,
+      );
     }
     let batch: LogBatch;
     try {
-      batch = zeek ? decodeZeekBatch(record.bytes, record.start(LogFrame.Payload), record.end(LogFrame.Payload)) : decodeBatch(record.bytes, record.start(LogFrame.Payload), record.end(LogFrame.Payload));
+      batch = zeek
+        ? decodeZeekBatch(record.bytes, record.start(LogFrame.Payload), record.end(LogFrame.Payload))
+        : decodeBatch(record.bytes, record.start(LogFrame.Payload), record.end(LogFrame.Payload));
     } catch (err: unknown) {
       const format = zeek ? ZEEK_LOG_FORMAT : LOG_FORMAT;
-      return this.#hooks.malformed(`log-decode-${format}`, `Failed to unserialize log message from ${sender} using '${format}': ${err instanceof Error ? err.message : String(err)}`);
+      return this.#hooks.malformed(
+        `log-decode-${format}`,
+        `Failed to unserialize log message from ${sender} using '${format}': ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     this.#senders.add(sender);
-    const seq = (record.end(LogFrame.Tag) - record.start(LogFrame.Tag) > 9 ? ackRequest(record.frame(LogFrame.Tag)) : undefined) ?? batch.seq;
+    const seq =
+      (record.end(LogFrame.Tag) - record.start(LogFrame.Tag) > 9
+        ? ackRequest(record.frame(LogFrame.Tag))
+        : undefined) ?? batch.seq;
     if (seq !== undefined && this.#remember(sender, seq)) {
       this.#stats.logDuplicateBatches++;
       return this.#ack(sender, seq);

@@ -9,10 +9,12 @@
  */
 
 export type { SendResult } from "./_io-thread.ts";
+
 import { within } from "./_deadline.ts";
 import { encodeBatch, type LogBatch, type LogStream, recordValues } from "./logformat.ts";
 
 export type { LogTransport, LogWriterOptions, LogWriterStats } from "./_logpush-types.ts";
+
 import type { LogTransport, LogWriterOptions, LogWriterStats } from "./_logpush-types.ts";
 
 interface Pending {
@@ -80,21 +82,33 @@ export class LogWriter {
       resendAfter: options.resendAfter ?? 30_000,
     };
     for (const key of ["writeBufferSize", "maxInFlight"] as const) {
-      if (!Number.isInteger(this.#o[key]) || this.#o[key] < 1) throw new RangeError(`Invalid log option '${key}': expected a positive integer, got ${this.#o[key]}`);
+      if (!Number.isInteger(this.#o[key]) || this.#o[key] < 1)
+        throw new RangeError(`Invalid log option '${key}': expected a positive integer, got ${this.#o[key]}`);
     }
     for (const key of ["flushInterval", "resendAfter"] as const) {
-      if (!Number.isInteger(this.#o[key]) || this.#o[key] < 0) throw new RangeError(`Invalid log option '${key}': expected a non-negative integer of ms, got ${this.#o[key]}`);
+      if (!Number.isInteger(this.#o[key]) || this.#o[key] < 0)
+        throw new RangeError(`Invalid log option '${key}': expected a non-negative integer of ms, got ${this.#o[key]}`);
     }
     if (this.#o.overflowPolicy !== "BLOCK" && this.#o.overflowPolicy !== "DROP") {
-      throw new RangeError(`Invalid log option 'overflowPolicy': expected "BLOCK" or "DROP", got '${this.#o.overflowPolicy}'`);
+      throw new RangeError(
+        `Invalid log option 'overflowPolicy': expected "BLOCK" or "DROP", got '${this.#o.overflowPolicy}'`,
+      );
     }
   }
 
   /** All counters at zero. */
   static emptyStats(): LogWriterStats {
     return {
-      logRecordsWritten: 0, logBatchesSent: 0, logBatchesAcked: 0, logBatchesResent: 0,
-      logDroppedRecords: 0, logDroppedBatches: 0, logLostRecords: 0, logLostBatches: 0, logUnackedRecords: 0, logUnackedBatches: 0,
+      logRecordsWritten: 0,
+      logBatchesSent: 0,
+      logBatchesAcked: 0,
+      logBatchesResent: 0,
+      logDroppedRecords: 0,
+      logDroppedBatches: 0,
+      logLostRecords: 0,
+      logLostBatches: 0,
+      logUnackedRecords: 0,
+      logUnackedBatches: 0,
     };
   }
 
@@ -121,7 +135,10 @@ export class LogWriter {
     }
     if (this.#silentLoggers.has(name)) return;
     this.#silentLoggers.add(name);
-    this.#transport.report(`log: logger '${name}' does not acknowledge (a Zeek logger?): log batches go without acknowledgment requests and are counted as unacknowledged`, `log-silent-${name}`);
+    this.#transport.report(
+      `log: logger '${name}' does not acknowledge (a Zeek logger?): log batches go without acknowledgment requests and are counted as unacknowledged`,
+      `log-silent-${name}`,
+    );
     for (const p of this.#inFlight.values()) this.#count("unacked", p.records);
     this.#inFlight.clear();
     this.#pump();
@@ -146,7 +163,10 @@ export class LogWriter {
     if (this.#closed) {
       // The node is stopping (a handler still ran, or a timer fired): the record cannot go anywhere.
       this.#stats.logDroppedRecords++;
-      this.#transport.report(`log: warn: dropped records written after the writer closed (stream '${stream.id}')`, "log-closed");
+      this.#transport.report(
+        `log: warn: dropped records written after the writer closed (stream '${stream.id}')`,
+        "log-closed",
+      );
       return false;
     }
     const key = `${stream.id}\0${stream.writer}\0${stream.filter}\0${path}`;
@@ -228,7 +248,8 @@ export class LogWriter {
     const lost = [...this.#inFlight.values()];
     this.#inFlight.clear();
     for (const p of lost) this.#count("lost", p.records);
-    if (lost.length > 0) this.#transport.report(`${lost.length} log batches were never acknowledged by a logger`, "log-lost");
+    if (lost.length > 0)
+      this.#transport.report(`${lost.length} log batches were never acknowledged by a logger`, "log-lost");
     for (const w of this.#waiters.splice(0)) w.resolve();
   }
 
@@ -238,7 +259,14 @@ export class LogWriter {
     this.#buffers.delete(key);
     const seq = ++this.#seq;
     const { id, writer, filter, fields } = buffer.stream;
-    const batch: LogBatch = { stream: id, writer, filter, path: buffer.path, fields: [...fields], records: buffer.records };
+    const batch: LogBatch = {
+      stream: id,
+      writer,
+      filter,
+      path: buffer.path,
+      fields: [...fields],
+      records: buffer.records,
+    };
     if (this.#transport.local) {
       this.#transport.local(batch);
       this.#stats.logBatchesSent++;

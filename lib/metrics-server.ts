@@ -83,13 +83,17 @@ export class MetricsServer {
    */
   static start(app: Hono, options: MetricsServerOptions = {}): MetricsServer {
     const { port = 0, hostname = "127.0.0.1" } = options;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Invalid metrics option 'port': expected 0 to 65535, got ${port}`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new RangeError(`Invalid metrics option 'port': expected 0 to 65535, got ${port}`);
     try {
       // reusePort off: otherwise Bun (in production mode) lets a second process bind the same port and
       // the kernel splits the scrapes between the two.
       return new MetricsServer(Bun.serve({ fetch: app.fetch, hostname, port, development: false, reusePort: false }));
     } catch (err: unknown) {
-      throw new ClusterError("METRICS_BIND_FAILED", `Cannot serve metrics on ${hostname}:${port}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ClusterError(
+        "METRICS_BIND_FAILED",
+        `Cannot serve metrics on ${hostname}:${port}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 

@@ -3,11 +3,11 @@
  * Prometheus text exposition format 0.0.4. Values can be kept here or read at scrape time.
  */
 
-// zeek-zmq-cluster/metrics: the registry and text format, the Hono app, and a node's metrics.
-export { metricsApp, MetricsServer } from "./metrics-server.ts";
 export type { MetricsServerOptions, MetricsSource, ServiceGroup } from "./metrics-server.ts";
-export { DEFAULT_TOPIC_NORMALIZATIONS } from "./telemetry.ts";
+// zeek-zmq-cluster/metrics: the registry and text format, the Hono app, and a node's metrics.
+export { MetricsServer, metricsApp } from "./metrics-server.ts";
 export type { CoreMetricsLevel, MetricsOptions, NodeMetrics, TelemetryOptions } from "./telemetry.ts";
+export { DEFAULT_TOPIC_NORMALIZATIONS } from "./telemetry.ts";
 
 /** Label names and values of one series. */
 export type Labels = Readonly<Record<string, string>>;
@@ -72,13 +72,18 @@ const keyOf = (labels: Labels) => JSON.stringify(Object.entries(labels).sort(([a
 
 function checkLabels(name: string, labels: Labels): void {
   for (const key of Object.keys(labels)) {
-    if (!LABEL.test(key) || key.startsWith("__")) throw new RangeError(`Invalid label name '${key}' on metric '${name}'`);
+    if (!LABEL.test(key) || key.startsWith("__"))
+      throw new RangeError(`Invalid label name '${key}' on metric '${name}'`);
   }
 }
 
 abstract class Family<V> {
   readonly series: Map<string, { labels: Labels; value: V }> = new Map();
-  constructor(readonly name: string, readonly help: string, readonly type: "counter" | "gauge" | "histogram") {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: "counter" | "gauge" | "histogram",
+  ) {
     if (!NAME.test(name)) throw new RangeError(`Invalid metric name '${name}'`);
   }
   protected entry(labels: Labels, init: () => V): { labels: Labels; value: V } {
@@ -122,7 +127,9 @@ export class Counter extends Family<number> {
     return this.series.get(keyOf(labels))?.value ?? 0;
   }
   lines(c: Labels): string[] {
-    return [...this.series.values()].map((e) => `${this.name}${labelText({ ...c, ...e.labels })} ${formatValue(e.value)}`);
+    return [...this.series.values()].map(
+      (e) => `${this.name}${labelText({ ...c, ...e.labels })} ${formatValue(e.value)}`,
+    );
   }
 }
 
@@ -148,7 +155,9 @@ export class Gauge extends Family<number> {
     this.entry(labels, () => 0).value = value;
   }
   lines(c: Labels): string[] {
-    return [...this.series.values()].map((e) => `${this.name}${labelText({ ...c, ...e.labels })} ${formatValue(e.value)}`);
+    return [...this.series.values()].map(
+      (e) => `${this.name}${labelText({ ...c, ...e.labels })} ${formatValue(e.value)}`,
+    );
   }
 }
 
@@ -171,7 +180,8 @@ export class Histogram extends Family<{ counts: number[]; sum: number; count: nu
   readonly buckets: readonly number[];
   constructor(name: string, help: string, buckets: readonly number[]) {
     super(name, help, "histogram");
-    if (buckets.some((b, i) => i > 0 && b <= buckets[i - 1]!)) throw new RangeError(`Invalid buckets of '${name}': they must increase`);
+    if (buckets.some((b, i) => i > 0 && b <= buckets[i - 1]!))
+      throw new RangeError(`Invalid buckets of '${name}': they must increase`);
     this.buckets = [...buckets];
   }
   /** Records one observation in the series with `labels`. */
@@ -185,7 +195,9 @@ export class Histogram extends Family<{ counts: number[]; sum: number; count: nu
     return [...this.series.values()].flatMap(({ labels, value }) => {
       const l = { ...c, ...labels };
       return [
-        ...this.buckets.map((b, i) => `${this.name}_bucket${labelText({ ...l, le: formatValue(b) })} ${value.counts[i]}`),
+        ...this.buckets.map(
+          (b, i) => `${this.name}_bucket${labelText({ ...l, le: formatValue(b) })} ${value.counts[i]}`,
+        ),
         `${this.name}_bucket${labelText({ ...l, le: "+Inf" })} ${value.count}`,
         `${this.name}_sum${labelText(l)} ${formatValue(value.sum)}`,
         `${this.name}_count${labelText(l)} ${value.count}`,
@@ -196,9 +208,15 @@ export class Histogram extends Family<{ counts: number[]; sum: number; count: nu
 
 /** A family whose samples are read when the registry is rendered. */
 class Collected extends Family<never> {
-  constructor(name: string, help: string, type: "counter" | "gauge", readonly read: () => number | [Labels, number][]) {
+  constructor(
+    name: string,
+    help: string,
+    type: "counter" | "gauge",
+    readonly read: () => number | [Labels, number][],
+  ) {
     super(name, help, type);
-    if (type === "counter" && !name.endsWith("_total")) throw new RangeError(`Invalid counter name '${name}': counters end in _total`);
+    if (type === "counter" && !name.endsWith("_total"))
+      throw new RangeError(`Invalid counter name '${name}': counters end in _total`);
   }
   lines(c: Labels): string[] {
     const v = this.read();

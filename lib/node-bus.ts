@@ -6,11 +6,11 @@
  * order of their start.
  */
 
-import type { ZeroMQConfig } from "./config.ts";
 import type { IoCounters } from "./_io-thread.ts";
+import type { LogWriterStats } from "./_logpush-types.ts";
+import type { ZeroMQConfig } from "./config.ts";
 import type { NodeType, ValidLayout } from "./layout.ts";
 import type { LogReceiverStats } from "./logpull.ts";
-import type { LogWriterStats } from "./_logpush-types.ts";
 
 /** Counters of a node, named after Zeek's metrics. */
 export interface NodeStats extends IoCounters, LogWriterStats, LogReceiverStats {

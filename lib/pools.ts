@@ -70,7 +70,9 @@ export class Pool {
     this.#node = node;
     this.type = type;
     const layout = node.layout;
-    this.#members = Object.keys(layout.nodes).filter((n) => layout.nodes[n]!.type === type).sort();
+    this.#members = Object.keys(layout.nodes)
+      .filter((n) => layout.nodes[n]!.type === type)
+      .sort();
     if (this.#members.includes(node.name)) this.#alive.add(node.name);
     for (const name of node.discovery?.up.keys() ?? []) if (this.#members.includes(name)) this.#alive.add(name);
     node.on(EVENTS.nodeUp, (name: string) => this.#members.includes(name) && this.#alive.add(name));

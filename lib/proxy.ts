@@ -4,12 +4,12 @@
  * Any ZeroMQ peer can use it: it only offers plain XPUB and XSUB sockets.
  */
 
-import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
 import { within } from "./_deadline.ts";
-import { ClusterError } from "./errors.ts";
 import type { ProxyWorkerEvent, ProxyWorkerStart } from "./_proxy-worker.ts";
 import { ZapHandler } from "./_zap.ts";
 import { Context, DONTWAIT, type Socket, SocketOption } from "./_zmq.ts";
+import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
+import { ClusterError } from "./errors.ts";
 
 /** The endpoints a running broker is bound to, wildcard ports resolved. */
 export interface BrokerEndpoints {
@@ -162,7 +162,8 @@ export class Broker {
       worker.terminate();
       await zap?.stop();
       ctx.close();
-      const message = reply.type === "bind-failed" ? reply.message : `Broker thread failed: ${reply.message ?? reply.reason}`;
+      const message =
+        reply.type === "bind-failed" ? reply.message : `Broker thread failed: ${reply.message ?? reply.reason}`;
       throw new ClusterError(reply.type === "bind-failed" ? "PROXY_BIND_FAILED" : "PROXY_FAILED", message);
     }
     const control = ctx.socket("REQ");
@@ -200,7 +201,10 @@ export class Broker {
       const frames = running.control.recv(DONTWAIT);
       if (frames) return parseStatistics(frames);
       if (performance.now() > deadline) {
-        throw new ClusterError("PROXY_UNRESPONSIVE", `The broker did not answer STATISTICS within ${STATS_TIMEOUT_MS} ms`);
+        throw new ClusterError(
+          "PROXY_UNRESPONSIVE",
+          `The broker did not answer STATISTICS within ${STATS_TIMEOUT_MS} ms`,
+        );
       }
       await Bun.sleep(1);
     }
@@ -239,7 +243,10 @@ export class Broker {
 
 function parseStatistics(frames: Uint8Array[]): ProxyStatistics {
   if (frames.length !== 8 || frames.some((f) => f.length !== 8)) {
-    throw new ClusterError("PROXY_BAD_STATISTICS", `Expected 8 frames of 8 bytes from STATISTICS, got ${frames.length}`);
+    throw new ClusterError(
+      "PROXY_BAD_STATISTICS",
+      `Expected 8 frames of 8 bytes from STATISTICS, got ${frames.length}`,
+    );
   }
   // libzmq memcpy()s each uint64_t, so the frames are in host byte order.
   const n = frames.map((f) => Number(new BigUint64Array(f.slice().buffer)[0]));

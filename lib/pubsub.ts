@@ -9,33 +9,33 @@
  * `#onEvent` → `decodeEvent` → the handlers (_handlers.ts).
  */
 
-import type { ZeroMQConfig } from "./config.ts";
 import { deadline } from "./_deadline.ts";
-import { Discovery } from "./discovery.ts";
-import { ClusterError } from "./errors.ts";
 import { type BatchCursor, EventFrame } from "./_frames.ts";
-import { decodeEvent, encodeEvent, type EventArgs, type EventInput, type EventType, isEventType } from "./events.ts";
 import { type EventContext, Handlers, ReceivedEvent } from "./_handlers.ts";
 import { IoThread } from "./_io-thread.ts";
-import type { NodeType, ValidLayout } from "./layout.ts";
 import { Lifecycle, type NodeState } from "./_lifecycle.ts";
+import { NodeLogging } from "./_node-logging.ts";
+import { type NodeOptions, resolveNodeOptions } from "./_node-options.ts";
+import { SeenTopics } from "./_subscriptions.ts";
+import type { ZeroMQConfig } from "./config.ts";
+import { Discovery } from "./discovery.ts";
+import { ClusterError } from "./errors.ts";
+import { decodeEvent, type EventArgs, type EventInput, type EventType, encodeEvent, isEventType } from "./events.ts";
+import type { NodeType, ValidLayout } from "./layout.ts";
 import type { LogStream } from "./logformat.ts";
 import type { LogReceiver } from "./logpull.ts";
 import type { LogWriter } from "./logpush.ts";
 import type { EventHandler, NodeBus, NodeStats, Reporter } from "./node-bus.ts";
-import { NodeLogging } from "./_node-logging.ts";
-import { type NodeOptions, resolveNodeOptions } from "./_node-options.ts";
 import { Broker } from "./proxy.ts";
-import { SeenTopics } from "./_subscriptions.ts";
 import { type EventFormat, type EventMetadata, getFormat } from "./serializer.ts";
 import { NodeMetrics } from "./telemetry.ts";
 import { BACKEND_EVENTS, EVENTS, makeNodeId, nodeidTopic, nodeTopic, ownTopics } from "./topics.ts";
 
 export type { EventContext } from "./_handlers.ts";
 export type { NodeState } from "./_lifecycle.ts";
-export type { EventHandler, NodeStats, Reporter } from "./node-bus.ts";
 export type { LoggingOptions } from "./_node-logging.ts";
 export type { NodeOptions } from "./_node-options.ts";
+export type { EventHandler, NodeStats, Reporter } from "./node-bus.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -101,7 +101,8 @@ export class ClusterNode implements NodeBus {
 
   /** @param options The node's name and options; see {@linkcode NodeOptions}. */
   constructor(options: NodeOptions) {
-    const { name, layout, type, config, format, logSerializer, readyTimeout, reporter, logging, metrics } = resolveNodeOptions(options);
+    const { name, layout, type, config, format, logSerializer, readyTimeout, reporter, logging, metrics } =
+      resolveNodeOptions(options);
     this.layout = layout;
     this.config = config;
     this.type = type;
@@ -113,7 +114,12 @@ export class ClusterNode implements NodeBus {
     this.#reporter = reporter;
     this.#life = new Lifecycle(name, () => this.raise(EVENTS.zeekDone, []));
     this.#seen = new SeenTopics((event, args) => this.raise(event, args));
-    this.#handlers = new Handlers((event, err) => this.report("error", `handler for '${event}' failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+    this.#handlers = new Handlers((event, err) =>
+      this.report(
+        "error",
+        `handler for '${event}' failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      ),
+    );
     for (const backendEvent of Object.values(BACKEND_EVENTS)) this.#handlers.declare(backendEvent);
     this.#io = new IoThread(this.id, {
       notice: (on, topic) => this.#seen.notice(on, decoder.decode(topic)),
@@ -129,7 +135,11 @@ export class ClusterNode implements NodeBus {
     });
     // The features get a bus whose publish still works while the node stops (the backend's own events).
     const bus: NodeBus = {
-      name, id: this.id, type: this.type, config: this.config, layout: this.layout,
+      name,
+      id: this.id,
+      type: this.type,
+      config: this.config,
+      layout: this.layout,
       on: (event, handler) => this.on(event, handler),
       raise: (event, args) => this.raise(event, args),
       publish: (topic, event, args) => this.#send(topic, event, args),
@@ -138,19 +148,28 @@ export class ClusterNode implements NodeBus {
       report: (level, message, key) => this.report(level, message, key),
     };
     this.discovery = this.layout ? new Discovery(bus, this.layout) : undefined;
-    this.#logging = new NodeLogging(bus, {
-      io: this.#io,
-      msgError: (kind, message) => this.#msgError(kind, message),
-      live: () => this.#life.live,
-      logSerializer,
-    }, logging);
+    this.#logging = new NodeLogging(
+      bus,
+      {
+        io: this.#io,
+        msgError: (kind, message) => this.#msgError(kind, message),
+        live: () => this.#life.live,
+        logSerializer,
+      },
+      logging,
+    );
     const { port, hostname, ...telemetry } = metrics;
     const metricsPort = port ?? this.layout?.nodes[name]?.metricsPort;
-    this.metrics = new NodeMetrics(bus, {
-      stats: () => this.stats(),
-      nodesUp: () => this.discovery?.up.size ?? 0,
-      broker: () => this.#broker,
-    }, telemetry, metricsPort === undefined ? undefined : { port: metricsPort, ...(hostname ? { hostname } : {}) });
+    this.metrics = new NodeMetrics(
+      bus,
+      {
+        stats: () => this.stats(),
+        nodesUp: () => this.discovery?.up.size ?? 0,
+        broker: () => this.#broker,
+      },
+      telemetry,
+      metricsPort === undefined ? undefined : { port: metricsPort, ...(hostname ? { hostname } : {}) },
+    );
   }
 
   /** Batches and sends this node's log records; undefined when it has nowhere to send them. */
@@ -242,7 +261,10 @@ export class ClusterNode implements NodeBus {
    */
   log(stream: LogStream, record: Record<string, unknown>, path?: string): boolean {
     if (!this.logWriter) {
-      throw new ClusterError("NO_LOG_ENDPOINTS", `Cannot write to '${stream?.id}': node '${this.name}' is no logger and has no connectLogEndpoints`);
+      throw new ClusterError(
+        "NO_LOG_ENDPOINTS",
+        `Cannot write to '${stream?.id}': node '${this.name}' is no logger and has no connectLogEndpoints`,
+      );
     }
     return this.logWriter.write(stream, record, path);
   }
@@ -263,8 +285,15 @@ export class ClusterNode implements NodeBus {
     const where = `${this.config.connectXpubEndpoint} / ${this.config.connectXsubEndpoint}`;
     this.subscribe(topic);
     try {
-      await deadline(Promise.race([echoed.promise, failed]), this.#readyTimeout, () =>
-        new ClusterError("NODE_NOT_READY", `Node '${this.name}' is not ready after ${this.#readyTimeout} ms: the broker (${where}) did not echo its subscription`));
+      await deadline(
+        Promise.race([echoed.promise, failed]),
+        this.#readyTimeout,
+        () =>
+          new ClusterError(
+            "NODE_NOT_READY",
+            `Node '${this.name}' is not ready after ${this.#readyTimeout} ms: the broker (${where}) did not echo its subscription`,
+          ),
+      );
     } finally {
       this.#failStart = undefined;
       echoed.cancel();
@@ -292,7 +321,8 @@ export class ClusterNode implements NodeBus {
   }
 
   #xsubUpdate(flag: 0 | 1, prefix: string, what: string): void {
-    if (typeof prefix !== "string") throw new TypeError(`Cannot ${what}: expected a topic prefix string, got ${typeof prefix}`);
+    if (typeof prefix !== "string")
+      throw new TypeError(`Cannot ${what}: expected a topic prefix string, got ${typeof prefix}`);
     const notice = new Uint8Array([flag, ...encoder.encode(prefix)]);
     const state = this.#life.state;
     if (state === "new" || (state === "starting" && !this.#io.started)) this.#beforeStart.push(notice);
@@ -326,22 +356,37 @@ export class ClusterNode implements NodeBus {
    */
   publish<E extends EventType>(topic: string, event: E, args: EventInput<E>, metadata?: EventMetadata): boolean;
   publish(topic: string, name: string, args?: unknown[], metadata?: EventMetadata): boolean;
-  publish(topic: string, event: string | EventType, args: unknown[] | Readonly<Record<string, unknown>> = [], metadata?: EventMetadata): boolean {
+  publish(
+    topic: string,
+    event: string | EventType,
+    args: unknown[] | Readonly<Record<string, unknown>> = [],
+    metadata?: EventMetadata,
+  ): boolean {
     const state = this.#life.state;
     if (state === "stopping" || state === "stopped") {
-      throw new ClusterError("NODE_STOPPED", `Cannot publish '${typeof event === "string" ? event : event?.name}': node '${this.name}' is ${state}`);
+      throw new ClusterError(
+        "NODE_STOPPED",
+        `Cannot publish '${typeof event === "string" ? event : event?.name}': node '${this.name}' is ${state}`,
+      );
     }
     return this.#send(topic, event, args, metadata);
   }
 
   // publish() without the state check: the backend's own events still go out while stopping.
-  #send(topic: string, event: string | EventType, args: unknown[] | Readonly<Record<string, unknown>>, metadata?: EventMetadata): boolean {
+  #send(
+    topic: string,
+    event: string | EventType,
+    args: unknown[] | Readonly<Record<string, unknown>>,
+    metadata?: EventMetadata,
+  ): boolean {
     if (typeof topic !== "string") throw new TypeError(`Cannot publish: expected a topic string, got ${typeof topic}`);
     const declared = typeof event !== "string" && isEventType(event);
     const name = declared ? event.name : event;
-    if (typeof name !== "string" || name === "") throw new TypeError(`Cannot publish to '${topic}': expected an event name, got ${String(name)}`);
+    if (typeof name !== "string" || name === "")
+      throw new TypeError(`Cannot publish to '${topic}': expected an event name, got ${String(name)}`);
     const type = declared ? this.#handlers.declare(event) : this.#handlers.typeOf(name);
-    if (!declared && !Array.isArray(args)) throw new TypeError(`Cannot publish '${name}': expected an array of arguments, got ${typeof args}`);
+    if (!declared && !Array.isArray(args))
+      throw new TypeError(`Cannot publish '${name}': expected an array of arguments, got ${typeof args}`);
     const { bytes: payload, length } = encodeEvent(this.#format, name, args, type, metadata);
     this.#outgoing++;
     if (this.metrics.events.active) this.metrics.events.outgoing(topic, name, length);
@@ -356,7 +401,13 @@ export class ClusterNode implements NodeBus {
   /** The node's counters. */
   stats(): NodeStats {
     const io = this.#io.counters();
-    return { ...io, ...this.#logging.stats(), msgErrors: io.msgErrors + this.#msgErrors, outgoingEvents: this.#outgoing, incomingEvents: this.#incoming };
+    return {
+      ...io,
+      ...this.#logging.stats(),
+      msgErrors: io.msgErrors + this.#msgErrors,
+      outgoingEvents: this.#outgoing,
+      incomingEvents: this.#incoming,
+    };
   }
 
   /** Reports a problem through the node's reporter. With a `key`, only the first report of that kind is passed on. */
@@ -374,16 +425,36 @@ export class ClusterNode implements NodeBus {
   }
 
   #onEvent(record: BatchCursor): void {
-    const fmt = record.frameEquals(EventFrame.Format, this.#formatBytes) ? this.#format : getFormat(decoder.decode(record.frame(EventFrame.Format)));
-    if (!fmt) return this.#msgError("format", `Wrong format: '${decoder.decode(record.frame(EventFrame.Format))}' is not a registered format`);
+    const fmt = record.frameEquals(EventFrame.Format, this.#formatBytes)
+      ? this.#format
+      : getFormat(decoder.decode(record.frame(EventFrame.Format)));
+    if (!fmt)
+      return this.#msgError(
+        "format",
+        `Wrong format: '${decoder.decode(record.frame(EventFrame.Format))}' is not a registered format`,
+      );
     let event;
     try {
-      event = decodeEvent(fmt, record.bytes, record.start(EventFrame.Payload), record.end(EventFrame.Payload), this.#handlers.typeOf);
+      event = decodeEvent(
+        fmt,
+        record.bytes,
+        record.start(EventFrame.Payload),
+        record.end(EventFrame.Payload),
+        this.#handlers.typeOf,
+      );
     } catch (err: unknown) {
-      return this.#msgError("decode", `Failed to unserialize message: ${decoder.decode(record.frame(EventFrame.Topic))}: ${err instanceof Error ? err.message : String(err)}`);
+      return this.#msgError(
+        "decode",
+        `Failed to unserialize message: ${decoder.decode(record.frame(EventFrame.Topic))}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     this.#incoming++;
-    if (this.metrics.events.active) this.metrics.events.incoming(decoder.decode(record.frame(EventFrame.Topic)), event.name, record.end(EventFrame.Payload) - record.start(EventFrame.Payload));
+    if (this.metrics.events.active)
+      this.metrics.events.incoming(
+        decoder.decode(record.frame(EventFrame.Topic)),
+        event.name,
+        record.end(EventFrame.Payload) - record.start(EventFrame.Payload),
+      );
     if (!this.#handlers.has(event.name)) return;
     this.raise(event.name, event.args, new ReceivedEvent(record, event.metadata));
   }

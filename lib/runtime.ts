@@ -6,14 +6,21 @@
  * stops it on SIGTERM or SIGINT, and reports to the launcher over IPC.
  */
 
-import { type ClusterFile, loadClusterFile, validateClusterFile, type ValidClusterFile } from "./cluster-file.ts";
+import { type ClusterFile, loadClusterFile, type ValidClusterFile, validateClusterFile } from "./cluster-file.ts";
 import { ClusterError } from "./errors.ts";
 import { ClusterNode, type NodeOptions } from "./pubsub.ts";
 import { EVENTS } from "./topics.ts";
 
 /** What a node process reports to its launcher. */
 export type NodeReport =
-  | { type: "started"; name: string; id: string; broker?: { xsub: string; xpub: string }; logEndpoint?: string; metricsUrl?: string }
+  | {
+      type: "started";
+      name: string;
+      id: string;
+      broker?: { xsub: string; xpub: string };
+      logEndpoint?: string;
+      metricsUrl?: string;
+    }
   | { type: "peers"; name: string; up: string[] };
 
 /** Options of {@linkcode runNode}: anything a {@linkcode ClusterNode} takes, all optional. */
@@ -39,7 +46,11 @@ export interface RunNodeOptions extends Partial<NodeOptions> {
 export async function clusterFromEnv(path: string | undefined = process.env.CLUSTER_LAYOUT): Promise<ValidClusterFile> {
   const json = process.env.CLUSTER_LAYOUT_JSON;
   if (json) return validateClusterFile(JSON.parse(json) as ClusterFile, process.env.CLUSTER_BASE_DIR ?? process.cwd());
-  if (!path) throw new ClusterError("NO_CLUSTER_FILE", "No cluster file: set CLUSTER_LAYOUT (the launcher does) or pass clusterFile");
+  if (!path)
+    throw new ClusterError(
+      "NO_CLUSTER_FILE",
+      "No cluster file: set CLUSTER_LAYOUT (the launcher does) or pass clusterFile",
+    );
   return loadClusterFile(path);
 }
 
@@ -59,10 +70,14 @@ export async function clusterFromEnv(path: string | undefined = process.env.CLUS
  *
  * @throws {ClusterError} `NO_NODE_NAME` without `CLUSTER_NODE` or a `name`; start-up errors of the node.
  */
-export async function runNode(setup?: (node: ClusterNode) => void | Promise<void>, options: RunNodeOptions = {}): Promise<ClusterNode> {
+export async function runNode(
+  setup?: (node: ClusterNode) => void | Promise<void>,
+  options: RunNodeOptions = {},
+): Promise<ClusterNode> {
   const { clusterFile, exitOnStop = true, ...nodeOptions } = options;
   const name = nodeOptions.name ?? process.env.CLUSTER_NODE;
-  if (!name) throw new ClusterError("NO_NODE_NAME", "No node name: set CLUSTER_NODE (the launcher does) or pass a name");
+  if (!name)
+    throw new ClusterError("NO_NODE_NAME", "No node name: set CLUSTER_NODE (the launcher does) or pass a name");
   const cluster = await clusterFromEnv(clusterFile);
   const envPort = process.env.CLUSTER_METRICS_PORT;
   const metricsPort = envPort !== undefined ? Number(envPort) : cluster.layout.nodes[name]?.metricsPort;

@@ -7,10 +7,10 @@
 import { BROKER_BIN_V1, BROKER_JSON_V1 } from "./_broker-event.ts";
 import { decodeRange, type Encoded, encodeEventShared } from "./_msgpack.ts";
 
+export { decodeBrokerBin, encodeBrokerBin } from "./_broker-bin.ts";
+export type { BrokerEvent, BrokerEventFormat } from "./_broker-event.ts";
 // zeek-zmq-cluster/wire: the event formats, and Broker's value codecs for tools that read Zeek's bytes.
 export { BROKER_BIN_V1, BROKER_JSON_V1 } from "./_broker-event.ts";
-export type { BrokerEvent, BrokerEventFormat } from "./_broker-event.ts";
-export { decodeBrokerBin, encodeBrokerBin } from "./_broker-bin.ts";
 export { decodeBrokerJson, encodeBrokerJson } from "./_broker-json.ts";
 export type { BrokerValue } from "./_broker-value.ts";
 
@@ -41,7 +41,11 @@ export interface EventFormat {
    * Optionally, encodes an event into a buffer the format reuses: the payload is `bytes[0, length)`,
    * valid until the next call. Nodes use it to skip a copy (and an event object) per publish.
    */
-  encodeShared?(name: string, args: unknown[], metadata?: EventMetadata): { readonly bytes: Uint8Array; readonly length: number };
+  encodeShared?(
+    name: string,
+    args: unknown[],
+    metadata?: EventMetadata,
+  ): { readonly bytes: Uint8Array; readonly length: number };
 }
 
 /**
@@ -75,10 +79,14 @@ export const MSGPACK_V1: EventFormat = Object.freeze({
       throw new TypeError("Invalid msgpack-v1 event: expected [name, args] or [name, args, metadata]");
     }
     const [name, args, metadata] = value as [unknown, unknown, unknown];
-    if (typeof name !== "string" || name === "") throw new TypeError("Invalid msgpack-v1 event: the name is not a string");
+    if (typeof name !== "string" || name === "")
+      throw new TypeError("Invalid msgpack-v1 event: the name is not a string");
     if (!Array.isArray(args)) throw new TypeError(`Invalid msgpack-v1 event '${name}': args is not an array`);
     if (metadata === undefined) return { name, args };
-    if (!Array.isArray(metadata) || !metadata.every((m) => Array.isArray(m) && m.length === 2 && typeof m[0] === "number")) {
+    if (
+      !Array.isArray(metadata) ||
+      !metadata.every((m) => Array.isArray(m) && m.length === 2 && typeof m[0] === "number")
+    ) {
       throw new TypeError(`Invalid msgpack-v1 event '${name}': metadata is not a list of [id, value] pairs`);
     }
     return { name, args, metadata: metadata as EventMetadata };
@@ -108,7 +116,12 @@ const formats = new Map<string, EventFormat>([BROKER_BIN_V1, BROKER_JSON_V1, MSG
  * @throws {RangeError} a name that is already registered.
  */
 export function registerFormat(format: EventFormat): void {
-  if (typeof format?.name !== "string" || format.name === "" || typeof format.encode !== "function" || typeof format.decode !== "function") {
+  if (
+    typeof format?.name !== "string" ||
+    format.name === "" ||
+    typeof format.encode !== "function" ||
+    typeof format.decode !== "function"
+  ) {
     throw new TypeError("Invalid format: expected { name, encode, decode }");
   }
   if (formats.has(format.name)) throw new RangeError(`Invalid format: '${format.name}' is already registered`);

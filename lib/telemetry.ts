@@ -7,7 +7,7 @@
 
 import { readdirSync, readFileSync } from "node:fs";
 import { type Counter, type Histogram, MESSAGE_SIZE_BOUNDS, Registry } from "./metrics.ts";
-import { metricsApp, MetricsServer, type MetricsServerOptions, type ServiceGroup } from "./metrics-server.ts";
+import { MetricsServer, type MetricsServerOptions, metricsApp, type ServiceGroup } from "./metrics-server.ts";
 import type { NodeBus, NodeFeature, NodeStats } from "./node-bus.ts";
 import type { ProxyStatistics } from "./proxy.ts";
 import { EVENTS } from "./topics.ts";
@@ -77,18 +77,36 @@ export class EventTelemetry {
   readonly #verbose: { out: Counter; in: Counter } | undefined;
   readonly #debug: { out: Histogram; in: Histogram } | undefined;
 
-  constructor(registry: Registry, levels: readonly CoreMetricsLevel[], normalizations: readonly (readonly [RegExp, string])[]) {
+  constructor(
+    registry: Registry,
+    levels: readonly CoreMetricsLevel[],
+    normalizations: readonly (readonly [RegExp, string])[],
+  ) {
     this.#normalizations = normalizations;
     if (levels.includes("VERBOSE")) {
       this.#verbose = {
-        out: registry.counter("zeek_cluster_core_verbose_outgoing_events_total", "Number of outgoing events by topic and handler"),
-        in: registry.counter("zeek_cluster_core_verbose_incoming_events_total", "Number of incoming events by topic and handler"),
+        out: registry.counter(
+          "zeek_cluster_core_verbose_outgoing_events_total",
+          "Number of outgoing events by topic and handler",
+        ),
+        in: registry.counter(
+          "zeek_cluster_core_verbose_incoming_events_total",
+          "Number of incoming events by topic and handler",
+        ),
       };
     }
     if (levels.includes("DEBUG")) {
       this.#debug = {
-        out: registry.histogram("zeek_cluster_core_debug_outgoing_event_sizes", "Sizes of outgoing events in bytes", MESSAGE_SIZE_BOUNDS),
-        in: registry.histogram("zeek_cluster_core_debug_incoming_event_sizes", "Sizes of incoming events in bytes", MESSAGE_SIZE_BOUNDS),
+        out: registry.histogram(
+          "zeek_cluster_core_debug_outgoing_event_sizes",
+          "Sizes of outgoing events in bytes",
+          MESSAGE_SIZE_BOUNDS,
+        ),
+        in: registry.histogram(
+          "zeek_cluster_core_debug_incoming_event_sizes",
+          "Sizes of incoming events in bytes",
+          MESSAGE_SIZE_BOUNDS,
+        ),
       };
     }
   }
@@ -128,7 +146,12 @@ export class EventTelemetry {
 function callerLocation(): string {
   const frames = new Error().stack?.split("\n") ?? [];
   const outside = frames.find((f) => f.includes("at ") && !/\/lib\/(telemetry|pubsub)\.ts/.test(f) && f.includes(":"));
-  return /\(?([^\s()]+:\d+):\d+\)?$/.exec(outside ?? "")?.[1]?.split("/").pop() ?? "unknown";
+  return (
+    /\(?([^\s()]+:\d+):\d+\)?$/
+      .exec(outside ?? "")?.[1]
+      ?.split("/")
+      .pop() ?? "unknown"
+  );
 }
 
 // One event-loop lag probe per process: the delay of a 100 ms timer beyond its schedule.
@@ -156,8 +179,16 @@ const LOG_COUNTERS: [keyof NodeStats, string, string][] = [
   ["logDroppedBatches", "log_dropped_batches_total", "Log batches dropped (DROP policy, or no logger)"],
   ["logLostRecords", "log_lost_records_total", "Log records sent but never acknowledged when the writer stopped"],
   ["logLostBatches", "log_lost_batches_total", "Log batches sent but never acknowledged when the writer stopped"],
-  ["logUnackedRecords", "log_unacked_records_total", "Log records sent without an acknowledgment request (to loggers that do not acknowledge)"],
-  ["logUnackedBatches", "log_unacked_batches_total", "Log batches sent without an acknowledgment request (to loggers that do not acknowledge)"],
+  [
+    "logUnackedRecords",
+    "log_unacked_records_total",
+    "Log records sent without an acknowledgment request (to loggers that do not acknowledge)",
+  ],
+  [
+    "logUnackedBatches",
+    "log_unacked_batches_total",
+    "Log batches sent without an acknowledgment request (to loggers that do not acknowledge)",
+  ],
   ["logBlocks", "log_blocks_total", "Times a log batch had to wait for a logger (BLOCK policy)"],
   ["logRecordsReceived", "log_received_records_total", "Log records received and written by this logger"],
   ["logBatchesReceived", "log_received_batches_total", "Log batches received and written by this logger"],
@@ -165,7 +196,12 @@ const LOG_COUNTERS: [keyof NodeStats, string, string][] = [
 ];
 
 const PROXY_SIDES = ["frontend", "backend"] as const;
-const PROXY_FIELDS = [["messagesReceived", "messages_received"], ["bytesReceived", "bytes_received"], ["messagesSent", "messages_sent"], ["bytesSent", "bytes_sent"]] as const;
+const PROXY_FIELDS = [
+  ["messagesReceived", "messages_received"],
+  ["bytesReceived", "bytes_received"],
+  ["messagesSent", "messages_sent"],
+  ["bytesSent", "bytes_sent"],
+] as const;
 
 /**
  * The metrics of one node, and the HTTP server for them. `render()` reads the broker's counters first
@@ -210,7 +246,8 @@ export class NodeMetrics implements NodeFeature {
     if (node.type === "manager") {
       node.subscribe(announceTopic);
       node.on(EVENTS.metricsEndpoint, (name: unknown, target: unknown) => {
-        if (typeof name === "string" && typeof target === "string" && /^[\w.:[\]-]+:\d+$/.test(target)) this.#targets.set(name, target);
+        if (typeof name === "string" && typeof target === "string" && /^[\w.:[\]-]+:\d+$/.test(target))
+          this.#targets.set(name, target);
       });
       node.on(EVENTS.nodeDown, (name: string) => this.#targets.delete(name));
     } else {
@@ -221,26 +258,72 @@ export class NodeMetrics implements NodeFeature {
       });
     }
     const levels = options.coreMetrics ?? ["INFO"];
-    for (const level of levels) if (!["INFO", "VERBOSE", "DEBUG"].includes(level)) throw new RangeError(`Invalid metrics option 'coreMetrics': unknown level '${level}'`);
+    for (const level of levels)
+      if (!["INFO", "VERBOSE", "DEBUG"].includes(level))
+        throw new RangeError(`Invalid metrics option 'coreMetrics': unknown level '${level}'`);
     const r = this.registry;
     const stat = (key: keyof NodeStats) => () => sources.stats()[key];
-    r.collect("zeek_cluster_zeromq_xpub_drops_total", "counter", "Number of published events dropped due to XPUB socket HWM", stat("xpubDrops"));
-    r.collect("zeek_cluster_zeromq_xpub_blocks_total", "counter", "Number of times publishing had to wait at the XPUB socket HWM (BLOCK)", stat("xpubBlocks"));
-    r.collect("zeek_cluster_zeromq_onloop_drops_total", "counter", "Number of received events dropped due to OnLoop queue full", stat("onloopDrops"));
-    r.collect("zeek_cluster_zeromq_msg_errors_total", "counter", "Number of malformed messages received", stat("msgErrors"));
-    r.collect("zeek_cluster_zeromq_onloop_queue_depth", "gauge", "Received events waiting for the main thread", stat("onloopQueueDepth"));
-    r.collect("zeek_cluster_zeromq_pending_publishes", "gauge", "Published events waiting in the local queue", stat("pendingPublishes"));
+    r.collect(
+      "zeek_cluster_zeromq_xpub_drops_total",
+      "counter",
+      "Number of published events dropped due to XPUB socket HWM",
+      stat("xpubDrops"),
+    );
+    r.collect(
+      "zeek_cluster_zeromq_xpub_blocks_total",
+      "counter",
+      "Number of times publishing had to wait at the XPUB socket HWM (BLOCK)",
+      stat("xpubBlocks"),
+    );
+    r.collect(
+      "zeek_cluster_zeromq_onloop_drops_total",
+      "counter",
+      "Number of received events dropped due to OnLoop queue full",
+      stat("onloopDrops"),
+    );
+    r.collect(
+      "zeek_cluster_zeromq_msg_errors_total",
+      "counter",
+      "Number of malformed messages received",
+      stat("msgErrors"),
+    );
+    r.collect(
+      "zeek_cluster_zeromq_onloop_queue_depth",
+      "gauge",
+      "Received events waiting for the main thread",
+      stat("onloopQueueDepth"),
+    );
+    r.collect(
+      "zeek_cluster_zeromq_pending_publishes",
+      "gauge",
+      "Published events waiting in the local queue",
+      stat("pendingPublishes"),
+    );
     if (levels.includes("INFO")) {
-      r.collect("zeek_cluster_core_outgoing_events_total", "counter", "Number of outgoing events", stat("outgoingEvents"));
-      r.collect("zeek_cluster_core_incoming_events_total", "counter", "Number of incoming events", stat("incomingEvents"));
+      r.collect(
+        "zeek_cluster_core_outgoing_events_total",
+        "counter",
+        "Number of outgoing events",
+        stat("outgoingEvents"),
+      );
+      r.collect(
+        "zeek_cluster_core_incoming_events_total",
+        "counter",
+        "Number of incoming events",
+        stat("incomingEvents"),
+      );
     }
     this.events = new EventTelemetry(r, levels, options.topicNormalizations ?? DEFAULT_TOPIC_NORMALIZATIONS);
     for (const [key, name, help] of LOG_COUNTERS) r.collect(`zeek_cluster_zeromq_${name}`, "counter", help, stat(key));
     r.collect("zeek_cluster_nodes_up", "gauge", "Other nodes of the layout that are up", () => sources.nodesUp());
     for (const side of PROXY_SIDES) {
       for (const [field, suffix] of PROXY_FIELDS) {
-        r.collect(`zeek_cluster_zeromq_proxy_${side}_${suffix}_total`, "counter", `Proxy ${side} ${suffix.replace("_", " ")} (per frame)`, () =>
-          this.#proxy ? [[{}, this.#proxy[side][field]]] : []);
+        r.collect(
+          `zeek_cluster_zeromq_proxy_${side}_${suffix}_total`,
+          "counter",
+          `Proxy ${side} ${suffix.replace("_", " ")} (per frame)`,
+          () => (this.#proxy ? [[{}, this.#proxy[side][field]]] : []),
+        );
       }
     }
     processMetrics(r);
@@ -250,7 +333,10 @@ export class NodeMetrics implements NodeFeature {
   start(): void {
     if (!this.#server || this.#running) return;
     const services = this.#node.type === "manager" ? () => this.services() : undefined;
-    this.#running = MetricsServer.start(metricsApp({ metrics: () => this.render(), ...(services ? { services } : {}) }), this.#server);
+    this.#running = MetricsServer.start(
+      metricsApp({ metrics: () => this.render(), ...(services ? { services } : {}) }),
+      this.#server,
+    );
   }
 
   /** Stops the HTTP server gracefully. */
@@ -267,7 +353,10 @@ export class NodeMetrics implements NodeFeature {
   /** `host:port` of the server while it runs: what Prometheus scrapes. */
   get target(): string | undefined {
     if (!this.#running) return undefined;
-    const host = this.#running.hostname === "0.0.0.0" ? (this.#node.layout?.nodes[this.#node.name]?.ip ?? "127.0.0.1") : this.#running.hostname;
+    const host =
+      this.#running.hostname === "0.0.0.0"
+        ? (this.#node.layout?.nodes[this.#node.name]?.ip ?? "127.0.0.1")
+        : this.#running.hostname;
     return `${host.includes(":") ? `[${host}]` : host}:${this.#running.port}`;
   }
 
@@ -290,16 +379,38 @@ function processMetrics(r: Registry): void {
   const linux = process.platform === "linux";
   r.collect("process_resident_memory_bytes", "gauge", "Resident memory size", () => process.memoryUsage().rss);
   if (linux) {
-    r.collect("process_virtual_memory_bytes", "gauge", "Virtual memory size", () => Number(readFileSync("/proc/self/statm", "utf8").split(" ")[0]) * 4096);
-    r.collect("process_open_fds", "gauge", "Number of open file descriptors", () => readdirSync("/proc/self/fd").length);
+    r.collect(
+      "process_virtual_memory_bytes",
+      "gauge",
+      "Virtual memory size",
+      () => Number(readFileSync("/proc/self/statm", "utf8").split(" ")[0]) * 4096,
+    );
+    r.collect(
+      "process_open_fds",
+      "gauge",
+      "Number of open file descriptors",
+      () => readdirSync("/proc/self/fd").length,
+    );
   }
-  r.collect("process_cpu_user_seconds_total", "counter", "Total user CPU time spent", () => process.cpuUsage().user / 1e6);
-  r.collect("process_cpu_system_seconds_total", "counter", "Total system CPU time spent", () => process.cpuUsage().system / 1e6);
+  r.collect(
+    "process_cpu_user_seconds_total",
+    "counter",
+    "Total user CPU time spent",
+    () => process.cpuUsage().user / 1e6,
+  );
+  r.collect(
+    "process_cpu_system_seconds_total",
+    "counter",
+    "Total system CPU time spent",
+    () => process.cpuUsage().system / 1e6,
+  );
   r.collect("process_cpu_seconds_total", "counter", "Total user and system CPU time spent", () => {
     const cpu = process.cpuUsage();
     return (cpu.user + cpu.system) / 1e6;
   });
-  r.collect("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch", () => Math.floor((Date.now() - performance.now()) / 1000));
+  r.collect("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch", () =>
+    Math.floor((Date.now() - performance.now()) / 1000),
+  );
   r.collect("process_event_loop_lag_seconds", "gauge", "Event-loop lag at the last 100 ms probe", () => probe.last);
   r.collect("process_event_loop_lag_max_seconds", "gauge", "Largest event-loop lag seen since the last scrape", () => {
     const max = probe.max;

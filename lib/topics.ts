@@ -5,8 +5,8 @@
 
 import { hostname } from "node:os";
 import { DEFAULT_CONFIG, type ZeroMQConfig } from "./config.ts";
-import type { NodeType } from "./layout.ts";
 import { defineEvent, type EventType } from "./events.ts";
+import type { NodeType } from "./layout.ts";
 
 /**
  * The topic each role subscribes to (`Cluster::manager_topic` …).
@@ -192,7 +192,12 @@ import type { NodeType } from "./layout.ts";
  * console.log(ownTopics("worker-1", "id1", "worker", DEFAULT_CONFIG)); // ["zeek.cluster.node.worker-1.", "zeek.cluster.nodeid.id1.", "zeek.cluster.worker", "zeek.cluster.pool.worker"]
  * ```
  */
-export function ownTopics(name: string, id: string, type: NodeType | undefined, config: Pick<ZeroMQConfig, "nodeTopicPrefix" | "nodeidTopicPrefix">): string[] {
+export function ownTopics(
+  name: string,
+  id: string,
+  type: NodeType | undefined,
+  config: Pick<ZeroMQConfig, "nodeTopicPrefix" | "nodeidTopicPrefix">,
+): string[] {
   if (type === undefined) return [];
   const own = [nodeTopic(name, config.nodeTopicPrefix), nodeidTopic(id, config.nodeidTopicPrefix), ROLE_TOPICS[type]];
   if (type !== "manager") own.push(POOL_TOPICS[type]);

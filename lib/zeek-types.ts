@@ -21,7 +21,18 @@
 declare const SPEC: unique symbol;
 
 /** Zeek's scalar types. */
-export type ZeekScalarName = "bool" | "count" | "int" | "double" | "time" | "interval" | "string" | "addr" | "subnet" | "port" | "enum";
+export type ZeekScalarName =
+  | "bool"
+  | "count"
+  | "int"
+  | "double"
+  | "time"
+  | "interval"
+  | "string"
+  | "addr"
+  | "subnet"
+  | "port"
+  | "enum";
 
 /** A parsed Zeek type. */
 export type ZeekType =
@@ -39,13 +50,18 @@ export interface RecordField {
 }
 
 /** A record type made by {@linkcode record}; `F` keeps the field declarations for TypeScript. */
-export type RecordType<F extends RecordSpec = RecordSpec> = Extract<ZeekType, { kind: "record" }> & { readonly [SPEC]?: F };
+export type RecordType<F extends RecordSpec = RecordSpec> = Extract<ZeekType, { kind: "record" }> & {
+  readonly [SPEC]?: F;
+};
 /** A vector type made by {@linkcode vectorOf}. */
 export type VectorType<E extends TypeSpec = TypeSpec> = Extract<ZeekType, { kind: "vector" }> & { readonly [SPEC]?: E };
 /** A set type made by {@linkcode setOf}. */
 export type SetType<K extends TypeSpec = TypeSpec> = Extract<ZeekType, { kind: "set" }> & { readonly [SPEC]?: K };
 /** A table type made by {@linkcode tableOf}. */
-export type TableType<K extends TypeSpec = TypeSpec, V extends TypeSpec = TypeSpec> = Extract<ZeekType, { kind: "table" }> & { readonly [SPEC]?: [K, V] };
+export type TableType<K extends TypeSpec = TypeSpec, V extends TypeSpec = TypeSpec> = Extract<
+  ZeekType,
+  { kind: "table" }
+> & { readonly [SPEC]?: [K, V] };
 
 /** A type as users write it: Zeek's type name, or a type made by `record`, `vectorOf`, `setOf`, `tableOf`. */
 export type TypeSpec = string | ZeekType;
@@ -71,37 +87,62 @@ interface Scalars {
 type Mode = 0 | 1; // 0: what handlers get, 1: what publish takes
 type Trim<S extends string> = S extends ` ${infer R}` ? Trim<R> : S extends `${infer R} ` ? Trim<R> : S;
 type Split<S extends string> = S extends `${infer A},${infer B}` ? [Trim<A>, ...Split<B>] : [Trim<S>];
-type KeyOf<L, M extends Mode> = L extends [infer One extends string] ? Parse<One, M> : { -readonly [I in keyof L]: L[I] extends string ? Parse<L[I], M> : never };
+type KeyOf<L, M extends Mode> = L extends [infer One extends string]
+  ? Parse<One, M>
+  : { -readonly [I in keyof L]: L[I] extends string ? Parse<L[I], M> : never };
 type SetOf<K, M extends Mode> = M extends 0 ? Set<K> : Set<K> | readonly K[];
-type MapOf<K, V, M extends Mode> = M extends 0 ? Map<K, V> : Map<K, V> | (K extends string ? Readonly<Record<string, V>> : never);
+type MapOf<K, V, M extends Mode> = M extends 0
+  ? Map<K, V>
+  : Map<K, V> | (K extends string ? Readonly<Record<string, V>> : never);
 type Parse<S extends string, M extends Mode> = S extends `vector[${infer E}]`
   ? Parse<Trim<E>, M>[]
-  : S extends `set[${infer K}]` ? SetOf<KeyOf<Split<K>, M>, M>
-  : S extends `table[${infer K}] of ${infer V}` ? MapOf<KeyOf<Split<K>, M>, Parse<Trim<V>, M>, M>
-  : S extends keyof Scalars ? Scalars[S][M]
-  : unknown;
+  : S extends `set[${infer K}]`
+    ? SetOf<KeyOf<Split<K>, M>, M>
+    : S extends `table[${infer K}] of ${infer V}`
+      ? MapOf<KeyOf<Split<K>, M>, Parse<Trim<V>, M>, M>
+      : S extends keyof Scalars
+        ? Scalars[S][M]
+        : unknown;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 type FieldType<F> = F extends { readonly type: infer T } ? T : F;
 type OptionalKeys<F> = { [K in keyof F]: F[K] extends { readonly optional: true } ? K : never }[keyof F];
 type RecordOf<F, M extends Mode> = Simplify<
-  { -readonly [K in Exclude<keyof F, OptionalKeys<F>>]: Value<FieldType<F[K]>, M> } & { -readonly [K in OptionalKeys<F>]?: Value<FieldType<F[K]>, M> }
+  { -readonly [K in Exclude<keyof F, OptionalKeys<F>>]: Value<FieldType<F[K]>, M> } & {
+    -readonly [K in OptionalKeys<F>]?: Value<FieldType<F[K]>, M>;
+  }
 >;
-type Value<T, M extends Mode> = T extends string ? Parse<Trim<T>, M>
-  : T extends { readonly [SPEC]?: infer S } ? (
-    T extends { kind: "record" } ? RecordOf<S, M>
-      : T extends { kind: "vector" } ? Value<S, M>[]
-      : T extends { kind: "set" } ? SetOf<Value<S, M>, M>
-      : S extends [infer K, infer V] ? MapOf<Value<K, M>, Value<V, M>, M>
-      : unknown
-  )
-  : unknown;
+type Value<T, M extends Mode> = T extends string
+  ? Parse<Trim<T>, M>
+  : T extends { readonly [SPEC]?: infer S }
+    ? T extends { kind: "record" }
+      ? RecordOf<S, M>
+      : T extends { kind: "vector" }
+        ? Value<S, M>[]
+        : T extends { kind: "set" }
+          ? SetOf<Value<S, M>, M>
+          : S extends [infer K, infer V]
+            ? MapOf<Value<K, M>, Value<V, M>, M>
+            : unknown
+    : unknown;
 
 /** The JavaScript value a handler gets for a value of Zeek type `T`. */
 export type ZeekValue<T> = Value<T, 0>;
 /** What `publish` takes for a value of Zeek type `T`. */
 export type ZeekInput<T> = Value<T, 1>;
 
-const SCALARS = new Set<string>(["bool", "count", "int", "double", "time", "interval", "string", "addr", "subnet", "port", "enum"]);
+const SCALARS = new Set<string>([
+  "bool",
+  "count",
+  "int",
+  "double",
+  "time",
+  "interval",
+  "string",
+  "addr",
+  "subnet",
+  "port",
+  "enum",
+]);
 const parsed = new Map<string, ZeekType>();
 
 /**
@@ -119,7 +160,8 @@ const parsed = new Map<string, ZeekType>();
  */
 export function parseZeekType(spec: TypeSpec, what = "type"): ZeekType {
   if (typeof spec === "object" && spec !== null && typeof (spec as ZeekType).kind === "string") return spec as ZeekType;
-  if (typeof spec !== "string") throw new TypeError(`Invalid ${what}: expected a Zeek type name, got ${describeSpec(spec)}`);
+  if (typeof spec !== "string")
+    throw new TypeError(`Invalid ${what}: expected a Zeek type name, got ${describeSpec(spec)}`);
   const known = parsed.get(spec);
   if (known) return known;
   const reader = { text: spec, pos: 0 };
@@ -131,13 +173,16 @@ export function parseZeekType(spec: TypeSpec, what = "type"): ZeekType {
   } catch {
     type = undefined;
   }
-  if (!type) throw new RangeError(`Invalid ${what}: '${spec}' is not a Zeek type (expected e.g. count, set[addr], vector[string], table[string] of count)`);
+  if (!type)
+    throw new RangeError(
+      `Invalid ${what}: '${spec}' is not a Zeek type (expected e.g. count, set[addr], vector[string], table[string] of count)`,
+    );
   if (parsed.size < 4096) parsed.set(spec, type);
   return type;
 }
 
 function describeSpec(v: unknown): string {
-  return typeof v === "object" ? JSON.stringify(v) ?? String(v) : `${typeof v} ${String(v)}`;
+  return typeof v === "object" ? (JSON.stringify(v) ?? String(v)) : `${typeof v} ${String(v)}`;
 }
 
 interface Reader {
@@ -198,11 +243,16 @@ function readType(r: Reader, depth = 0): ZeekType {
  * @throws {RangeError} an unknown field type or a field name that is an integer (objects would reorder it).
  */
 export function record<const F extends RecordSpec>(fields: F): RecordType<F> {
-  if (typeof fields !== "object" || fields === null || Array.isArray(fields)) throw new TypeError(`Invalid record type: expected fields by name, got ${describeSpec(fields)}`);
+  if (typeof fields !== "object" || fields === null || Array.isArray(fields))
+    throw new TypeError(`Invalid record type: expected fields by name, got ${describeSpec(fields)}`);
   const list = Object.entries(fields).map(([name, spec]): RecordField => {
     checkName(name, "record field");
-    const optional = typeof spec === "object" && spec !== null && "type" in spec && !("kind" in spec) ? spec.optional === true : false;
-    const type = optional || (typeof spec === "object" && spec !== null && "type" in spec && !("kind" in spec)) ? (spec as { type: TypeSpec }).type : (spec as TypeSpec);
+    const optional =
+      typeof spec === "object" && spec !== null && "type" in spec && !("kind" in spec) ? spec.optional === true : false;
+    const type =
+      optional || (typeof spec === "object" && spec !== null && "type" in spec && !("kind" in spec))
+        ? (spec as { type: TypeSpec }).type
+        : (spec as TypeSpec);
     return Object.freeze({ name, type: parseZeekType(type, `type of record field '${name}'`), optional });
   });
   return Object.freeze({ kind: "record", fields: Object.freeze(list) }) as RecordType<F>;
@@ -210,7 +260,8 @@ export function record<const F extends RecordSpec>(fields: F): RecordType<F> {
 
 /** Rejects names JavaScript objects would not keep in order. */
 export function checkName(name: string, what: string): void {
-  if (name === "" || /^(0|[1-9]\d*)$/.test(name)) throw new RangeError(`Invalid ${what} name '${name}': expected a name that is not an integer`);
+  if (name === "" || /^(0|[1-9]\d*)$/.test(name))
+    throw new RangeError(`Invalid ${what} name '${name}': expected a name that is not an integer`);
 }
 
 /**
@@ -252,7 +303,11 @@ export function setOf<const K extends TypeSpec>(index: K): SetType<K> {
  * ```
  */
 export function tableOf<const K extends TypeSpec, const V extends TypeSpec>(index: K, value: V): TableType<K, V> {
-  return Object.freeze({ kind: "table", index: Object.freeze([parseZeekType(index, "table index type")]), yield: parseZeekType(value, "table yield type") }) as TableType<K, V>;
+  return Object.freeze({
+    kind: "table",
+    index: Object.freeze([parseZeekType(index, "table index type")]),
+    yield: parseZeekType(value, "table yield type"),
+  }) as TableType<K, V>;
 }
 
 /**

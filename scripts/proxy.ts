@@ -8,8 +8,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { Broker } from "../lib/proxy.ts";
 import type { ZeroMQOptions } from "../lib/config.ts";
+import { Broker } from "../lib/proxy.ts";
 
 const USAGE = `Usage: bun scripts/proxy.ts [options]
 
@@ -86,16 +86,17 @@ async function run(broker: Broker, statsSeconds: number): Promise<number> {
   console.log(`broker: XSUB ${endpoints.xsub} (publishers connect here)`);
   console.log(`broker: XPUB ${endpoints.xpub} (subscribers connect here)`);
   console.log("broker: running; Ctrl-C stops it");
-  const timer = statsSeconds > 0
-    ? setInterval(async () => {
-      const s = await broker.statistics().catch((err: Error) => err);
-      if (s instanceof Error) return console.error(`broker: ${s.message}`);
-      console.log(
-        `broker: in ${s.frontend.messagesReceived} frames/${s.frontend.bytesReceived} B from publishers, ` +
-          `out ${s.backend.messagesSent} frames/${s.backend.bytesSent} B to subscribers`,
-      );
-    }, statsSeconds * 1000)
-    : undefined;
+  const timer =
+    statsSeconds > 0
+      ? setInterval(async () => {
+          const s = await broker.statistics().catch((err: Error) => err);
+          if (s instanceof Error) return console.error(`broker: ${s.message}`);
+          console.log(
+            `broker: in ${s.frontend.messagesReceived} frames/${s.frontend.bytesReceived} B from publishers, ` +
+              `out ${s.backend.messagesSent} frames/${s.backend.bytesSent} B to subscribers`,
+          );
+        }, statsSeconds * 1000)
+      : undefined;
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));

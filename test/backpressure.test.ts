@@ -33,9 +33,18 @@ describe("BLOCK", () => {
   test("a slow subscriber loses nothing while the publisher's event loop stays responsive", async () => {
     const ep = await startBroker();
     // The subscriber takes 20 µs per event and never drops (HWM 0): backpressure reaches the publisher.
-    const { publisher, subscriber } = await pair(ep, { overflowPolicy: "BLOCK", xpubSndhwm: 100 }, { onloopQueueHwm: 0, xsubRcvhwm: 100 }, 0.02);
+    const { publisher, subscriber } = await pair(
+      ep,
+      { overflowPolicy: "BLOCK", xpubSndhwm: 100 },
+      { onloopQueueHwm: 0, xsubRcvhwm: 100 },
+      0.02,
+    );
     const sent = await floodAndCount(publisher, 2000, 20);
-    await waitFor(async () => (await statsOf(subscriber)).counts.pub?.received === sent, `all ${sent} events at the subscriber`, 60_000);
+    await waitFor(
+      async () => (await statsOf(subscriber)).counts.pub?.received === sent,
+      `all ${sent} events at the subscriber`,
+      60_000,
+    );
     const sub = await statsOf(subscriber);
     const pub = await statsOf(publisher);
     expect(sub.counts.pub).toEqual({ received: sent, last: sent - 1, gaps: 0 });
@@ -50,14 +59,27 @@ describe("DROP", () => {
   test("counted drops equal the events that did not arrive", async () => {
     const ep = await startBroker();
     // Drops at both ends: the publisher's XPUB (HWM 50) and the subscriber's onloop queue (HWM 50).
-    const { publisher, subscriber } = await pair(ep, { overflowPolicy: "DROP", xpubSndhwm: 50 }, { onloopQueueHwm: 50, xsubRcvhwm: 50 }, 0.01);
+    const { publisher, subscriber } = await pair(
+      ep,
+      { overflowPolicy: "DROP", xpubSndhwm: 50 },
+      { onloopQueueHwm: 50, xsubRcvhwm: 50 },
+      0.01,
+    );
     const sent = await floodAndCount(publisher, 1000, 100);
     let settled: { received: number; pubDrops: number; subDrops: number } | undefined;
-    await waitFor(async () => {
-      const [s, p] = [await statsOf(subscriber), await statsOf(publisher)];
-      settled = { received: s.counts.pub?.received ?? 0, pubDrops: p.xpubDrops as number, subDrops: s.onloopDrops as number };
-      return settled.received + settled.pubDrops + settled.subDrops === sent;
-    }, `received + dropped to add up to ${sent} (last: ${JSON.stringify(settled)})`, 30_000);
+    await waitFor(
+      async () => {
+        const [s, p] = [await statsOf(subscriber), await statsOf(publisher)];
+        settled = {
+          received: s.counts.pub?.received ?? 0,
+          pubDrops: p.xpubDrops as number,
+          subDrops: s.onloopDrops as number,
+        };
+        return settled.received + settled.pubDrops + settled.subDrops === sent;
+      },
+      `received + dropped to add up to ${sent} (last: ${JSON.stringify(settled)})`,
+      30_000,
+    );
     expect(settled!.pubDrops).toBeGreaterThan(0);
     expect(settled!.subDrops).toBeGreaterThan(0);
     expect(settled!.received).toBeGreaterThan(0);

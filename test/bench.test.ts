@@ -28,8 +28,35 @@ describe("bench harness", () => {
     expect(fmt(1_234_567)).toBe("1.23M");
     expect(fmt(12_345)).toBe("12.3k");
     expect(fmt(12.345)).toBe("12.3");
-    expect(table(["a", "n"], [["x", 1], ["yy", 1000]]).split("\n")).toEqual(["a      n", "──  ────", "x      1", "yy  1000"]);
-    const run = { policy: "BLOCK" as const, rate: 0, count: 1, durationMs: 1, sent: 100, received: 100, sentPerSec: 5e5, receivedPerSec: 4e5, xpubDrops: 0, onloopDrops: 0, blocks: 0, p50Us: 100, p99Us: 900, maxLagMs: 12, lagP99Ms: 2, peakRssBytes: 1, accountingOk: true, accounting: "" };
+    expect(
+      table(
+        ["a", "n"],
+        [
+          ["x", 1],
+          ["yy", 1000],
+        ],
+      ).split("\n"),
+    ).toEqual(["a      n", "──  ────", "x      1", "yy  1000"]);
+    const run = {
+      policy: "BLOCK" as const,
+      rate: 0,
+      count: 1,
+      durationMs: 1,
+      sent: 100,
+      received: 100,
+      sentPerSec: 5e5,
+      receivedPerSec: 4e5,
+      xpubDrops: 0,
+      onloopDrops: 0,
+      blocks: 0,
+      p50Us: 100,
+      p99Us: 900,
+      maxLagMs: 12,
+      lagP99Ms: 2,
+      peakRssBytes: 1,
+      accountingOk: true,
+      accounting: "",
+    };
     const svg = sweepSvg([run, { ...run, policy: "DROP", xpubDrops: 40, received: 60 }], "t < & >");
     expect(svg).toStartWith("<svg");
     expect(svg).toContain("t &lt; &amp; &gt;");
@@ -39,13 +66,24 @@ describe("bench harness", () => {
       lag: { ...run, controlLag: { maxMs: 11, p99Ms: 3 } },
       latency: run,
       baselines: { vsZeromqJs: 5, vsC: 0.5 },
-      logs: { writers: 2, written: 1, received: 1, seconds: 1, recordsPerSec: 600_000, bytesOnDisk: 1, dropped: 0, accountingOk: true },
+      logs: {
+        writers: 2,
+        written: 1,
+        received: 1,
+        seconds: 1,
+        recordsPerSec: 600_000,
+        bytesOnDisk: 1,
+        dropped: 0,
+        accountingOk: true,
+      },
       scale: [{ nodes: 32, launchMs: 1, readyMs: 1, discoveryMs: 300, eventsPerSec: 1, sent: 1, received: 1 }],
     });
     const byName = Object.fromEntries(checks.map((c) => [c.name, c]));
     expect(byName["Bun → broker → Bun vs zeromq.js on Node"]!.met).toBe(true);
     expect(byName["Bun → broker → Bun vs C libzmq"]).toMatchObject({ met: false, detail: "16.7 % short" });
     expect(byName["latency p99 at 1,000 events/s"]).toMatchObject({ met: false, detail: "80 % over" });
-    expect(byName["publisher event-loop lag, BLOCK at saturation"]!.measured).toBe("12 ms max, 2 ms p99; a busy process without messaging: 11 ms max");
+    expect(byName["publisher event-loop lag, BLOCK at saturation"]!.measured).toBe(
+      "12 ms max, 2 ms p99; a busy process without messaging: 11 ms max",
+    );
   });
 });

@@ -18,7 +18,10 @@ describe("broker-bin-v1: the reference's vectors", () => {
       // Not a complete value: the elements of a builder without its tag and count.
       test(`${v.id}: two values back to back`, () => {
         const r = new BinReader(bytes(v.hex), 0, v.hex.length / 2);
-        expect([r.value(), r.value()]).toEqual([{ type: "string", value: "hello" }, { type: "string", value: "broker" }]);
+        expect([r.value(), r.value()]).toEqual([
+          { type: "string", value: "hello" },
+          { type: "string", value: "broker" },
+        ]);
         expect(r.pos).toBe(v.hex.length / 2);
       });
       continue;
@@ -139,7 +142,8 @@ export function seeded(seed: number): () => number {
 /** A random Broker value in canonical form (what a decoder gives back). */
 export function randomValue(random: () => number, depth: number): BrokerValue {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const big = (bits: number) => BigInt.asUintN(bits, BigInt(Math.floor(random() * 2 ** 32)) << 32n | BigInt(Math.floor(random() * 2 ** 32)));
+  const big = (bits: number) =>
+    BigInt.asUintN(bits, (BigInt(Math.floor(random() * 2 ** 32)) << 32n) | BigInt(Math.floor(random() * 2 ** 32)));
   const kinds = depth < 3 ? 15 : 12;
   switch (Math.floor(random() * kinds)) {
     case 0:
@@ -151,13 +155,22 @@ export function randomValue(random: () => number, depth: number): BrokerValue {
     case 3:
       return { type: "integer", value: pick([0n, -1n, -(2n ** 63n), 2n ** 63n - 1n, BigInt.asIntN(64, big(64))]) };
     case 4:
-      return { type: "real", value: pick([0, -0, 1.5, -2.25e300, Infinity, -Infinity, NaN, 2.2250738585072014e-308, (random() - 0.5) * 1e6]) };
+      return {
+        type: "real",
+        value: pick([0, -0, 1.5, -2.25e300, Infinity, -Infinity, NaN, 2.2250738585072014e-308, (random() - 0.5) * 1e6]),
+      };
     case 5:
       return { type: "string", value: pick(["", "abc", "ünïcödé ☃", "a\0b", new Uint8Array([0xff, 0xfe, 0x41])]) };
     case 6:
-      return { type: "address", value: pick(["1.2.3.4", "::1", "2001:db8::", "fe80::1:2", "0.0.0.0", "::", "::ffff:0:0:1"]) };
+      return {
+        type: "address",
+        value: pick(["1.2.3.4", "::1", "2001:db8::", "fe80::1:2", "0.0.0.0", "::", "::ffff:0:0:1"]),
+      };
     case 7:
-      return { type: "subnet", value: pick(["10.0.0.0/8", "0.0.0.0/0", "2001:db8::/32", "::/0", "192.168.1.7/32", "fe80::/128"]) };
+      return {
+        type: "subnet",
+        value: pick(["10.0.0.0/8", "0.0.0.0/0", "2001:db8::/32", "::/0", "192.168.1.7/32", "fe80::/128"]),
+      };
     case 8:
       return { type: "port", value: pick(["0/?", "80/tcp", "53/udp", "8/icmp", "65535/tcp"]) };
     case 9:
@@ -175,7 +188,10 @@ export function randomValue(random: () => number, depth: number): BrokerValue {
       return { type: "table", value: keys.map((k) => [k, randomValue(random, depth + 1)] as const) };
     }
     default:
-      return { type: "vector", value: Array.from({ length: Math.floor(random() * 4) }, () => randomValue(random, depth + 1)) };
+      return {
+        type: "vector",
+        value: Array.from({ length: Math.floor(random() * 4) }, () => randomValue(random, depth + 1)),
+      };
   }
 }
 

@@ -12,39 +12,69 @@ import { expectEntry, layoutOf, record, startManager } from "./cluster-helpers.t
 import { PYTHON, spawnChild } from "./helpers.ts";
 
 const Everything = defineEvent("Test::everything", {
-  b: "bool", c: "count", i: "int", d: "double", t: "time", span: "interval", s: "string",
-  a4: "addr", a6: "addr", net: "subnet", p: "port", e: "enum",
-  hosts: "set[addr]", names: "vector[string]", counts: "table[string] of count",
+  b: "bool",
+  c: "count",
+  i: "int",
+  d: "double",
+  t: "time",
+  span: "interval",
+  s: "string",
+  a4: "addr",
+  a6: "addr",
+  net: "subnet",
+  p: "port",
+  e: "enum",
+  hosts: "set[addr]",
+  names: "vector[string]",
+  counts: "table[string] of count",
   rec: zeekRecord({ n: "count", note: { type: "string", optional: true } }),
 });
 
 describe("interop: broker-bin-v1 with an independent peer", () => {
-  test.skipIf(!PYTHON)("hello both ways, node_up and node_down, typed events both ways with Zeek's exact bytes", async () => {
-    const manager = await startManager(layoutOf({ "py-worker": "worker" }));
-    const log = record(manager, EVENTS.nodeUp, EVENTS.nodeDown);
-    let got: EventArgs<typeof Everything> | undefined;
-    manager.on(Everything, (args) => {
-      got = args;
-      manager.publish(manager.nodeTopic("py-worker"), Everything, args);
-    });
-    const { xsub, xpub } = manager.broker!.endpoints!;
-    const py = spawnChild([PYTHON!, join(import.meta.dir, "fixtures/zeek_bin_peer.py"), "py-worker", xsub, xpub]);
-    const code = await py.exited(15_000);
-    expect(code, py.lines.join("\n")).toBe(0);
-    expect(py.lines).toContain("node_up manager");
-    expect(py.lines).toContain("same bytes");
-    expect(got).toEqual({
-      b: true, c: 2n ** 64n - 1n, i: -5, d: 2.5, t: 1_700_000_000.5, span: 1.5, s: "ünïcödé",
-      a4: "10.0.0.1", a6: "2001:db8::1", net: "10.0.0.0/8", p: "80/tcp", e: "Cluster::WORKER",
-      hosts: new Set(["::1", "10.0.0.1", "10.0.0.2"]), names: ["b", "a"], counts: new Map([["a", 2], ["z", 1]]),
-      rec: { n: 7 },
-    });
-    const up = log.find((l) => l.startsWith(`${EVENTS.nodeUp} ["py-worker"`));
-    expect(up).toBeDefined();
-    const pyId = JSON.parse(up!.slice(EVENTS.nodeUp.length + 1))[1] as string;
-    await expectEntry(log, `${EVENTS.nodeDown} ["py-worker","${pyId}"]`);
-    // The peer printed each hello it got from the manager; both are in broker-bin-v1.
-    expect(py.lines.some((l) => l.startsWith("event Cluster::Backend::ZeroMQ::hello 0e03"))).toBe(true);
-    expect(manager.reports).toEqual([]);
-  });
+  test.skipIf(!PYTHON)(
+    "hello both ways, node_up and node_down, typed events both ways with Zeek's exact bytes",
+    async () => {
+      const manager = await startManager(layoutOf({ "py-worker": "worker" }));
+      const log = record(manager, EVENTS.nodeUp, EVENTS.nodeDown);
+      let got: EventArgs<typeof Everything> | undefined;
+      manager.on(Everything, (args) => {
+        got = args;
+        manager.publish(manager.nodeTopic("py-worker"), Everything, args);
+      });
+      const { xsub, xpub } = manager.broker!.endpoints!;
+      const py = spawnChild([PYTHON!, join(import.meta.dir, "fixtures/zeek_bin_peer.py"), "py-worker", xsub, xpub]);
+      const code = await py.exited(15_000);
+      expect(code, py.lines.join("\n")).toBe(0);
+      expect(py.lines).toContain("node_up manager");
+      expect(py.lines).toContain("same bytes");
+      expect(got).toEqual({
+        b: true,
+        c: 2n ** 64n - 1n,
+        i: -5,
+        d: 2.5,
+        t: 1_700_000_000.5,
+        span: 1.5,
+        s: "ünïcödé",
+        a4: "10.0.0.1",
+        a6: "2001:db8::1",
+        net: "10.0.0.0/8",
+        p: "80/tcp",
+        e: "Cluster::WORKER",
+        hosts: new Set(["::1", "10.0.0.1", "10.0.0.2"]),
+        names: ["b", "a"],
+        counts: new Map([
+          ["a", 2],
+          ["z", 1],
+        ]),
+        rec: { n: 7 },
+      });
+      const up = log.find((l) => l.startsWith(`${EVENTS.nodeUp} ["py-worker"`));
+      expect(up).toBeDefined();
+      const pyId = JSON.parse(up!.slice(EVENTS.nodeUp.length + 1))[1] as string;
+      await expectEntry(log, `${EVENTS.nodeDown} ["py-worker","${pyId}"]`);
+      // The peer printed each hello it got from the manager; both are in broker-bin-v1.
+      expect(py.lines.some((l) => l.startsWith("event Cluster::Backend::ZeroMQ::hello 0e03"))).toBe(true);
+      expect(manager.reports).toEqual([]);
+    },
+  );
 });

@@ -9,7 +9,10 @@ const FIVE = new URL("./fixtures/cluster/five.json", import.meta.url).pathname;
 const EXAMPLES = new URL("../scripts/examples/", import.meta.url).pathname;
 
 /** The node processes a CLI runs (zombies of killed ones count as gone). */
-const runningChildren = (pid: number) => childProcesses(pid).filter((c) => !c.zombie).map((c) => c.pid);
+const runningChildren = (pid: number) =>
+  childProcesses(pid)
+    .filter((c) => !c.zombie)
+    .map((c) => c.pid);
 
 describe("cluster up", () => {
   test("Ctrl-C stops every node in order and leaves no child process behind", async () => {
@@ -53,7 +56,12 @@ describe("cluster up", () => {
   test("an invalid cluster file is refused with a message naming the node and field", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cli-bad-"));
     const file = join(dir, "cluster.json");
-    writeFileSync(file, JSON.stringify({ nodes: { manager: { type: "manager", ip: "127.0.0.1" }, "worker-1": { type: "wrker", ip: "127.0.0.1" } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        nodes: { manager: { type: "manager", ip: "127.0.0.1" }, "worker-1": { type: "wrker", ip: "127.0.0.1" } },
+      }),
+    );
     const cli = spawnBun([CLI, "cluster", "up", file]);
     expect(await cli.exited()).toBe(1);
     expect(cli.lines.join("\n")).toMatch(/nodes\["worker-1"\]\.type.*wrker/);
@@ -75,28 +83,59 @@ describe("demo (the README's main command)", () => {
     const metrics = await fetch(url).then((r) => r.text());
     expect(metrics).toMatch(/^zeek_cluster_nodes_up\{node="manager"\} 4$/m);
     // Each node announces its metrics endpoint once it sees the manager; those may trail "ready" a little.
-    const listed = async () => ((await fetch(url.replace("/metrics", "/services.json")).then((r) => r.json())) as { targets: string[] }[]).flatMap((s) => s.targets);
-    const targets = await waitFor(async () => ((await listed()).length === 5 ? listed() : undefined), "5 targets in /services.json");
-    const names = await Promise.all(targets.map(async (t) => (await fetch(`http://${t}/metrics`).then((r) => r.text())).match(/zeek_cluster_nodes_up\{node="([^"]+)"\}/)?.[1]));
+    const listed = async () =>
+      (
+        (await fetch(url.replace("/metrics", "/services.json")).then((r) => r.json())) as { targets: string[] }[]
+      ).flatMap((s) => s.targets);
+    const targets = await waitFor(
+      async () => ((await listed()).length === 5 ? listed() : undefined),
+      "5 targets in /services.json",
+    );
+    const names = await Promise.all(
+      targets.map(
+        async (t) =>
+          (await fetch(`http://${t}/metrics`).then((r) => r.text())).match(
+            /zeek_cluster_nodes_up\{node="([^"]+)"\}/,
+          )?.[1],
+      ),
+    );
     expect(names.sort()).toEqual(["logger", "manager", "proxy", "worker-1", "worker-2"]);
-    const summary = (await cli.waitForLine(/^cluster: 5\/5 nodes up · (\d+) events\/s · (\d+) log records written · (\d+) drops$/, 10_000));
+    const summary = await cli.waitForLine(
+      /^cluster: 5\/5 nodes up · (\d+) events\/s · (\d+) log records written · (\d+) drops$/,
+      10_000,
+    );
     expect(Number(summary[1])).toBeGreaterThan(0);
     expect(await cli.exited(20_000)).toBe(0);
     expect(cli.lines).toContain("cluster: 5 s passed, stopping");
     expect(cli.lines.filter((l) => l.includes("\x1b["))).toEqual([]); // not a terminal: no colours
     const files = readdirSync(logs);
     const pings = files.find((f) => f.startsWith("pings."))!;
-    const records = readFileSync(join(logs, pings), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { worker: string; rtt: number });
+    const records = readFileSync(join(logs, pings), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { worker: string; rtt: number });
     expect(records.length).toBeGreaterThan(100);
     expect(new Set(records.map((r) => r.worker))).toEqual(new Set(["worker-1", "worker-2"]));
-    expect(readFileSync(join(logs, files.find((f) => f.startsWith("cluster."))!), "utf8")).toContain('"message":"node up: worker-1"');
+    expect(readFileSync(join(logs, files.find((f) => f.startsWith("cluster."))!), "utf8")).toContain(
+      '"message":"node up: worker-1"',
+    );
   });
 });
 
 const SCRIPT = Bun.which("script"); // util-linux: runs a command on a pseudo-terminal
 
 test.skipIf(!SCRIPT)("on a terminal, node prefixes are coloured", async () => {
-  const cmd = [process.execPath, "--no-orphans", CLI, "demo", "--isolated", "--duration", "1", "--log-dir", mkdtempSync(join(tmpdir(), "demo-tty-"))].join(" ");
+  const cmd = [
+    process.execPath,
+    "--no-orphans",
+    CLI,
+    "demo",
+    "--isolated",
+    "--duration",
+    "1",
+    "--log-dir",
+    mkdtempSync(join(tmpdir(), "demo-tty-")),
+  ].join(" ");
   const tty = spawnChild([SCRIPT!, "-qec", cmd, "/dev/null"], { NO_COLOR: undefined });
   expect(await tty.exited(20_000)).toBe(0);
   const out = tty.lines.join("\n");

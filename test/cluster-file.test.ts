@@ -6,12 +6,18 @@ import { type ClusterFile, loadClusterFile, validateClusterFile } from "../lib/c
 
 const FIXTURES = new URL("./fixtures/cluster/", import.meta.url).pathname;
 const IP = "127.0.0.1";
-const base: ClusterFile["nodes"] = { manager: { type: "manager", ip: IP }, logger: { type: "logger", ip: IP, port: 27762 } };
+const base: ClusterFile["nodes"] = {
+  manager: { type: "manager", ip: IP },
+  logger: { type: "logger", ip: IP, port: 27762 },
+};
 
 describe("cluster files", () => {
   test("a TS module: scripts per node and per type resolved against the file, env merged per node, options and logging kept", async () => {
     const file = await loadClusterFile(join(FIXTURES, "typed.ts"));
-    expect(file.scripts).toEqual({ manager: join(FIXTURES, "../node-driver.ts"), "worker-1": join(FIXTURES, "broken-node.ts") });
+    expect(file.scripts).toEqual({
+      manager: join(FIXTURES, "../node-driver.ts"),
+      "worker-1": join(FIXTURES, "broken-node.ts"),
+    });
     expect(file.env.logger).toEqual({ WHO: "the logger", SHARED: "1" });
     expect(file.env.manager).toEqual({ WHO: "everyone", SHARED: "1" });
     expect(file.options).toEqual({ overflowPolicy: "DROP" });
@@ -26,22 +32,66 @@ describe("cluster files", () => {
   });
 
   test("managerIsLogger makes the manager the sink (it then needs a port)", () => {
-    const file = validateClusterFile({ nodes: { manager: { type: "manager", ip: IP, port: 27761 }, w: { type: "worker", ip: IP } }, managerIsLogger: true }, FIXTURES);
-    expect(file.layout.managerIsLogger).toBe(true);
-    expect(() => validateClusterFile({ nodes: { manager: { type: "manager", ip: IP }, w: { type: "worker", ip: IP } }, managerIsLogger: true }, FIXTURES)).toThrow(
-      /nodes\["manager"\]\.port: expected a port: this node receives the logs/,
+    const file = validateClusterFile(
+      {
+        nodes: { manager: { type: "manager", ip: IP, port: 27761 }, w: { type: "worker", ip: IP } },
+        managerIsLogger: true,
+      },
+      FIXTURES,
     );
+    expect(file.layout.managerIsLogger).toBe(true);
+    expect(() =>
+      validateClusterFile(
+        { nodes: { manager: { type: "manager", ip: IP }, w: { type: "worker", ip: IP } }, managerIsLogger: true },
+        FIXTURES,
+      ),
+    ).toThrow(/nodes\["manager"\]\.port: expected a port: this node receives the logs/);
   });
 
   const cases: [string, unknown, ErrorConstructor, RegExp][] = [
     ["unknown top-level field", { nodes: base, scirpts: {} }, TypeError, /unknown field 'scirpts'/],
-    ["unknown node type", { nodes: { ...base, w: { type: "wroker", ip: IP } } }, RangeError, /nodes\["w"\]\.type: .*got 'wroker'/],
-    ["missing script file", { nodes: { ...base, w: { type: "worker", ip: IP, script: "./nope.ts" } } }, RangeError, /nodes\["w"\]\.script: expected an existing file, got ".*nope\.ts"/],
-    ["script of the wrong type", { nodes: { ...base, w: { type: "worker", ip: IP, script: 7 } } }, TypeError, /nodes\["w"\]\.script: expected a file path, got 7/],
-    ["type script for an unknown type", { nodes: base, scripts: { wroker: "./x.ts" } }, RangeError, /scripts\.wroker: expected manager \| logger \| proxy \| worker/],
-    ["env value not a string", { nodes: { ...base, w: { type: "worker", ip: IP, env: { N: 1 } } } }, TypeError, /nodes\["w"\]\.env\.N: expected a string, got 1/],
-    ["shared env not an object", { nodes: base, env: "A=1" }, TypeError, /env: expected an object of strings, got "A=1"/],
-    ["bad option value", { nodes: base, options: { overflowPolicy: "SPILL" } }, RangeError, /options: .*overflowPolicy.*SPILL/],
+    [
+      "unknown node type",
+      { nodes: { ...base, w: { type: "wroker", ip: IP } } },
+      RangeError,
+      /nodes\["w"\]\.type: .*got 'wroker'/,
+    ],
+    [
+      "missing script file",
+      { nodes: { ...base, w: { type: "worker", ip: IP, script: "./nope.ts" } } },
+      RangeError,
+      /nodes\["w"\]\.script: expected an existing file, got ".*nope\.ts"/,
+    ],
+    [
+      "script of the wrong type",
+      { nodes: { ...base, w: { type: "worker", ip: IP, script: 7 } } },
+      TypeError,
+      /nodes\["w"\]\.script: expected a file path, got 7/,
+    ],
+    [
+      "type script for an unknown type",
+      { nodes: base, scripts: { wroker: "./x.ts" } },
+      RangeError,
+      /scripts\.wroker: expected manager \| logger \| proxy \| worker/,
+    ],
+    [
+      "env value not a string",
+      { nodes: { ...base, w: { type: "worker", ip: IP, env: { N: 1 } } } },
+      TypeError,
+      /nodes\["w"\]\.env\.N: expected a string, got 1/,
+    ],
+    [
+      "shared env not an object",
+      { nodes: base, env: "A=1" },
+      TypeError,
+      /env: expected an object of strings, got "A=1"/,
+    ],
+    [
+      "bad option value",
+      { nodes: base, options: { overflowPolicy: "SPILL" } },
+      RangeError,
+      /options: .*overflowPolicy.*SPILL/,
+    ],
     ["unknown option", { nodes: base, options: { hwm: 5 } }, TypeError, /options: Unknown option 'hwm'/],
     ["logging not an object", { nodes: base, logging: "logs" }, TypeError, /logging: expected an object, got "logs"/],
     ["nodes missing", {}, TypeError, /nodes: expected an object of nodes by name/],

@@ -8,9 +8,12 @@ import { ANY_PORT, waitFor } from "./helpers.ts";
 
 /** A layout: manager (the log sink; logging is not exercised here), then the named nodes. */
 export function layoutOf(nodes: Record<string, "logger" | "proxy" | "worker">): ClusterLayout {
-  const all: Record<string, ClusterLayout["nodes"][string]> = { manager: { type: "manager", ip: "127.0.0.1", port: 1 } };
+  const all: Record<string, ClusterLayout["nodes"][string]> = {
+    manager: { type: "manager", ip: "127.0.0.1", port: 1 },
+  };
   let port = 1; // never bound: tests override the log endpoints
-  for (const [name, type] of Object.entries(nodes)) all[name] = { type, ip: "127.0.0.1", ...(type === "logger" ? { port: ++port } : {}) };
+  for (const [name, type] of Object.entries(nodes))
+    all[name] = { type, ip: "127.0.0.1", ...(type === "logger" ? { port: ++port } : {}) };
   return { nodes: all, managerIsLogger: !Object.values(nodes).includes("logger") };
 }
 
@@ -24,9 +27,18 @@ export async function stopNodes(): Promise<void> {
 const launched: Cluster[] = [];
 
 /** Launches an isolated cluster whose node output is collected; it is stopped after the test. */
-export async function launchCluster(source: string | ClusterFile, options: LaunchOptions = {}): Promise<Cluster & { output: string[] }> {
+export async function launchCluster(
+  source: string | ClusterFile,
+  options: LaunchOptions = {},
+): Promise<Cluster & { output: string[] }> {
   const output: string[] = [];
-  const cluster = await Cluster.launch(source, { isolated: true, output: (node, line) => output.push(`${node} | ${line}`), readyTimeout: 15_000, graceMs: 3000, ...options });
+  const cluster = await Cluster.launch(source, {
+    isolated: true,
+    output: (node, line) => output.push(`${node} | ${line}`),
+    readyTimeout: 15_000,
+    graceMs: 3000,
+    ...options,
+  });
   launched.push(cluster);
   return Object.assign(cluster, { output });
 }
@@ -42,22 +54,43 @@ export type Reports = string[];
 /** Creates a node whose reports are collected; it is stopped after the test. */
 export function makeNode(options: NodeOptions): ClusterNode & { reports: Reports } {
   const reports: Reports = [];
-  const node = new ClusterNode({ readyTimeout: 10_000, reporter: (level, msg) => reports.push(`${level}: ${msg}`), ...options });
+  const node = new ClusterNode({
+    readyTimeout: 10_000,
+    reporter: (level, msg) => reports.push(`${level}: ${msg}`),
+    ...options,
+  });
   started.push(node);
   return Object.assign(node, { reports });
 }
 
 /** A manager that runs the broker on ephemeral ports, started. */
-export async function startManager(layout: ClusterLayout, options: Partial<NodeOptions> = {}): Promise<ClusterNode & { reports: Reports }> {
+export async function startManager(
+  layout: ClusterLayout,
+  options: Partial<NodeOptions> = {},
+): Promise<ClusterNode & { reports: Reports }> {
   // As the log sink, the manager binds a free port rather than the layout's placeholder.
-  const logs = layout.managerIsLogger !== false && !Object.values(layout.nodes).some((n) => n.type === "logger") ? { listenLogEndpoint: ANY_PORT } : {};
-  const manager = makeNode({ name: "manager", layout, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT, ...logs, ...options });
+  const logs =
+    layout.managerIsLogger !== false && !Object.values(layout.nodes).some((n) => n.type === "logger")
+      ? { listenLogEndpoint: ANY_PORT }
+      : {};
+  const manager = makeNode({
+    name: "manager",
+    layout,
+    listenXsubEndpoint: ANY_PORT,
+    listenXpubEndpoint: ANY_PORT,
+    ...logs,
+    ...options,
+  });
   await manager.start();
   return manager;
 }
 
 /** The options that connect a node to `manager`'s broker. */
-export function via(manager: ClusterNode): { connectXpubEndpoint: string; connectXsubEndpoint: string; connectLogEndpoints?: string[] } {
+export function via(manager: ClusterNode): {
+  connectXpubEndpoint: string;
+  connectXsubEndpoint: string;
+  connectLogEndpoints?: string[];
+} {
   const ep = manager.broker!.endpoints!;
   const logs = manager.logEndpoint ? { connectLogEndpoints: [manager.logEndpoint] } : {};
   return { connectXpubEndpoint: ep.xsub, connectXsubEndpoint: ep.xpub, ...logs };

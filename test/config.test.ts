@@ -92,7 +92,7 @@ describe("resolveConfig()", () => {
 
   test("CURVE keys as options and in the environment at once are an error, as in Zeek", () => {
     expect(() =>
-      resolveConfig({ curveServerSecretkey: KEY }, { ZEEK_CLUSTER_BACKEND_ZEROMQ_CURVE_CLIENT_PUBLICKEY: KEY })
+      resolveConfig({ curveServerSecretkey: KEY }, { ZEEK_CLUSTER_BACKEND_ZEROMQ_CURVE_CLIENT_PUBLICKEY: KEY }),
     ).toThrow(/curveServerSecretkey.*options and environment variables.*CURVE_CLIENT_PUBLICKEY/);
   });
 });
@@ -127,7 +127,9 @@ describe("resolveConfig() validation", () => {
 
   test("an unknown option is a TypeError that lists the known ones", () => {
     expect(() => resolveConfig({ xpubSndHwm: 5 } as ZeroMQOptions, {})).toThrow(TypeError);
-    expect(() => resolveConfig({ xpubSndHwm: 5 } as ZeroMQOptions, {})).toThrow(/Unknown option 'xpubSndHwm'.*xpubSndhwm/);
+    expect(() => resolveConfig({ xpubSndHwm: 5 } as ZeroMQOptions, {})).toThrow(
+      /Unknown option 'xpubSndHwm'.*xpubSndhwm/,
+    );
   });
 
   test("a non-object is a TypeError", () => {
@@ -137,7 +139,9 @@ describe("resolveConfig() validation", () => {
   test("a bad environment value names the variable", () => {
     const env = { ZEEK_CLUSTER_BACKEND_ZEROMQ_XPUB_SNDHWM: "lots" };
     expect(() => resolveConfig({}, env)).toThrow(RangeError);
-    expect(() => resolveConfig({}, env)).toThrow(/environment variable ZEEK_CLUSTER_BACKEND_ZEROMQ_XPUB_SNDHWM.*'lots'/);
+    expect(() => resolveConfig({}, env)).toThrow(
+      /environment variable ZEEK_CLUSTER_BACKEND_ZEROMQ_XPUB_SNDHWM.*'lots'/,
+    );
     expect(() => resolveConfig({}, { ZEEK_CLUSTER_BACKEND_ZEROMQ_LISTEN_XSUB_ENDPOINT: "tcp://x" })).toThrow(
       /LISTEN_XSUB_ENDPOINT.*'tcp:\/\/x'/,
     );
@@ -146,12 +150,31 @@ describe("resolveConfig() validation", () => {
 
 describe("isEndpoint()", () => {
   test("accepts what libzmq binds and connects to", () => {
-    for (const ep of ["tcp://127.0.0.1:5555", "tcp://*:5555", "tcp://127.0.0.1:*", "tcp://[::1]:5555", "tcp://localhost:1", "tcp://eth0:5555", "ipc:///tmp/zeek.sock", "inproc://x", "tcp://127.0.0.1;10.0.0.1:5555"]) {
+    for (const ep of [
+      "tcp://127.0.0.1:5555",
+      "tcp://*:5555",
+      "tcp://127.0.0.1:*",
+      "tcp://[::1]:5555",
+      "tcp://localhost:1",
+      "tcp://eth0:5555",
+      "ipc:///tmp/zeek.sock",
+      "inproc://x",
+      "tcp://127.0.0.1;10.0.0.1:5555",
+    ]) {
       expect(isEndpoint(ep)).toBe(true);
     }
   });
   test("rejects malformed ones", () => {
-    for (const ep of ["", "tcp://", "tcp://host", "udp://127.0.0.1:5", "tcp://::1:5555", "ipc://", "tcp://h:65536", "inproc://"]) {
+    for (const ep of [
+      "",
+      "tcp://",
+      "tcp://host",
+      "udp://127.0.0.1:5",
+      "tcp://::1:5555",
+      "ipc://",
+      "tcp://h:65536",
+      "inproc://",
+    ]) {
       expect(isEndpoint(ep)).toBe(false);
     }
   });

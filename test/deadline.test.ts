@@ -4,7 +4,9 @@ import { deadline, within } from "../lib/_deadline.ts";
 describe("deadline()", () => {
   test("passes the value or the rejection through when the promise is in time", async () => {
     expect(await deadline(Promise.resolve(42), 1000, () => new Error("late"))).toBe(42);
-    await expect(deadline(Promise.reject(new RangeError("bad")), 1000, () => new Error("late"))).rejects.toThrow(RangeError);
+    await expect(deadline(Promise.reject(new RangeError("bad")), 1000, () => new Error("late"))).rejects.toThrow(
+      RangeError,
+    );
   });
 
   test("rejects with the caller's error, made when the time runs out", async () => {

@@ -7,13 +7,15 @@
 
 import { checkPrinted, EXPECT_GLOBAL, reportCheck } from "./doc-examples.ts";
 
-(globalThis as Record<string, unknown>)[EXPECT_GLOBAL] = (line: number, comment: string) => (...args: unknown[]): void => {
-  console.log(...args);
-  let message: string | undefined;
-  try {
-    message = checkPrinted(args, comment);
-  } catch (err) {
-    message = `the check itself failed: ${(err as Error).message}`;
-  }
-  reportCheck(message === undefined ? { line, ok: true } : { line, ok: false, message });
-};
+(globalThis as Record<string, unknown>)[EXPECT_GLOBAL] =
+  (line: number, comment: string) =>
+  (...args: unknown[]): void => {
+    console.log(...args);
+    let message: string | undefined;
+    try {
+      message = checkPrinted(args, comment);
+    } catch (err) {
+      message = `the check itself failed: ${(err as Error).message}`;
+    }
+    reportCheck(message === undefined ? { line, ok: true } : { line, ok: false, message });
+  };

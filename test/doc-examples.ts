@@ -44,7 +44,10 @@ function readFence(info: string): { mode: Mode; problem?: string } | undefined {
   const unknown = words.filter((w) => !Object.hasOwn(MARKERS, w));
   const modes = words.filter((w) => Object.hasOwn(MARKERS, w));
   if (unknown.length > 0 || modes.length > 1) {
-    return { mode: "ignore", problem: `unknown fence marker '${info.trim()}': use \`\`\`ts, \`\`\`ts no-run or \`\`\`ts ignore` };
+    return {
+      mode: "ignore",
+      problem: `unknown fence marker '${info.trim()}': use \`\`\`ts, \`\`\`ts no-run or \`\`\`ts ignore`,
+    };
   }
   return { mode: modes.length ? MARKERS[modes[0]!]! : "run" };
 }
@@ -52,9 +55,16 @@ function readFence(info: string): { mode: Mode; problem?: string } | undefined {
 /** An `ignore` block says why in a comment on its first line. */
 function checkIgnore(ex: Example): Example {
   if (ex.mode !== "ignore" || ex.problem) return ex;
-  const first = ex.code.split("\n").find((l) => l.trim() !== "")?.trim() ?? "";
+  const first =
+    ex.code
+      .split("\n")
+      .find((l) => l.trim() !== "")
+      ?.trim() ?? "";
   if (first.startsWith("//") || first.startsWith("/*")) return ex;
-  return { ...ex, problem: "```ts ignore without a reason: its first line must be a comment saying why it cannot be checked" };
+  return {
+    ...ex,
+    problem: "```ts ignore without a reason: its first line must be a comment saying why it cannot be checked",
+  };
 }
 
 /** The fenced TypeScript blocks of a Markdown file, each titled by the heading above it. */
@@ -76,7 +86,10 @@ export function markdownExamples(file: string, text: string): Example[] {
     const kind = readFence(open[3]!);
     if (kind) {
       const indent = open[1]!.length;
-      const code = lines.slice(i + 1, end).map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length))).join("\n");
+      const code = lines
+        .slice(i + 1, end)
+        .map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length)))
+        .join("\n");
       out.push(checkIgnore({ file, line: i + 2, title: heading, code, ...kind }));
     }
     i = end;
@@ -114,12 +127,23 @@ export function jsdocExamples(file: string, text: string): Example[] {
       const kind = readFence(open[2]!);
       found++;
       if (kind) {
-        const code = lines.slice(j + 1, end).map(strip).join("\n");
+        const code = lines
+          .slice(j + 1, end)
+          .map(strip)
+          .join("\n");
         out.push(checkIgnore({ file, line: j + 2, title: found > 1 ? `${title} (#${found})` : title, code, ...kind }));
       }
       j = end;
     }
-    if (found === 0) out.push({ file, line: i + 1, title, mode: "ignore", code: "", problem: "@example without a fenced ```ts block" });
+    if (found === 0)
+      out.push({
+        file,
+        line: i + 1,
+        title,
+        mode: "ignore",
+        code: "",
+        problem: "@example without a fenced ```ts block",
+      });
     i = j - 1;
   }
   return out;
@@ -129,7 +153,10 @@ export function jsdocExamples(file: string, text: string): Example[] {
 export function collectExamples(root: string): Example[] {
   const read = (file: string) => readFileSync(join(root, file), "utf8");
   const list = (dir: string, ext: string) =>
-    readdirSync(join(root, dir)).filter((f) => f.endsWith(ext)).sort().map((f) => `${dir}/${f}`);
+    readdirSync(join(root, dir))
+      .filter((f) => f.endsWith(ext))
+      .sort()
+      .map((f) => `${dir}/${f}`);
   return [
     ...["README.md", ...list("docs", ".md")].flatMap((f) => markdownExamples(f, read(f))),
     ...["mod.ts", ...list("lib", ".ts")].flatMap((f) => jsdocExamples(f, read(f))),
@@ -141,17 +168,23 @@ export function collectExamples(root: string): Example[] {
  * package's own name and subpaths through package.json's `exports`. Lines stay where they are.
  */
 export function rewriteImports(code: string, file: string, root: string): string {
-  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { name: string; exports: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+    name: string;
+    exports: Record<string, string>;
+  };
   const from = dirname(join(root, file));
-  return code.replace(/(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])([^"'\n]+)\2/g, (all, head: string, q: string, spec: string) => {
-    let target: string | undefined;
-    if (spec.startsWith("./") || spec.startsWith("../")) target = resolve(from, spec);
-    else if (spec === pkg.name || spec.startsWith(`${pkg.name}/`)) {
-      const sub = pkg.exports[`.${spec.slice(pkg.name.length)}`];
-      if (sub) target = resolve(root, sub);
-    }
-    return target ? `${head}${q}${target}${q}` : all;
-  });
+  return code.replace(
+    /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])([^"'\n]+)\2/g,
+    (all, head: string, q: string, spec: string) => {
+      let target: string | undefined;
+      if (spec.startsWith("./") || spec.startsWith("../")) target = resolve(from, spec);
+      else if (spec === pkg.name || spec.startsWith(`${pkg.name}/`)) {
+        const sub = pkg.exports[`.${spec.slice(pkg.name.length)}`];
+        if (sub) target = resolve(root, sub);
+      }
+      return target ? `${head}${q}${target}${q}` : all;
+    },
+  );
 }
 
 // ---- expected output ---------------------------------------------------------------------------
@@ -243,7 +276,9 @@ export function instrument(code: string): { code: string; checks: number[] } {
     }
     if (stated === undefined || expectedSource(stated) === undefined) return line;
     checks.push(i + 1);
-    return part.replace("console.log(", `${EXPECT_GLOBAL}(${i + 1}, ${JSON.stringify(stated)})(`) + line.slice(part.length);
+    return (
+      part.replace("console.log(", `${EXPECT_GLOBAL}(${i + 1}, ${JSON.stringify(stated)})(`) + line.slice(part.length)
+    );
   });
   return { code: out.join("\n"), checks };
 }
@@ -305,13 +340,25 @@ export interface Written {
  */
 export function writeExamples(root: string, dir: string, examples: Example[]): Written[] {
   mkdirSync(join(dir, "run"), { recursive: true });
-  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
-    extends: relative(dir, join(root, "tsconfig.json")),
-    // Examples are snippets, not modules of the library: a value shown but not used is fine, and
-    // `export default` needs no declared type.
-    compilerOptions: { noUnusedLocals: false, noUnusedParameters: false, isolatedDeclarations: false, declaration: false },
-    include: ["*.ts"],
-  }, null, 2));
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify(
+      {
+        extends: relative(dir, join(root, "tsconfig.json")),
+        // Examples are snippets, not modules of the library: a value shown but not used is fine, and
+        // `export default` needs no declared type.
+        compilerOptions: {
+          noUnusedLocals: false,
+          noUnusedParameters: false,
+          isolatedDeclarations: false,
+          declaration: false,
+        },
+        include: ["*.ts"],
+      },
+      null,
+      2,
+    ),
+  );
   const written: Written[] = [];
   for (const example of examples) {
     if (example.mode === "ignore") continue;
@@ -344,8 +391,15 @@ export interface TypeCheckError {
  * by check file, and the errors elsewhere (in the library itself: the project's own `bun check` is
  * the place for those).
  */
-export async function typeCheck(dir: string, written: Written[]): Promise<{ byFile: Map<string, TypeCheckError[]>; elsewhere: string[]; output: string }> {
-  const proc = Bun.spawn([process.execPath, "check", "--no-script", "--no-pretty", "-p", "."], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+export async function typeCheck(
+  dir: string,
+  written: Written[],
+): Promise<{ byFile: Map<string, TypeCheckError[]>; elsewhere: string[]; output: string }> {
+  const proc = Bun.spawn([process.execPath, "check", "--no-script", "--no-pretty", "-p", "."], {
+    cwd: dir,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 120_000);
   const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   await proc.exited;
@@ -371,7 +425,8 @@ export async function typeCheck(dir: string, written: Written[]): Promise<{ byFi
     last = { line: Number(m[2]), message: m[4]! };
     byFile.set(file, [...(byFile.get(file) ?? []), last]);
   }
-  if (proc.exitCode !== 0 && byFile.size === 0 && elsewhere.length === 0) elsewhere.push(`bun check failed without errors: ${output.trim()}`);
+  if (proc.exitCode !== 0 && byFile.size === 0 && elsewhere.length === 0)
+    elsewhere.push(`bun check failed without errors: ${output.trim()}`);
   return { byFile, elsewhere, output };
 }
 
@@ -413,8 +468,17 @@ export async function runExample(w: Written, workDir: string, timeoutMs: number)
   const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   await proc.exited;
   clearTimeout(timer);
-  const checks = readFileSync(results, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as CheckResult);
-  return { exitCode: proc.exitCode, timedOut, ms: Math.round(performance.now() - started), output: `${stdout}${stderr}`, checks };
+  const checks = readFileSync(results, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as CheckResult);
+  return {
+    exitCode: proc.exitCode,
+    timedOut,
+    ms: Math.round(performance.now() - started),
+    output: `${stdout}${stderr}`,
+    checks,
+  };
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time. */

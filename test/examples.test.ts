@@ -57,8 +57,7 @@ const RUN_BUDGET_MS = 120_000;
  * Their failures are printed, not failed on. An entry that no longer fails (or names no example)
  * fails the last test, so that it is removed once the example is fixed.
  */
-const PENDING: Record<string, string> = {
-};
+const PENDING: Record<string, string> = {};
 
 let examples: Example[] = [];
 let written: Written[] = [];
@@ -71,23 +70,29 @@ let runMs = 0;
 
 const key = (ex: Example) => `${ex.file} ${ex.title}`;
 
-beforeAll(async () => {
-  examples = collectExamples(ROOT);
-  rmSync(SCRATCH, { recursive: true, force: true });
-  written = writeExamples(ROOT, SCRATCH, examples);
-  let t = performance.now();
-  const checked = await typeCheck(SCRATCH, written);
-  checkMs = Math.round(performance.now() - t);
-  typeErrors = checked.byFile;
-  typeErrorsElsewhere = checked.elsewhere;
-  // An example that does not type-check is not run: its type errors are the failure to fix.
-  const runnable = written.filter((w) => w.runFile && !typeErrors.has(w.checkFile));
-  t = performance.now();
-  const results = await pool(runnable, PARALLEL, async (w, i) =>
-    performance.now() - t > RUN_BUDGET_MS ? undefined : await runExample(w, join(SCRATCH, "work", String(i)), RUN_TIMEOUT_MS));
-  runMs = Math.round(performance.now() - t);
-  for (const [i, w] of runnable.entries()) runs.set(w, results[i]);
-}, RUN_BUDGET_MS + RUN_TIMEOUT_MS + 60_000);
+beforeAll(
+  async () => {
+    examples = collectExamples(ROOT);
+    rmSync(SCRATCH, { recursive: true, force: true });
+    written = writeExamples(ROOT, SCRATCH, examples);
+    let t = performance.now();
+    const checked = await typeCheck(SCRATCH, written);
+    checkMs = Math.round(performance.now() - t);
+    typeErrors = checked.byFile;
+    typeErrorsElsewhere = checked.elsewhere;
+    // An example that does not type-check is not run: its type errors are the failure to fix.
+    const runnable = written.filter((w) => w.runFile && !typeErrors.has(w.checkFile));
+    t = performance.now();
+    const results = await pool(runnable, PARALLEL, async (w, i) =>
+      performance.now() - t > RUN_BUDGET_MS
+        ? undefined
+        : await runExample(w, join(SCRATCH, "work", String(i)), RUN_TIMEOUT_MS),
+    );
+    runMs = Math.round(performance.now() - t);
+    for (const [i, w] of runnable.entries()) runs.set(w, results[i]);
+  },
+  RUN_BUDGET_MS + RUN_TIMEOUT_MS + 60_000,
+);
 
 afterAll(() => {
   if (!process.env.DOC_EXAMPLES_KEEP) rmSync(SCRATCH, { recursive: true, force: true });
@@ -112,12 +117,16 @@ function failuresOf(ex: Example): { kind: Kind; text: string }[] {
     return out;
   }
   const tail = run.output.trim().split("\n").slice(-12).join("\n    ");
-  if (run.timedOut) fail(`${origin(ex)}: did not exit within ${RUN_TIMEOUT_MS} ms (a node left running, or a wait that never ends?)\n    ${tail}`);
+  if (run.timedOut)
+    fail(
+      `${origin(ex)}: did not exit within ${RUN_TIMEOUT_MS} ms (a node left running, or a wait that never ends?)\n    ${tail}`,
+    );
   else if (run.exitCode !== 0) fail(`${origin(ex)}: exited with code ${run.exitCode}\n    ${tail}`);
   for (const check of run.checks) if (!check.ok) fail(`${origin(ex, ex.line + check.line - 1)}: ${check.message}`);
   if (!run.timedOut && run.exitCode === 0) {
     const ran = new Set(run.checks.map((c) => c.line));
-    for (const line of w.checks) if (!ran.has(line)) fail(`${origin(ex, ex.line + line - 1)}: this checked console.log never ran`);
+    for (const line of w.checks)
+      if (!ran.has(line)) fail(`${origin(ex, ex.line + line - 1)}: this checked console.log never ran`);
   }
   return out;
 }
@@ -126,7 +135,9 @@ function failuresOf(ex: Example): { kind: Kind; text: string }[] {
 function failures(kind: Kind): string[] {
   const out: string[] = [];
   for (const ex of examples) {
-    const found = failuresOf(ex).filter((f) => f.kind === kind).map((f) => f.text);
+    const found = failuresOf(ex)
+      .filter((f) => f.kind === kind)
+      .map((f) => f.text);
     if (found.length === 0) continue;
     if (key(ex) in PENDING) console.warn(`pending (${PENDING[key(ex)]}):\n  ${found.join("\n  ")}`);
     else out.push(...found);
@@ -150,7 +161,10 @@ test("examples are found in README.md, docs/, mod.ts and lib/, and every fence h
 });
 
 test("every example type-checks", () => {
-  if (typeErrorsElsewhere.length) console.warn(`type errors outside the examples (bun check reports them too):\n  ${typeErrorsElsewhere.join("\n  ")}`);
+  if (typeErrorsElsewhere.length)
+    console.warn(
+      `type errors outside the examples (bun check reports them too):\n  ${typeErrorsElsewhere.join("\n  ")}`,
+    );
   expect(failures("type")).toEqual([]);
 });
 
@@ -166,15 +180,24 @@ test("the reader of fences and of expected values", () => {
   expect(md("ts ignore", "…")?.problem).toContain("without a reason");
   expect(md("ts norun", "1")?.problem).toContain("unknown fence marker");
   expect(md("sh", "ls")).toBeUndefined();
-  const doc = jsdocExamples("x.ts", "/**\n * Hi.\n *\n * @example A title\n * ```ts\n * const a = 1;\n *\n * console.log(a); // 1\n * ```\n */\nexport const a = 1;\n");
-  expect(doc).toEqual([{ file: "x.ts", line: 6, title: "A title", mode: "run", code: "const a = 1;\n\nconsole.log(a); // 1" }]);
+  const doc = jsdocExamples(
+    "x.ts",
+    "/**\n * Hi.\n *\n * @example A title\n * ```ts\n * const a = 1;\n *\n * console.log(a); // 1\n * ```\n */\nexport const a = 1;\n",
+  );
+  expect(doc).toEqual([
+    { file: "x.ts", line: 6, title: "A title", mode: "run", code: "const a = 1;\n\nconsole.log(a); // 1" },
+  ]);
 
   expect(expectedSource("true: the key's proxy got it")).toBe("true");
   expect(expectedSource('{ a: 1 } "b: c"')).toBe('{ a: 1 } "b: c"');
   expect(expectedSource('e.g. "http://127.0.0.1:39451/"')).toBeUndefined();
   expect(splitValues('"a b" [1, 2] { x: 1 } 3')).toEqual(['"a b"', "[1, 2]", "{ x: 1 }", "3"]);
-  expect(instrument("console.log(1); // 1\nconsole.log(2);\n// 2\nconsole.log(3); // e.g. 3\nf(); // 4").checks).toEqual([1, 2]);
-  expect(checkPrinted([18446744073709551615n, new Uint8Array([1])], "18446744073709551615n new Uint8Array([1])")).toBeUndefined();
+  expect(
+    instrument("console.log(1); // 1\nconsole.log(2);\n// 2\nconsole.log(3); // e.g. 3\nf(); // 4").checks,
+  ).toEqual([1, 2]);
+  expect(
+    checkPrinted([18446744073709551615n, new Uint8Array([1])], "18446744073709551615n new Uint8Array([1])"),
+  ).toBeUndefined();
   expect(checkPrinted([{ a: [1] }], "{ a: [1] }")).toBeUndefined();
   expect(checkPrinted([2], "1")).toBe("printed 2, the comment says 1");
   expect(checkPrinted([1, 2], "1")).toContain("states 1 value(s)");
@@ -186,5 +209,7 @@ test("PENDING names only examples that still fail", () => {
     const matching = examples.filter((ex) => key(ex) === k);
     return matching.length === 0 || matching.every((ex) => failuresOf(ex).length === 0);
   });
-  expect(stale.map((k) => `${k}: passes now (or is gone); remove it from PENDING in test/examples.test.ts`)).toEqual([]);
+  expect(stale.map((k) => `${k}: passes now (or is gone); remove it from PENDING in test/examples.test.ts`)).toEqual(
+    [],
+  );
 });

@@ -17,11 +17,14 @@ function sources(dir: string): string[] {
 
 /** The code of a file without its comments, so that prose naming a C function does not count. */
 function code(path: string): string {
-  return readFileSync(join(ROOT, path), "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  return readFileSync(join(ROOT, path), "utf8")
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/^\s*\/\/.*$/gm, "");
 }
 
-const files = [...sources("lib"), ...sources("bench"), ...sources("scripts"), ...sources("test"), "mod.ts"]
-  .map((path) => relative(ROOT, join(ROOT, path)));
+const files = [...sources("lib"), ...sources("bench"), ...sources("scripts"), ...sources("test"), "mod.ts"].map(
+  (path) => relative(ROOT, join(ROOT, path)),
+);
 
 test("only lib/_zmq.ts loads libzmq, calls its symbols or C's malloc", () => {
   const offenders: string[] = [];
@@ -47,7 +50,12 @@ test("no lib module but the binding makes pointers or views of C memory", () => 
     const text = code(path);
     // Types from bun:ffi are fine (a pointer slot's type); its functions are not.
     for (const m of text.matchAll(/import\s*(type\s*)?\{([^}]*)\}\s*from\s*"bun:ffi"/g)) {
-      const values = m[1] ? [] : m[2]!.split(",").map((s) => s.trim()).filter((s) => s && !s.startsWith("type "));
+      const values = m[1]
+        ? []
+        : m[2]!
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s && !s.startsWith("type "));
       if (values.length > 0) offenders.push(`${path}: imports ${values.join(", ")} from bun:ffi`);
     }
     if (/\bNativeObject\.(pointer|swap|inner|keepInner)\s*\(/.test(text) && path !== "lib/_zmq-object.ts") {
@@ -61,7 +69,10 @@ test("the binding passes no handle through module state", () => {
   const binding = sources("lib").filter((path) => /^lib\/_(zmq|zmq-[\w-]+|libzmq)\.ts$/.test(path));
   expect(binding).toContain(BINDING);
   const offenders = binding.flatMap((path) =>
-    code(path).split("\n").filter((line) => /^(let|var)\s/.test(line)).map((line) => `${path}: ${line.trim()}`)
+    code(path)
+      .split("\n")
+      .filter((line) => /^(let|var)\s/.test(line))
+      .map((line) => `${path}: ${line.trim()}`),
   );
   // The loader caches what it loaded, once per thread; nothing else is module state.
   expect(offenders).toEqual([`${LOADER}: let loaded: LoadedLibzmq | undefined;`]);

@@ -3,8 +3,25 @@
 
 import { describe, expect, test } from "bun:test";
 import {
-  ackRequest, BatchCursor, BatchWriter, EventFrame, Kind, LOG_WRITE, LogFrame, LogHeader, logHeader, logWriteTag, MESSAGE_FRAMES, Notice,
-  noticeFrame, PUBLISH_BATCH, PublishBatch, type PublishRecord, readLogHeader, readPublishRecord, Record,
+  ackRequest,
+  BatchCursor,
+  BatchWriter,
+  EventFrame,
+  Kind,
+  LOG_WRITE,
+  LogFrame,
+  LogHeader,
+  logHeader,
+  logWriteTag,
+  MESSAGE_FRAMES,
+  Notice,
+  noticeFrame,
+  PUBLISH_BATCH,
+  PublishBatch,
+  type PublishRecord,
+  Record,
+  readLogHeader,
+  readPublishRecord,
 } from "../lib/_frames.ts";
 import { Message, NativeBuffer } from "../lib/_zmq.ts";
 
@@ -23,7 +40,16 @@ describe("network messages (Zeek's)", () => {
     expect(text(logWriteTag(0))).toBe("log-write");
     expect(text(logWriteTag(4294967295))).toBe("log-write;seq=4294967295");
     for (const seq of [1, 17, 123456789, 4294967295]) expect(ackRequest(logWriteTag(seq))).toBe(seq);
-    for (const other of ["log-write", "log-write;seq=", "log-write;seq=0", "log-write;seq=-1", "log-write;seq=1x", "log-write;seq=4294967296", "log-write;seq=99999999999", "x-write;seq=1"]) {
+    for (const other of [
+      "log-write",
+      "log-write;seq=",
+      "log-write;seq=0",
+      "log-write;seq=-1",
+      "log-write;seq=1x",
+      "log-write;seq=4294967296",
+      "log-write;seq=99999999999",
+      "x-write;seq=1",
+    ]) {
       expect(ackRequest(bytes(other))).toBeUndefined();
     }
   });
@@ -40,12 +66,36 @@ describe("main → worker", () => {
     batch.add(bytes("t"), bytes("xyz-not-sent"), 3);
     batch.add(bytes("tt"), bytes("pq"), 2);
     expect(batch.events).toBe(2);
-    expect([...batch.bytes.subarray(0, batch.length)]).toEqual([PUBLISH_BATCH, 1, 0, 116, 3, 0, 0, 0, 120, 121, 122, 2, 0, 116, 116, 2, 0, 0, 0, 112, 113]);
+    expect([...batch.bytes.subarray(0, batch.length)]).toEqual([
+      PUBLISH_BATCH,
+      1,
+      0,
+      116,
+      3,
+      0,
+      0,
+      0,
+      120,
+      121,
+      122,
+      2,
+      0,
+      116,
+      116,
+      2,
+      0,
+      0,
+      0,
+      112,
+      113,
+    ]);
     const view = new DataView(batch.bytes.buffer, 0, batch.length);
     const r: PublishRecord = { topicStart: 0, topicEnd: 0, payloadStart: 0, payloadEnd: 0 };
     const seen: string[] = [];
     for (let at = 1; at < batch.length && readPublishRecord(view, at, r); at = r.payloadEnd) {
-      seen.push(`${text(batch.bytes.subarray(r.topicStart, r.topicEnd))}=${text(batch.bytes.subarray(r.payloadStart, r.payloadEnd))}`);
+      seen.push(
+        `${text(batch.bytes.subarray(r.topicStart, r.topicEnd))}=${text(batch.bytes.subarray(r.payloadStart, r.payloadEnd))}`,
+      );
     }
     expect(seen).toEqual(["t=xyz", "tt=pq"]);
     expect(batch.fits(PublishBatch.size(2, 64 - batch.length - 6 - 2))).toBe(true);
@@ -100,8 +150,12 @@ describe("worker → main", () => {
     expect(new DataView(taken.buffer).getUint32(Record.HeaderSize, true)).toBe(5); // "topic"
     const cursor = new BatchCursor(taken.buffer);
     const seen: string[] = [];
-    while (cursor.next()) seen.push(`${cursor.kind}:${Array.from({ length: cursor.count }, (_, i) => text(cursor.frame(i))).join("|")}`);
-    expect(seen).toEqual([`${Kind.Event}:topic|sender|broker-bin-v1|payload`, `${Kind.Log}:log-write|w|zeek-bin-serializer|`]);
+    while (cursor.next())
+      seen.push(`${cursor.kind}:${Array.from({ length: cursor.count }, (_, i) => text(cursor.frame(i))).join("|")}`);
+    expect(seen).toEqual([
+      `${Kind.Event}:topic|sender|broker-bin-v1|payload`,
+      `${Kind.Log}:log-write|w|zeek-bin-serializer|`,
+    ]);
     msg.close();
     writer.close();
   });

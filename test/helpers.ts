@@ -15,11 +15,7 @@ export const text = (bytes: Uint8Array | undefined): string => decoder.decode(by
 export const bytes = (s: string): Uint8Array => encoder.encode(s);
 
 /** Polls `fn` until it returns a truthy value, failing after `timeoutMs`. */
-export async function waitFor<T>(
-  fn: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 5000,
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 5000): Promise<NonNullable<T>> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = await fn();
@@ -96,7 +92,8 @@ export function spawnChild(cmd: string[], env: Record<string, string | undefined
     },
     exited: async (timeoutMs = 10_000) => {
       const code = await Promise.race([proc.exited, Bun.sleep(timeoutMs).then(() => "timeout" as const)]);
-      if (code === "timeout") throw new Error(`Process ${proc.pid} did not exit within ${timeoutMs} ms:\n${lines.join("\n")}`);
+      if (code === "timeout")
+        throw new Error(`Process ${proc.pid} did not exit within ${timeoutMs} ms:\n${lines.join("\n")}`);
       await done;
       return code;
     },
@@ -112,7 +109,10 @@ export function spawnBun(args: string[], env: Record<string, string | undefined>
 /** The children of `parent` as `ps` lists them (the `ps` itself left out); a zombie has exited but is not reaped yet. */
 export function childProcesses(parent: number = process.pid): { pid: number; zombie: boolean }[] {
   const out = Bun.spawnSync(["ps", "-o", "pid=,stat=,comm=", "--ppid", String(parent)]).stdout.toString();
-  return out.split("\n").map((l) => l.trim().split(/\s+/)).filter(([pid, , comm]) => Number(pid) > 0 && comm !== "ps")
+  return out
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([pid, , comm]) => Number(pid) > 0 && comm !== "ps")
     .map(([pid, stat]) => ({ pid: Number(pid), zombie: stat!.startsWith("Z") }));
 }
 
@@ -123,7 +123,9 @@ export function childPids(parent: number = process.pid): number[] {
 
 /** Whether `pid` runs. An orphan's zombie counts as gone: its new parent may never reap it here. */
 export function isRunning(pid: number): boolean {
-  const stat = Bun.spawnSync(["ps", "-o", "stat=", "-p", String(pid)]).stdout.toString().trim();
+  const stat = Bun.spawnSync(["ps", "-o", "stat=", "-p", String(pid)])
+    .stdout.toString()
+    .trim();
   return stat !== "" && !stat.startsWith("Z");
 }
 
@@ -146,7 +148,9 @@ export async function startNodeProcess(spec: Record<string, unknown>): Promise<C
 }
 
 /** Asks a node driver for its counters. */
-export async function statsOf(child: Child): Promise<Record<string, unknown> & { counts: Record<string, { received: number; last: number; gaps: number }> }> {
+export async function statsOf(
+  child: Child,
+): Promise<Record<string, unknown> & { counts: Record<string, { received: number; last: number; gaps: number }> }> {
   const before = child.lines.length;
   child.send({ cmd: "stats" });
   const line = await waitFor(() => child.lines.slice(before).find((l) => l.startsWith("stats ")), "a stats line");

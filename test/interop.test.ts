@@ -19,7 +19,11 @@ describe("interop", () => {
     const log = record(manager, EVENTS.nodeUp, EVENTS.nodeDown, "ping");
     let pingContext = "";
     manager.on("ping", (...args: unknown[]) => {
-      pingContext = JSON.stringify({ sender: manager.current?.sender, topic: manager.current?.topic, metadata: manager.current?.metadata });
+      pingContext = JSON.stringify({
+        sender: manager.current?.sender,
+        topic: manager.current?.topic,
+        metadata: manager.current?.metadata,
+      });
       manager.publish(manager.nodeTopic("py-worker"), "pong", [...args, { ok: true }]);
     });
     const { xsub, xpub } = manager.broker!.endpoints!;
@@ -31,7 +35,11 @@ describe("interop", () => {
     const up = log.find((l) => l.startsWith(`${EVENTS.nodeUp} ["py-worker"`))!;
     const pyId = JSON.parse(up.slice(EVENTS.nodeUp.length + 1))[1] as string;
     expect(pyId).toMatch(/^python_py-worker_/);
-    expect(JSON.parse(pingContext)).toEqual({ sender: pyId, topic: "zeek.cluster.manager", metadata: [[200, "sent by python"]] });
+    expect(JSON.parse(pingContext)).toEqual({
+      sender: pyId,
+      topic: "zeek.cluster.manager",
+      metadata: [[200, "sent by python"]],
+    });
     await expectEntry(log, `${EVENTS.nodeDown} ["py-worker","${pyId}"]`);
     expect(manager.reports).toEqual([]);
   });
@@ -48,13 +56,40 @@ describe("interop: logs", () => {
   test.skipIf(!PYTHON)("the Python logger from docs/examples reads batches written by a node", async () => {
     const py = spawnChild([PYTHON!, join(DOCS, "examples/python_logger.py"), "30"]);
     const endpoint = (await py.waitForLine(/^listening (\S+)$/))[1]!;
-    const hub = makeNode({ name: "py-log-writer", runProxyThread: true, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT, connectLogEndpoints: [endpoint], logSerializer: "msgpack-log-v1", logging: { acknowledge: false, writeBufferSize: 7 } });
+    const hub = makeNode({
+      name: "py-log-writer",
+      runProxyThread: true,
+      listenXsubEndpoint: ANY_PORT,
+      listenXpubEndpoint: ANY_PORT,
+      connectLogEndpoints: [endpoint],
+      logSerializer: "msgpack-log-v1",
+      logging: { acknowledge: false, writeBufferSize: 7 },
+    });
     await hub.start();
-    const CONN = defineStream({ id: "Conn::LOG", path: "conn", fields: { ts: "time", uid: "string", "id.orig_h": "addr", tags: "set[string]", service: { type: "string", optional: true } } });
-    for (let i = 0; i < 30; i++) hub.log(CONN, { ts: 1700000000 + i, uid: `C${i}`, "id.orig_h": "10.0.0.1", tags: ["a"], ...(i % 2 ? { service: "dns" } : {}) });
+    const CONN = defineStream({
+      id: "Conn::LOG",
+      path: "conn",
+      fields: {
+        ts: "time",
+        uid: "string",
+        "id.orig_h": "addr",
+        tags: "set[string]",
+        service: { type: "string", optional: true },
+      },
+    });
+    for (let i = 0; i < 30; i++)
+      hub.log(CONN, {
+        ts: 1700000000 + i,
+        uid: `C${i}`,
+        "id.orig_h": "10.0.0.1",
+        tags: ["a"],
+        ...(i % 2 ? { service: "dns" } : {}),
+      });
     await hub.flushLogs(5000);
     expect(await py.exited()).toBe(0);
-    const records = py.lines.filter((l) => l.startsWith("record conn ")).map((l) => JSON.parse(l.slice("record conn ".length)));
+    const records = py.lines
+      .filter((l) => l.startsWith("record conn "))
+      .map((l) => JSON.parse(l.slice("record conn ".length)));
     expect(records).toHaveLength(30);
     expect(records[1]).toEqual({ ts: 1700000001, uid: "C1", "id.orig_h": "10.0.0.1", tags: ["a"], service: "dns" });
     expect(records[0]).toEqual({ ts: 1700000000, uid: "C0", "id.orig_h": "10.0.0.1", tags: ["a"] });

@@ -32,7 +32,10 @@ describe("Cluster.launch", () => {
 
   test("a killed node is reported as a death, restarted, and node_up again everywhere", async () => {
     const deaths: string[] = [];
-    const cluster = await launchCluster(FIVE, { restart: "on-failure", onDeath: (d) => deaths.push(`${d.name} ${d.signal} ${d.restarting}`) });
+    const cluster = await launchCluster(FIVE, {
+      restart: "on-failure",
+      onDeath: (d) => deaths.push(`${d.name} ${d.signal} ${d.restarting}`),
+    });
     await cluster.ready();
     const before = cluster.nodes.get("worker-1")!;
     const oldId = before.id;
@@ -46,7 +49,11 @@ describe("Cluster.launch", () => {
     const after = await waitFor(restarted, "worker-1 restarted", 15_000);
     expect(after.restarts).toBe(1);
     expect(after.id).not.toBe(oldId);
-    await waitFor(() => [...cluster.nodes.values()].every((n) => n.up.size === 4), `node_up everywhere again (${[...cluster.nodes.values()].map((n) => `${n.name}:${[...n.up]}`).join(" ")})`, 15_000);
+    await waitFor(
+      () => [...cluster.nodes.values()].every((n) => n.up.size === 4),
+      `node_up everywhere again (${[...cluster.nodes.values()].map((n) => `${n.name}:${[...n.up]}`).join(" ")})`,
+      15_000,
+    );
     expect(cluster.failed).toBe(false);
   });
 
@@ -67,16 +74,31 @@ describe("Cluster.launch", () => {
     cluster.kill("worker-2", "SIGTERM"); // the node stops itself cleanly and exits 0
     await waitFor(() => cluster.deaths.length === 1, "the exit of worker-2");
     expect(cluster.deaths).toEqual([{ name: "worker-2", code: 0, signal: null, restarting: false }]);
-    await waitFor(() => [...cluster.nodes.values()].filter((n) => n.name !== "worker-2").every((n) => !n.up.has("worker-2")), "node_down for worker-2 everywhere");
+    await waitFor(
+      () => [...cluster.nodes.values()].filter((n) => n.name !== "worker-2").every((n) => !n.up.has("worker-2")),
+      "node_down for worker-2 everywhere",
+    );
     expect(cluster.failed).toBe(false);
-    expect([...cluster.nodes.values()].filter((n) => n.proc.exitCode === null).map((n) => n.name).sort()).toEqual(["logger", "manager", "proxy", "worker-1"]);
+    expect(
+      [...cluster.nodes.values()]
+        .filter((n) => n.proc.exitCode === null)
+        .map((n) => n.name)
+        .sort(),
+    ).toEqual(["logger", "manager", "proxy", "worker-1"]);
   });
 
   test("a node script that fails at start-up rejects the launch, naming the node, and leaves nothing running", async () => {
-    const file = { nodes: { manager: { type: "manager" as const, ip: "127.0.0.1", port: 27761 }, "worker-1": { type: "worker" as const, ip: "127.0.0.1", script: BROKEN } } };
+    const file = {
+      nodes: {
+        manager: { type: "manager" as const, ip: "127.0.0.1", port: 27761 },
+        "worker-1": { type: "worker" as const, ip: "127.0.0.1", script: BROKEN },
+      },
+    };
     const output: string[] = [];
     const before = new Set(childPids());
-    const err = await Cluster.launch(file, { isolated: true, output: (n, l) => output.push(`${n} | ${l}`) }).catch((e: Error) => e);
+    const err = await Cluster.launch(file, { isolated: true, output: (n, l) => output.push(`${n} | ${l}`) }).catch(
+      (e: Error) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     expect((err as Error & { code: string }).code).toBe("NODE_FAILED");
     expect((err as Error).message).toContain("Node 'worker-1' exited while starting (exit code 1)");
@@ -87,10 +109,14 @@ describe("Cluster.launch", () => {
   test("withCluster stops every process even when the callback throws, and removes its ipc directory", async () => {
     let pids: number[] = [];
     const dirsBefore = new Set(readdirSync(tmpdir()).filter((d) => d.startsWith("zcl-")));
-    const err = await withCluster(FIVE, async (cluster) => {
-      pids = [...cluster.nodes.values()].map((n) => n.proc.pid);
-      throw new Error("the caller failed");
-    }, { isolated: true, output: "silent" }).catch((e: Error) => e);
+    const err = await withCluster(
+      FIVE,
+      async (cluster) => {
+        pids = [...cluster.nodes.values()].map((n) => n.proc.pid);
+        throw new Error("the caller failed");
+      },
+      { isolated: true, output: "silent" },
+    ).catch((e: Error) => e);
     expect((err as Error).message).toBe("the caller failed");
     expect(pids).toHaveLength(5);
     expect(remaining(pids)).toEqual([]);
@@ -99,7 +125,9 @@ describe("Cluster.launch", () => {
 
   test("records written on any node land in the logger's directory", async () => {
     const dir = mkdtempSync(join(tmpdir(), "launcher-logs-"));
-    const cluster = await launchCluster(new URL("../scripts/demo/cluster.json", import.meta.url).pathname, { env: { CLUSTER_LOG_DIR: dir } });
+    const cluster = await launchCluster(new URL("../scripts/demo/cluster.json", import.meta.url).pathname, {
+      env: { CLUSTER_LOG_DIR: dir },
+    });
     await cluster.ready();
     await waitFor(() => readdirSync(dir).some((f) => f.startsWith("pings")), `pings.log in ${dir}`);
     await cluster.stop();
@@ -109,6 +137,8 @@ describe("Cluster.launch", () => {
   });
 
   test("bad launch options are RangeErrors naming the option", async () => {
-    expect(Cluster.launch(FIVE, { restart: "sometimes" as "no" })).rejects.toThrow(/launch option 'restart'.*sometimes/);
+    expect(Cluster.launch(FIVE, { restart: "sometimes" as "no" })).rejects.toThrow(
+      /launch option 'restart'.*sometimes/,
+    );
   });
 });

@@ -38,23 +38,47 @@ const TWO_LOGGERS: ClusterLayout = {
 
 const derive = (layout: ClusterLayout, name: string) => {
   const c = nodeConfig(layout, name, {}, {});
-  return { runProxyThread: c.runProxyThread, listenLogEndpoint: c.listenLogEndpoint, connectLogEndpoints: c.connectLogEndpoints };
+  return {
+    runProxyThread: c.runProxyThread,
+    listenLogEndpoint: c.listenLogEndpoint,
+    connectLogEndpoints: c.connectLogEndpoints,
+  };
 };
 const LOGGER_EP = `tcp://${IP}:${LOG_PULL_PORT}`;
 
 describe("nodeConfig() on Zeek's test layouts", () => {
   test("simple: the manager runs the broker, the logger listens, everyone else sends it logs", () => {
-    expect(derive(SIMPLE, "manager")).toEqual({ runProxyThread: true, listenLogEndpoint: "", connectLogEndpoints: [LOGGER_EP] });
-    expect(derive(SIMPLE, "logger")).toEqual({ runProxyThread: false, listenLogEndpoint: LOGGER_EP, connectLogEndpoints: [] });
+    expect(derive(SIMPLE, "manager")).toEqual({
+      runProxyThread: true,
+      listenLogEndpoint: "",
+      connectLogEndpoints: [LOGGER_EP],
+    });
+    expect(derive(SIMPLE, "logger")).toEqual({
+      runProxyThread: false,
+      listenLogEndpoint: LOGGER_EP,
+      connectLogEndpoints: [],
+    });
     for (const name of ["proxy", "worker-1", "worker-2"]) {
-      expect(derive(SIMPLE, name)).toEqual({ runProxyThread: false, listenLogEndpoint: "", connectLogEndpoints: [LOGGER_EP] });
+      expect(derive(SIMPLE, name)).toEqual({
+        runProxyThread: false,
+        listenLogEndpoint: "",
+        connectLogEndpoints: [LOGGER_EP],
+      });
     }
   });
 
   test("no-logger: the manager is the logger", () => {
-    expect(derive(NO_LOGGER, "manager")).toEqual({ runProxyThread: true, listenLogEndpoint: LOGGER_EP, connectLogEndpoints: [] });
+    expect(derive(NO_LOGGER, "manager")).toEqual({
+      runProxyThread: true,
+      listenLogEndpoint: LOGGER_EP,
+      connectLogEndpoints: [],
+    });
     for (const name of ["proxy", "worker-1", "worker-2"]) {
-      expect(derive(NO_LOGGER, name)).toEqual({ runProxyThread: false, listenLogEndpoint: "", connectLogEndpoints: [LOGGER_EP] });
+      expect(derive(NO_LOGGER, name)).toEqual({
+        runProxyThread: false,
+        listenLogEndpoint: "",
+        connectLogEndpoints: [LOGGER_EP],
+      });
     }
   });
 
@@ -66,8 +90,13 @@ describe("nodeConfig() on Zeek's test layouts", () => {
 
   test("two loggers: every non-logger connects to both, in layout order", () => {
     const both: [string, string] = [LOGGER_EP, `tcp://${IP}:${LOG_PULL_PORT + 1}`];
-    expect(derive(TWO_LOGGERS, "logger-2")).toEqual({ runProxyThread: false, listenLogEndpoint: both[1], connectLogEndpoints: [] });
-    for (const name of ["manager", "proxy", "worker-1", "worker-2"]) expect(derive(TWO_LOGGERS, name).connectLogEndpoints).toEqual(both);
+    expect(derive(TWO_LOGGERS, "logger-2")).toEqual({
+      runProxyThread: false,
+      listenLogEndpoint: both[1],
+      connectLogEndpoints: [],
+    });
+    for (const name of ["manager", "proxy", "worker-1", "worker-2"])
+      expect(derive(TWO_LOGGERS, name).connectLogEndpoints).toEqual(both);
   });
 
   test("IPv6 addresses are bracketed, also for the manager-as-logger, and turn ipv6 on", () => {
@@ -96,18 +125,69 @@ describe("nodeConfig() on Zeek's test layouts", () => {
 describe("layout validation", () => {
   const base = SIMPLE.nodes;
   const cases: [string, ClusterLayout, ErrorConstructor, RegExp][] = [
-    ["unknown node type", { nodes: { ...base, x: { type: "wroker" as "worker", ip: IP } } }, RangeError, /nodes\["x"\]\.type: expected manager \| logger \| proxy \| worker, got 'wroker'/],
-    ["node type of the wrong type", { nodes: { x: { type: 1 as unknown as "worker", ip: IP } } }, TypeError, /nodes\["x"\]\.type/],
-    ["bad ip", { nodes: { ...base, x: { type: "worker", ip: "127.0.0.256" } } }, RangeError, /nodes\["x"\]\.ip: .*got '127\.0\.0\.256'/],
+    [
+      "unknown node type",
+      { nodes: { ...base, x: { type: "wroker" as "worker", ip: IP } } },
+      RangeError,
+      /nodes\["x"\]\.type: expected manager \| logger \| proxy \| worker, got 'wroker'/,
+    ],
+    [
+      "node type of the wrong type",
+      { nodes: { x: { type: 1 as unknown as "worker", ip: IP } } },
+      TypeError,
+      /nodes\["x"\]\.type/,
+    ],
+    [
+      "bad ip",
+      { nodes: { ...base, x: { type: "worker", ip: "127.0.0.256" } } },
+      RangeError,
+      /nodes\["x"\]\.ip: .*got '127\.0\.0\.256'/,
+    ],
     ["bracketed ip", { nodes: { x: { type: "worker", ip: "[::1]" } } }, RangeError, /no brackets.*got '\[::1\]'/],
-    ["port out of range", { nodes: { ...base, logger: { type: "logger", ip: IP, port: 0 } } }, RangeError, /nodes\["logger"\]\.port: .*got 0/],
-    ["port as a string", { nodes: { ...base, logger: { type: "logger", ip: IP, port: "27762" as unknown as number } } }, TypeError, /port/],
-    ["logger without a port", { nodes: { ...base, logger: { type: "logger", ip: IP } } }, RangeError, /nodes\["logger"\]\.port: expected a port: this node receives the logs/],
-    ["unknown node field", { nodes: { x: { type: "worker", ip: IP, prot: 1 } as never } }, TypeError, /nodes\["x"\] has unknown field 'prot'/],
+    [
+      "port out of range",
+      { nodes: { ...base, logger: { type: "logger", ip: IP, port: 0 } } },
+      RangeError,
+      /nodes\["logger"\]\.port: .*got 0/,
+    ],
+    [
+      "port as a string",
+      { nodes: { ...base, logger: { type: "logger", ip: IP, port: "27762" as unknown as number } } },
+      TypeError,
+      /port/,
+    ],
+    [
+      "logger without a port",
+      { nodes: { ...base, logger: { type: "logger", ip: IP } } },
+      RangeError,
+      /nodes\["logger"\]\.port: expected a port: this node receives the logs/,
+    ],
+    [
+      "unknown node field",
+      { nodes: { x: { type: "worker", ip: IP, prot: 1 } as never } },
+      TypeError,
+      /nodes\["x"\] has unknown field 'prot'/,
+    ],
     ["two managers", { nodes: { ...base, m2: { type: "manager", ip: IP } } }, RangeError, /at most one manager/],
     ["no nodes", { nodes: {} }, RangeError, /at least one node/],
-    ["two nodes on one ip and port", { nodes: { ...base, "logger-2": { type: "logger", ip: IP, port: base.logger!.port!, metricsPort: 9 } } }, RangeError, /nodes\["logger-2"\]\.port: expected a port no other node uses on 127\.0\.0\.1 \(nodes\["logger"\]\.port has it\), got 27762/],
-    ["a metrics port taken by another node", { nodes: { ...base, x: { type: "worker", ip: IP, metricsPort: 9991 }, y: { type: "worker", ip: IP, metricsPort: 9991 } } }, RangeError, /nodes\["y"\]\.metricsPort: .*nodes\["x"\]\.metricsPort has it/],
+    [
+      "two nodes on one ip and port",
+      { nodes: { ...base, "logger-2": { type: "logger", ip: IP, port: base.logger!.port!, metricsPort: 9 } } },
+      RangeError,
+      /nodes\["logger-2"\]\.port: expected a port no other node uses on 127\.0\.0\.1 \(nodes\["logger"\]\.port has it\), got 27762/,
+    ],
+    [
+      "a metrics port taken by another node",
+      {
+        nodes: {
+          ...base,
+          x: { type: "worker", ip: IP, metricsPort: 9991 },
+          y: { type: "worker", ip: IP, metricsPort: 9991 },
+        },
+      },
+      RangeError,
+      /nodes\["y"\]\.metricsPort: .*nodes\["x"\]\.metricsPort has it/,
+    ],
     ["name with a space", { nodes: { "worker 1": { type: "worker", ip: IP } } }, RangeError, /node name/],
   ];
   for (const [what, layout, Err, message] of cases) {
@@ -118,13 +198,20 @@ describe("layout validation", () => {
   }
 
   test("a node name not in the layout is a RangeError", () => {
-    expect(() => nodeConfig(SIMPLE, "worker-3", {}, {})).toThrow(/node name: expected one of manager, logger.*got 'worker-3'/);
+    expect(() => nodeConfig(SIMPLE, "worker-3", {}, {})).toThrow(
+      /node name: expected one of manager, logger.*got 'worker-3'/,
+    );
   });
 
   test("no logger endpoints with more than one node is an error", () => {
-    const layout: ClusterLayout = { nodes: { manager: { type: "manager", ip: IP }, "worker-1": { type: "worker", ip: IP } }, managerIsLogger: false };
+    const layout: ClusterLayout = {
+      nodes: { manager: { type: "manager", ip: IP }, "worker-1": { type: "worker", ip: IP } },
+      managerIsLogger: false,
+    };
     expect(() => nodeConfig(layout, "worker-1", {}, {})).toThrow(RangeError);
     expect(() => nodeConfig(layout, "worker-1", {}, {})).toThrow(/node 'worker-1' has no logger to send logs to/);
-    expect(nodeConfig(layout, "worker-1", { connectLogEndpoints: ["tcp://127.0.0.1:9"] }, {}).connectLogEndpoints).toHaveLength(1);
+    expect(
+      nodeConfig(layout, "worker-1", { connectLogEndpoints: ["tcp://127.0.0.1:9"] }, {}).connectLogEndpoints,
+    ).toHaveLength(1);
   });
 });

@@ -17,31 +17,52 @@ const tempDir = () => {
   return dir;
 };
 
-const TEST = defineStream({ id: "Test::LOG", path: "test", fields: { seq: "count", note: { type: "string", optional: true }, tags: { type: "set[string]", optional: true } } });
+const TEST = defineStream({
+  id: "Test::LOG",
+  path: "test",
+  fields: { seq: "count", note: { type: "string", optional: true }, tags: { type: "set[string]", optional: true } },
+});
 const batchOf = (from: number, n: number) => ({
   stream: TEST.id,
   path: "test",
   fields: [...TEST.fields],
-  records: Array.from({ length: n }, (_, i) => recordValues(TEST, { seq: from + i, note: `record ${from + i}`, tags: ["x"] })),
+  records: Array.from({ length: n }, (_, i) =>
+    recordValues(TEST, { seq: from + i, note: `record ${from + i}`, tags: ["x"] }),
+  ),
 });
 const ROTATED = /^test\.\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d(-\d+)?\.log$/;
 
 /** Seqs in every rotated JSON file, checking that each line is a whole record. */
 function seqsIn(dir: string): number[][] {
-  return readdirSync(dir).sort().map((f) => {
-    expect(f).toMatch(ROTATED);
-    return readFileSync(join(dir, f), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l).seq as number);
-  });
+  return readdirSync(dir)
+    .sort()
+    .map((f) => {
+      expect(f).toMatch(ROTATED);
+      return readFileSync(join(dir, f), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).seq as number);
+    });
 }
-const exactlyOnce = (seqs: number[], n: number) => expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+const exactlyOnce = (seqs: number[], n: number) =>
+  expect([...seqs].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
 
 describe("LogFiles", () => {
   test("JSON lines as Zeek writes them: unset fields left out, sets as arrays, big counts with every digit", () => {
     const dir = tempDir();
     const files = new LogFiles({ dir });
-    files.write({ ...batchOf(0, 1), records: [[1, null, []], [2, "x", ["a", "b"]], [18446744073709551615n, "é\\", [""]]] });
+    files.write({
+      ...batchOf(0, 1),
+      records: [
+        [1, null, []],
+        [2, "x", ["a", "b"]],
+        [18446744073709551615n, "é\\", [""]],
+      ],
+    });
     files.close();
-    expect(readFileSync(join(dir, "test.log"), "utf8")).toBe('{"seq":1,"tags":[]}\n{"seq":2,"note":"x","tags":["a","b"]}\n{"seq":18446744073709551615,"note":"é\\\\","tags":[""]}\n');
+    expect(readFileSync(join(dir, "test.log"), "utf8")).toBe(
+      '{"seq":1,"tags":[]}\n{"seq":2,"note":"x","tags":["a","b"]}\n{"seq":18446744073709551615,"note":"é\\\\","tags":[""]}\n',
+    );
   });
 
   test("rotation by size: every file renamed whole, none much over the limit, no record split or lost", () => {
@@ -52,7 +73,9 @@ describe("LogFiles", () => {
     const perFile = seqsIn(dir);
     expect(perFile.length).toBeGreaterThan(10);
     exactlyOnce(perFile.flat(), 1000);
-    const longest = Math.max(...perFile.flat().map((s) => JSON.stringify({ seq: s, note: `record ${s}`, tags: ["x"] }).length + 1));
+    const longest = Math.max(
+      ...perFile.flat().map((s) => JSON.stringify({ seq: s, note: `record ${s}`, tags: ["x"] }).length + 1),
+    );
     for (const f of readdirSync(dir)) expect(statSync(join(dir, f)).size).toBeLessThan(2000 + longest);
   });
 
@@ -112,7 +135,14 @@ describe("LogFiles", () => {
 
   test("a logger node rotates by size through its logging options", async () => {
     const dir = tempDir();
-    const hub = makeNode({ name: "hub", runProxyThread: true, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT, listenLogEndpoint: ANY_PORT, logging: { dir, rotateSize: 3000 } });
+    const hub = makeNode({
+      name: "hub",
+      runProxyThread: true,
+      listenXsubEndpoint: ANY_PORT,
+      listenXpubEndpoint: ANY_PORT,
+      listenLogEndpoint: ANY_PORT,
+      logging: { dir, rotateSize: 3000 },
+    });
     await hub.start();
     for (let seq = 0; seq < 500; seq++) hub.log(TEST, { seq, note: `record ${seq}` });
     await hub.stop();

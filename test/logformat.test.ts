@@ -21,22 +21,42 @@ const OK = { ts: 1700000000.25, uid: "CHhAvVGS1DHFjwGM9", "id.orig_h": "10.0.0.1
 describe("defineStream()", () => {
   test("keeps field order and optional flags", () => {
     expect(CONN.fields.map((f) => `${f.name}:${f.type}${f.optional ? "?" : ""}`)).toEqual([
-      "ts:time", "uid:string", "id.orig_h:addr", "id.orig_p:port", "proto:enum", "duration:interval?", "orig_bytes:count?", "tunnel_parents:set[string]?",
+      "ts:time",
+      "uid:string",
+      "id.orig_h:addr",
+      "id.orig_p:port",
+      "proto:enum",
+      "duration:interval?",
+      "orig_bytes:count?",
+      "tunnel_parents:set[string]?",
     ]);
   });
 
   test("rejects unknown types and bad definitions", () => {
-    expect(() => defineStream({ id: "X::LOG", path: "x", fields: { a: "uint" as never } })).toThrow(/stream 'X::LOG': field 'a' has unknown type "uint"/);
+    expect(() => defineStream({ id: "X::LOG", path: "x", fields: { a: "uint" as never } })).toThrow(
+      /stream 'X::LOG': field 'a' has unknown type "uint"/,
+    );
     expect(() => defineStream({ id: "X::LOG", path: "x", fields: { a: "set[table]" as never } })).toThrow(RangeError);
     expect(() => defineStream({ id: "", path: "x", fields: { a: "string" } })).toThrow(TypeError);
-    expect(() => defineStream({ id: "X::LOG", path: "../etc", fields: { a: "string" } })).toThrow(/path must be a file name/);
+    expect(() => defineStream({ id: "X::LOG", path: "../etc", fields: { a: "string" } })).toThrow(
+      /path must be a file name/,
+    );
     expect(() => defineStream({ id: "X::LOG", path: "x", fields: {} })).toThrow(TypeError);
   });
 });
 
 describe("records are checked against the schema", () => {
   test("a valid record becomes values in field order, unset optional fields null", () => {
-    expect(recordValues(CONN, { ...OK, orig_bytes: 10, tunnel_parents: new Set(["a"]) })).toEqual([1700000000.25, "CHhAvVGS1DHFjwGM9", "10.0.0.1", 53, "udp", null, 10, ["a"]]);
+    expect(recordValues(CONN, { ...OK, orig_bytes: 10, tunnel_parents: new Set(["a"]) })).toEqual([
+      1700000000.25,
+      "CHhAvVGS1DHFjwGM9",
+      "10.0.0.1",
+      53,
+      "udp",
+      null,
+      10,
+      ["a"],
+    ]);
     expect(recordValues(CONN, { ...OK, ts: new Date(1500) })[0]).toBe(1.5);
   });
 
@@ -47,7 +67,11 @@ describe("records are checked against the schema", () => {
     ["not an address", { ...OK, "id.orig_h": "10.0.0.256" }, /field 'id.orig_h' expects an IP address/],
     ["port out of range", { ...OK, "id.orig_p": 70000 }, /field 'id.orig_p' expects a port number/],
     ["negative count", { ...OK, orig_bytes: -1 }, /field 'orig_bytes' expects a non-negative 64-bit integer, got -1/],
-    ["set element of the wrong type", { ...OK, tunnel_parents: ["a", 1] }, /field 'tunnel_parents' expects set elements that are a string/],
+    [
+      "set element of the wrong type",
+      { ...OK, tunnel_parents: ["a", 1] },
+      /field 'tunnel_parents' expects set elements that are a string/,
+    ],
     ["scalar for a set", { ...OK, tunnel_parents: "a" }, /field 'tunnel_parents' expects a set of string/],
   ];
   for (const [what, record, message] of bad) {
@@ -59,7 +83,10 @@ describe("records are checked against the schema", () => {
 
   test("schema errors raise in write() before anything is buffered or sent", async () => {
     const sent: number[] = [];
-    const writer = new LogWriter({ send: (records) => (sent.push(records), "sent"), drain: async () => {}, report: () => {} }, { acknowledge: false });
+    const writer = new LogWriter(
+      { send: (records) => (sent.push(records), "sent"), drain: async () => {}, report: () => {} },
+      { acknowledge: false },
+    );
     expect(() => writer.write(CONN, { ...OK, uid: 5 })).toThrow(/field 'uid' expects a string/);
     expect(() => writer.write(CONN, { ...OK, extra: true })).toThrow(/has no field 'extra'/);
     await writer.flush();
@@ -82,8 +109,12 @@ describe("msgpack-log-v1", () => {
     const fields = [...CONN.fields];
     const enc = (body: unknown) => new Uint8Array(Buffer.from(JSON.stringify(body))); // not msgpack at all
     expect(() => decodeBatch(enc(["x"]))).toThrow();
-    expect(() => decodeBatch(encodeBatch({ stream: "S", path: "../x", fields, records: [] }))).toThrow(/bad stream or path/);
-    expect(() => decodeBatch(encodeBatch({ stream: "S", path: "p", fields, records: [[1]] }))).toThrow(/does not match the fields/);
+    expect(() => decodeBatch(encodeBatch({ stream: "S", path: "../x", fields, records: [] }))).toThrow(
+      /bad stream or path/,
+    );
+    expect(() => decodeBatch(encodeBatch({ stream: "S", path: "p", fields, records: [[1]] }))).toThrow(
+      /does not match the fields/,
+    );
     const wrong = recordValues(CONN, OK);
     wrong[2] = "not-an-ip";
     expect(() => decodeBatch(encodeBatch({ stream: "S", path: "p", fields, records: [wrong] }))).toThrow(/id.orig_h/);

@@ -4,9 +4,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Context } from "../lib/_zmq.ts";
 import type { ClusterLayout } from "../lib/layout.ts";
 import { defineStream, encodeBatch, LOG_FORMAT, recordValues, ZEEK_LOG_FORMAT } from "../lib/logformat.ts";
-import { Context } from "../lib/_zmq.ts";
 import { makeNode, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, startNodeProcess, statsOf, waitFor } from "./helpers.ts";
 
@@ -24,7 +24,12 @@ const IP = "127.0.0.1";
 
 /** A node that only runs the broker for the others (no layout). */
 async function startHub() {
-  const hub = makeNode({ name: "hub", runProxyThread: true, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT });
+  const hub = makeNode({
+    name: "hub",
+    runProxyThread: true,
+    listenXsubEndpoint: ANY_PORT,
+    listenXpubEndpoint: ANY_PORT,
+  });
   await hub.start();
   return hub;
 }
@@ -34,7 +39,12 @@ const TEST = defineStream({ id: "Test::LOG", path: "test", fields: { ts: "time",
 function recordsIn(dir: string, prefix = "test"): { writer: string; seq: number }[] {
   return readdirSync(dir)
     .filter((f) => f.startsWith(prefix) && f.endsWith(".log"))
-    .flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)));
+    .flatMap((f) =>
+      readFileSync(join(dir, f), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    );
 }
 
 /** Asserts that `records` holds seq 0..n-1 exactly once for each writer. */
@@ -63,12 +73,20 @@ describe("remote logging", () => {
     };
     const manager = await startManager(layout, { connectLogEndpoints: ["ipc:///nonexistent"] });
     const loggerDirs = [tempDir(), tempDir()];
-    const loggers = loggerDirs.map((dir, i) => makeNode({ name: `logger-${i + 1}`, layout, ...via(manager), listenLogEndpoint: ANY_PORT, logging: { dir } }));
+    const loggers = loggerDirs.map((dir, i) =>
+      makeNode({ name: `logger-${i + 1}`, layout, ...via(manager), listenLogEndpoint: ANY_PORT, logging: { dir } }),
+    );
     await Promise.all(loggers.map((l) => l.start()));
     const endpoints = loggers.map((l) => l.logEndpoint);
-    const writers = await Promise.all(["worker-1", "worker-2", "worker-3"].map((name) =>
-      startNodeProcess({ name, layout, options: { ...via(manager), connectLogEndpoints: endpoints, logging: { writeBufferSize: 7 } } })
-    ));
+    const writers = await Promise.all(
+      ["worker-1", "worker-2", "worker-3"].map((name) =>
+        startNodeProcess({
+          name,
+          layout,
+          options: { ...via(manager), connectLogEndpoints: endpoints, logging: { writeBufferSize: 7 } },
+        }),
+      ),
+    );
     for (const w of writers) w.send({ cmd: "log", count: 2000, perTick: 100 });
     for (const w of writers) await w.waitForLine(/^logged 2000$/, 30_000);
     for (const w of writers) w.send({ cmd: "stop" });
@@ -77,13 +95,16 @@ describe("remote logging", () => {
     const perLogger = loggerDirs.map((dir) => recordsIn(dir));
     expectExactlyOnce(perLogger.flat(), ["worker-1", "worker-2", "worker-3"], 2000);
     for (const records of perLogger) {
-      for (const w of ["worker-1", "worker-2", "worker-3"]) expect(records.filter((r) => r.writer === w).length).toBeGreaterThan(10);
+      for (const w of ["worker-1", "worker-2", "worker-3"])
+        expect(records.filter((r) => r.writer === w).length).toBeGreaterThan(10);
     }
   }, 60_000);
 
   test("manager-is-logger: the workers' logs and the manager's own land on the manager", async () => {
     const dir = tempDir();
-    const layout: ClusterLayout = { nodes: { manager: { type: "manager", ip: IP, port: 1 }, "worker-1": { type: "worker", ip: IP } } };
+    const layout: ClusterLayout = {
+      nodes: { manager: { type: "manager", ip: IP, port: 1 }, "worker-1": { type: "worker", ip: IP } },
+    };
     const manager = await startManager(layout, { listenLogEndpoint: ANY_PORT, logging: { dir } });
     expect(manager.config.runProxyThread && manager.logReceiver !== undefined).toBe(true);
     const worker = makeNode({ name: "worker-1", layout, ...via(manager), connectLogEndpoints: [manager.logEndpoint] });
@@ -93,8 +114,16 @@ describe("remote logging", () => {
     expect(await worker.flushLogs(10_000)).toBe(true);
     await manager.stop();
     const records = recordsIn(dir);
-    expectExactlyOnce(records.filter((r) => r.writer === "worker-1"), ["worker-1"], 300);
-    expectExactlyOnce(records.filter((r) => r.writer === "manager"), ["manager"], 50);
+    expectExactlyOnce(
+      records.filter((r) => r.writer === "worker-1"),
+      ["worker-1"],
+      300,
+    );
+    expectExactlyOnce(
+      records.filter((r) => r.writer === "manager"),
+      ["manager"],
+      50,
+    );
   });
 
   test("a record written while the node stops is dropped and counted with one warning, not thrown", async () => {
@@ -114,7 +143,12 @@ describe("remote logging", () => {
   test("a stream with every field type is written as Zeek's TSV, byte for byte", async () => {
     const dir = tempDir();
     const manager = await startHub();
-    const logger = makeNode({ name: "tsv-logger", ...via(manager), listenLogEndpoint: ANY_PORT, logging: { dir, format: "tsv" } });
+    const logger = makeNode({
+      name: "tsv-logger",
+      ...via(manager),
+      listenLogEndpoint: ANY_PORT,
+      logging: { dir, format: "tsv" },
+    });
     await logger.start();
     const writer = makeNode({ name: "tsv-writer", ...via(manager), connectLogEndpoints: [logger.logEndpoint] });
     await writer.start();
@@ -122,21 +156,87 @@ describe("remote logging", () => {
       id: "All::LOG",
       path: "all",
       fields: {
-        b: "bool", c: "count", i: "int", d: "double", t: "time", iv: "interval", s: "string", a: "addr", sn: "subnet", p: "port",
-        e: "enum", ss: "set[string]", vc: "vector[count]", vd: "vector[double]", sa: "set[addr]", opt: { type: "string", optional: true },
+        b: "bool",
+        c: "count",
+        i: "int",
+        d: "double",
+        t: "time",
+        iv: "interval",
+        s: "string",
+        a: "addr",
+        sn: "subnet",
+        p: "port",
+        e: "enum",
+        ss: "set[string]",
+        vc: "vector[count]",
+        vd: "vector[double]",
+        sa: "set[addr]",
+        opt: { type: "string", optional: true },
       },
     });
     const records = [
-      { b: true, c: 42, i: -7, d: 3.5, t: 1700000000.5, iv: 0.25, s: "hello\tworld", a: "192.168.1.1", sn: "10.0.0.0/8", p: 443, e: "Conn::LOG", ss: ["a", "b,c"], vc: [1, 2, 3], vd: [0.1, 2], sa: [] },
-      { b: false, c: 0, i: 0, d: 2, t: 0, iv: 1, s: "", a: "::1", sn: "2001:db8::/32", p: 0, e: "x", ss: [], vc: [], vd: [1e-7], sa: ["10.1.1.1", "fe80::1"], opt: "-" },
-      { b: true, c: 18446744073709551615n, i: -9007199254740993n, d: 0.1234567, t: 1.0000005, iv: 86400, s: "(empty)", a: "0.0.0.0", sn: "0.0.0.0/0", p: 65535, e: "T", ss: [""], vc: [0], vd: [-1.5], sa: ["::"], opt: "back\\slash é\x01" },
+      {
+        b: true,
+        c: 42,
+        i: -7,
+        d: 3.5,
+        t: 1700000000.5,
+        iv: 0.25,
+        s: "hello\tworld",
+        a: "192.168.1.1",
+        sn: "10.0.0.0/8",
+        p: 443,
+        e: "Conn::LOG",
+        ss: ["a", "b,c"],
+        vc: [1, 2, 3],
+        vd: [0.1, 2],
+        sa: [],
+      },
+      {
+        b: false,
+        c: 0,
+        i: 0,
+        d: 2,
+        t: 0,
+        iv: 1,
+        s: "",
+        a: "::1",
+        sn: "2001:db8::/32",
+        p: 0,
+        e: "x",
+        ss: [],
+        vc: [],
+        vd: [1e-7],
+        sa: ["10.1.1.1", "fe80::1"],
+        opt: "-",
+      },
+      {
+        b: true,
+        c: 18446744073709551615n,
+        i: -9007199254740993n,
+        d: 0.1234567,
+        t: 1.0000005,
+        iv: 86400,
+        s: "(empty)",
+        a: "0.0.0.0",
+        sn: "0.0.0.0/0",
+        p: 65535,
+        e: "T",
+        ss: [""],
+        vc: [0],
+        vd: [-1.5],
+        sa: ["::"],
+        opt: "back\\slash é\x01",
+      },
     ];
     for (const r of records) writer.log(ALL, r);
     expect(await writer.flushLogs(10_000)).toBe(true);
     await logger.stop();
     const written = readFileSync(join(dir, "all.log"), "utf8");
     expect(written).toMatch(/^#open\t\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d$/m);
-    expect(written.replace(/^#(open|close)\t[\d-]+$/gm, "#$1\tSTAMP")).toBe(readFileSync(join(import.meta.dir, "fixtures/all-types.tsv"), "utf8"));
+    expect(written.replace(/^#(open|close)\t[\d-]+$/gm, "#$1\tSTAMP")).toBe(
+      readFileSync(join(import.meta.dir, "fixtures/all-types.tsv"), "utf8"),
+    );
   });
 });
 
@@ -165,10 +265,20 @@ describe("log overload and failures", () => {
 
   test("BLOCK with the logger stopped and restarted mid-stream: every record arrives, none twice", async () => {
     const dir = tempDir();
-    const layout: ClusterLayout = { nodes: { manager: { type: "manager", ip: IP }, logger: { type: "logger", ip: IP, port: 1 }, "worker-1": { type: "worker", ip: IP } } };
+    const layout: ClusterLayout = {
+      nodes: {
+        manager: { type: "manager", ip: IP },
+        logger: { type: "logger", ip: IP, port: 1 },
+        "worker-1": { type: "worker", ip: IP },
+      },
+    };
     const manager = await startManager(layout, { connectLogEndpoints: ["ipc:///nonexistent"] });
     const endpoint = `ipc://${join(dir, "logger.sock")}`;
-    const loggerSpec = { name: "logger", layout, options: { ...via(manager), listenLogEndpoint: endpoint, logging: { dir } } };
+    const loggerSpec = {
+      name: "logger",
+      layout,
+      options: { ...via(manager), listenLogEndpoint: endpoint, logging: { dir } },
+    };
     let logger = await startNodeProcess(loggerSpec);
     const writer = await startNodeProcess({
       name: "worker-1",
@@ -176,7 +286,11 @@ describe("log overload and failures", () => {
       options: { ...via(manager), connectLogEndpoints: [endpoint], logSndhwm: 20, logging: { writeBufferSize: 50 } },
     });
     writer.send({ cmd: "log", count: 20_000, perTick: 100 });
-    await waitFor(async () => ((await statsOf(logger)).logRecordsReceived as number) > 1000, "the logger to receive records", 20_000);
+    await waitFor(
+      async () => ((await statsOf(logger)).logRecordsReceived as number) > 1000,
+      "the logger to receive records",
+      20_000,
+    );
     logger.send({ cmd: "stop" });
     expect(await logger.exited()).toBe(0);
     logger = await startNodeProcess(loggerSpec);
@@ -198,13 +312,23 @@ describe("log overload and failures", () => {
     const ctx = new Context();
     const push = ctx.socket("PUSH");
     push.connect(logger.logEndpoint);
-    const good = encodeBatch({ stream: TEST.id, path: "test", fields: [...TEST.fields], records: [recordValues(TEST, { ts: 1, writer: "raw", seq: 0 })] });
+    const good = encodeBatch({
+      stream: TEST.id,
+      path: "test",
+      fields: [...TEST.fields],
+      records: [recordValues(TEST, { ts: 1, writer: "raw", seq: 0 })],
+    });
     const fmt = bytes(LOG_FORMAT);
     for (let i = 0; i < 2; i++) {
       push.send([bytes("log-write"), bytes("raw"), fmt]); // 3 frames
       push.send([bytes("log-write"), bytes("raw"), bytes("json-log-v9"), good]); // a format nobody reads
       push.send([bytes("log-write"), bytes("raw"), fmt, new Uint8Array([0xc1])]); // not msgpack
-      push.send([bytes("log-write"), bytes("raw"), fmt, encodeBatch({ stream: "S", path: "p", fields: [...TEST.fields], records: [[1]] })]);
+      push.send([
+        bytes("log-write"),
+        bytes("raw"),
+        fmt,
+        encodeBatch({ stream: "S", path: "p", fields: [...TEST.fields], records: [[1]] }),
+      ]);
       push.send([bytes("log-write"), bytes("raw"), bytes(ZEEK_LOG_FORMAT), good]); // msgpack is no zeek-bin-serializer batch
     }
     push.send([bytes("log-write"), bytes("raw"), fmt, good]);
@@ -213,14 +337,22 @@ describe("log overload and failures", () => {
     expect(logger.reports.filter((r) => r.includes("expected 4 parts"))).toHaveLength(1);
     expect(logger.reports.filter((r) => r.includes("Failed to unserialize log message"))).toHaveLength(2);
     expect(logger.reports.filter((r) => r.includes("using 'zeek-bin-serializer'"))).toHaveLength(1);
-    expect(logger.reports.join("\n")).toContain("Got log message in format 'json-log-v9', but have deserializers 'zeek-bin-serializer' and 'msgpack-log-v1'");
+    expect(logger.reports.join("\n")).toContain(
+      "Got log message in format 'json-log-v9', but have deserializers 'zeek-bin-serializer' and 'msgpack-log-v1'",
+    );
     ctx.close();
     await logger.stop();
     expect(recordsIn(dir)).toEqual([{ ts: 1.0, writer: "raw", seq: 0 } as never]);
   });
 
   test("a node with nowhere to send logs says so", async () => {
-    const node = makeNode({ name: "mute", connectXpubEndpoint: "tcp://127.0.0.1:9", connectXsubEndpoint: "tcp://127.0.0.1:9" });
-    expect(() => node.log(TEST, { ts: 1, writer: "x", seq: 0 })).toThrow(/node 'mute' is no logger and has no connectLogEndpoints/);
+    const node = makeNode({
+      name: "mute",
+      connectXpubEndpoint: "tcp://127.0.0.1:9",
+      connectXsubEndpoint: "tcp://127.0.0.1:9",
+    });
+    expect(() => node.log(TEST, { ts: 1, writer: "x", seq: 0 })).toThrow(
+      /node 'mute' is no logger and has no connectLogEndpoints/,
+    );
   });
 });

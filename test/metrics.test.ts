@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
+import { Context, SocketOption } from "../lib/_zmq.ts";
 import { CONTENT_TYPE, Registry } from "../lib/metrics.ts";
 import { metricsApp } from "../lib/metrics-server.ts";
 import type { ClusterNode } from "../lib/pubsub.ts";
 import { EVENTS } from "../lib/topics.ts";
-import { Context, SocketOption } from "../lib/_zmq.ts";
 import { expectEntry, layoutOf, makeNode, record, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, spawnChild, waitFor } from "./helpers.ts";
 
@@ -46,13 +46,20 @@ describe("Registry", () => {
     r.gauge("x_depth", "Depth").set({}, -1.5);
     const h = r.histogram("x_sizes", "Sizes", [10, 100]);
     for (const v of [5, 50, 500]) h.observe({ kind: "k" }, v);
-    r.collect("x_read_total", "counter", "Read at scrape", () => [[{ a: "1" }, 7], [{ a: "2" }, 8]]);
+    r.collect("x_read_total", "counter", "Read at scrape", () => [
+      [{ a: "1" }, 7],
+      [{ a: "2" }, 8],
+    ]);
     const text = r.render({ node: "w-1" });
-    expect(text).toContain("# HELP x_requests_total Requests\\nwith a \\\\ in the help\n# TYPE x_requests_total counter\n");
+    expect(text).toContain(
+      "# HELP x_requests_total Requests\\nwith a \\\\ in the help\n# TYPE x_requests_total counter\n",
+    );
     expect(text).toContain('x_requests_total{node="w-1",path="a\\"b\\\\c\\nd"} 3\n');
     expect(parse(text).find((s) => s.name === "x_requests_total")?.labels.path).toBe('a"b\\c\nd');
     expect(text).toContain('x_depth{node="w-1"} -1.5\n');
-    expect(text).toContain('x_sizes_bucket{node="w-1",kind="k",le="10"} 1\nx_sizes_bucket{node="w-1",kind="k",le="100"} 2\nx_sizes_bucket{node="w-1",kind="k",le="+Inf"} 3\nx_sizes_sum{node="w-1",kind="k"} 555\nx_sizes_count{node="w-1",kind="k"} 3\n');
+    expect(text).toContain(
+      'x_sizes_bucket{node="w-1",kind="k",le="10"} 1\nx_sizes_bucket{node="w-1",kind="k",le="100"} 2\nx_sizes_bucket{node="w-1",kind="k",le="+Inf"} 3\nx_sizes_sum{node="w-1",kind="k"} 555\nx_sizes_count{node="w-1",kind="k"} 3\n',
+    );
     expect(sampleValue(text, "x_read_total", { a: "2" })).toBe(8);
   });
 
@@ -71,11 +78,17 @@ describe("the metrics app", () => {
   test("serves /metrics as text 0.0.4, /services.json only where asked, 404 otherwise", async () => {
     const app = metricsApp({ metrics: () => "# HELP up Up\n# TYPE up gauge\nup 1\n" });
     const res = await app.request("/metrics");
-    expect([res.status, res.headers.get("content-type"), await res.text()]).toEqual([200, CONTENT_TYPE, "# HELP up Up\n# TYPE up gauge\nup 1\n"]);
+    expect([res.status, res.headers.get("content-type"), await res.text()]).toEqual([
+      200,
+      CONTENT_TYPE,
+      "# HELP up Up\n# TYPE up gauge\nup 1\n",
+    ]);
     expect((await app.request("/services.json")).status).toBe(404);
     expect((await app.request("/nope")).status).toBe(404);
     const manager = metricsApp({ metrics: () => "", services: () => [{ targets: ["127.0.0.1:9991"], labels: {} }] });
-    expect(await (await manager.request("/services.json")).json()).toEqual([{ targets: ["127.0.0.1:9991"], labels: {} }]);
+    expect(await (await manager.request("/services.json")).json()).toEqual([
+      { targets: ["127.0.0.1:9991"], labels: {} },
+    ]);
   });
 });
 
@@ -89,44 +102,89 @@ describe("node metrics", () => {
   test("Zeek's names with a node label, served over HTTP; counters move with events, drops and malformed frames", async () => {
     const layout = layoutOf({ "worker-1": "worker" });
     const manager = await startManager(layout, { metrics: { port: 0, coreMetrics: ["INFO", "VERBOSE"] } });
-    const worker = makeNode({ name: "worker-1", layout, ...via(manager), overflowPolicy: "DROP", metrics: { port: 0, coreMetrics: ["INFO", "VERBOSE"] } });
+    const worker = makeNode({
+      name: "worker-1",
+      layout,
+      ...via(manager),
+      overflowPolicy: "DROP",
+      metrics: { port: 0, coreMetrics: ["INFO", "VERBOSE"] },
+    });
     const got = record(manager, "ping");
     await worker.start();
     let text = await scrape(manager);
     for (const name of [
-      "zeek_cluster_zeromq_xpub_drops_total", "zeek_cluster_zeromq_xpub_blocks_total", "zeek_cluster_zeromq_onloop_drops_total",
-      "zeek_cluster_zeromq_msg_errors_total", "zeek_cluster_core_outgoing_events_total", "zeek_cluster_core_incoming_events_total",
-      "zeek_cluster_zeromq_onloop_queue_depth", "zeek_cluster_zeromq_log_dropped_records_total", "process_resident_memory_bytes",
-      "process_cpu_seconds_total", "process_event_loop_lag_seconds",
+      "zeek_cluster_zeromq_xpub_drops_total",
+      "zeek_cluster_zeromq_xpub_blocks_total",
+      "zeek_cluster_zeromq_onloop_drops_total",
+      "zeek_cluster_zeromq_msg_errors_total",
+      "zeek_cluster_core_outgoing_events_total",
+      "zeek_cluster_core_incoming_events_total",
+      "zeek_cluster_zeromq_onloop_queue_depth",
+      "zeek_cluster_zeromq_log_dropped_records_total",
+      "process_resident_memory_bytes",
+      "process_cpu_seconds_total",
+      "process_event_loop_lag_seconds",
     ]) {
       expect(sampleValue(text, name, { node: "manager" })).toBeNumber();
     }
-    const proxyCounters = ["frontend", "backend"].flatMap((side) => ["messages_received", "bytes_received", "messages_sent", "bytes_sent"].map((m) => `zeek_cluster_zeromq_proxy_${side}_${m}_total`));
+    const proxyCounters = ["frontend", "backend"].flatMap((side) =>
+      ["messages_received", "bytes_received", "messages_sent", "bytes_sent"].map(
+        (m) => `zeek_cluster_zeromq_proxy_${side}_${m}_total`,
+      ),
+    );
     // The broker thread answers STATISTICS between forwards; give it a moment rather than one try.
-    await waitFor(async () => {
-      text = await scrape(manager);
-      return proxyCounters.every((name) => (sampleValue(text, name, { node: "manager" }) ?? 0) > 0);
-    }, `all proxy counters above 0 (at first: ${proxyCounters.map((n) => sampleValue(text, n, { node: "manager" })).join(", ")})`);
+    await waitFor(
+      async () => {
+        text = await scrape(manager);
+        return proxyCounters.every((name) => (sampleValue(text, name, { node: "manager" }) ?? 0) > 0);
+      },
+      `all proxy counters above 0 (at first: ${proxyCounters.map((n) => sampleValue(text, n, { node: "manager" })).join(", ")})`,
+    );
     const before = sampleValue(await scrape(worker), "zeek_cluster_core_outgoing_events_total", { node: "worker-1" })!;
-    expect(sampleValue(await scrape(worker), "zeek_cluster_core_verbose_outgoing_events_total", { handler: "ping" })).toBeUndefined();
+    expect(
+      sampleValue(await scrape(worker), "zeek_cluster_core_verbose_outgoing_events_total", { handler: "ping" }),
+    ).toBeUndefined();
     worker.publish("zeek.cluster.manager", "ping", [1]);
     await expectEntry(got, "ping [1]");
     const after = await scrape(worker);
     // Handshake events may be counted meanwhile too; the ping itself is counted exactly once.
-    expect(sampleValue(after, "zeek_cluster_core_outgoing_events_total", { node: "worker-1" })).toBeGreaterThanOrEqual(before + 1);
-    expect(sampleValue(after, "zeek_cluster_core_verbose_outgoing_events_total", { topic: "zeek.cluster.manager", handler: "ping" })).toBe(1);
+    expect(sampleValue(after, "zeek_cluster_core_outgoing_events_total", { node: "worker-1" })).toBeGreaterThanOrEqual(
+      before + 1,
+    );
+    expect(
+      sampleValue(after, "zeek_cluster_core_verbose_outgoing_events_total", {
+        topic: "zeek.cluster.manager",
+        handler: "ping",
+      }),
+    ).toBe(1);
     text = await scrape(manager);
-    expect(sampleValue(text, "zeek_cluster_core_verbose_incoming_events_total", { topic: "zeek.cluster.manager", handler: "ping" })).toBe(1);
-    expect(sampleValue(text, "zeek_cluster_core_verbose_incoming_events_total", { topic: "zeek.cluster.nodeid.__normalized__", handler: EVENTS.hello })).toBe(1);
+    expect(
+      sampleValue(text, "zeek_cluster_core_verbose_incoming_events_total", {
+        topic: "zeek.cluster.manager",
+        handler: "ping",
+      }),
+    ).toBe(1);
+    expect(
+      sampleValue(text, "zeek_cluster_core_verbose_incoming_events_total", {
+        topic: "zeek.cluster.nodeid.__normalized__",
+        handler: EVENTS.hello,
+      }),
+    ).toBe(1);
 
     // A malformed frame from a raw peer moves msg_errors.
     const ctx = new Context();
     const raw = ctx.socket("XPUB");
     raw.setOption(SocketOption.XPUB_VERBOSE, 1);
     raw.connect(manager.broker!.endpoints!.xsub);
-    await waitFor(() => raw.recv(1)?.some((f) => new TextDecoder().decode(f).includes("zeek.cluster.manager")), "the manager's subscription");
+    await waitFor(
+      () => raw.recv(1)?.some((f) => new TextDecoder().decode(f).includes("zeek.cluster.manager")),
+      "the manager's subscription",
+    );
     raw.send([bytes("zeek.cluster.manager"), bytes("raw")]);
-    await waitFor(async () => sampleValue(await scrape(manager), "zeek_cluster_zeromq_msg_errors_total") === 1, "msg_errors to move");
+    await waitFor(
+      async () => sampleValue(await scrape(manager), "zeek_cluster_zeromq_msg_errors_total") === 1,
+      "msg_errors to move",
+    );
     ctx.close();
   });
 
@@ -135,19 +193,30 @@ describe("node metrics", () => {
     const node = makeNode({ name: "dropper", ...via(manager), overflowPolicy: "DROP", xpubSndhwm: 1 });
     await node.start();
     const app = metricsApp({ metrics: () => node.metrics.render() });
-    expect(sampleValue(await (await app.request("/metrics")).text(), "zeek_cluster_zeromq_xpub_drops_total", { node: "dropper" })).toBe(0);
+    expect(
+      sampleValue(await (await app.request("/metrics")).text(), "zeek_cluster_zeromq_xpub_drops_total", {
+        node: "dropper",
+      }),
+    ).toBe(0);
     manager.subscribe("flood");
     await waitFor(() => node.hasSubscription("flood"), "the subscription");
     for (let i = 0; i < 20_000; i++) node.publish("flood", "x", [i]);
-    await waitFor(async () => (sampleValue(await (await app.request("/metrics")).text(), "zeek_cluster_zeromq_xpub_drops_total") ?? 0) > 0, "xpub drops");
+    await waitFor(
+      async () =>
+        (sampleValue(await (await app.request("/metrics")).text(), "zeek_cluster_zeromq_xpub_drops_total") ?? 0) > 0,
+      "xpub drops",
+    );
   });
 
   test("the manager's /services.json lists every node's endpoint and drops a node after node_down", async () => {
     const layout = layoutOf({ "worker-1": "worker", "worker-2": "worker" });
     const manager = await startManager(layout, { metrics: { port: 0 } });
-    const workers = ["worker-1", "worker-2"].map((name) => makeNode({ name, layout, ...via(manager), metrics: { port: 0 } }));
+    const workers = ["worker-1", "worker-2"].map((name) =>
+      makeNode({ name, layout, ...via(manager), metrics: { port: 0 } }),
+    );
     await Promise.all(workers.map((w) => w.start()));
-    const services = async () => (await (await fetch(new URL("/services.json", manager.metrics.url))).json()) as { targets: string[] }[];
+    const services = async () =>
+      (await (await fetch(new URL("/services.json", manager.metrics.url))).json()) as { targets: string[] }[];
     const all = [manager, ...workers].map((n) => n.metrics.target!).sort();
     await waitFor(async () => (await services())[0]!.targets.length === 3, "three targets");
     expect([...(await services())[0]!.targets].sort()).toEqual(all);
@@ -177,7 +246,13 @@ describe("node metrics", () => {
   test("a metrics port in use is a clear error", async () => {
     const first = await startManager(layoutOf({}), { metrics: { port: 0 } });
     const port = Number(new URL(first.metrics.url!).port);
-    const second = makeNode({ name: "second", runProxyThread: true, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT, metrics: { port } });
+    const second = makeNode({
+      name: "second",
+      runProxyThread: true,
+      listenXsubEndpoint: ANY_PORT,
+      listenXpubEndpoint: ANY_PORT,
+      metrics: { port },
+    });
     const err = await second.start().catch((e: unknown) => e);
     expect((err as { code?: string }).code).toBe("METRICS_BIND_FAILED");
     expect((err as Error).message).toContain(`127.0.0.1:${port}`);

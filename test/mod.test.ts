@@ -14,23 +14,58 @@ const pkg = JSON.parse(read("package.json")) as { exports: Record<string, string
 test("mod.ts exports the public API, name by name, about 40 names", async () => {
   const source = read("mod.ts");
   expect(source).not.toMatch(/^export \*/m);
-  const names = [...source.matchAll(/^export (type )?\{([^}]*)\}/gm)].flatMap((m) => m[2]!.split(",").map((n) => n.trim()).filter(Boolean));
+  const names = [...source.matchAll(/^export (type )?\{([^}]*)\}/gm)].flatMap((m) =>
+    m[2]!
+      .split(",")
+      .map((n) => n.trim())
+      .filter(Boolean),
+  );
   expect(new Set(names).size).toBe(names.length);
   expect(names.length).toBeGreaterThan(30);
   expect(names.length).toBeLessThanOrEqual(42);
-  for (const name of ["ClusterNode", "Broker", "Pool", "runNode", "defineEvent", "defineStream", "record", "registerFormat", "EVENTS", "nodeTopic", "DEFAULT_CONFIG", "ClusterError", "ZmqError"]) {
+  for (const name of [
+    "ClusterNode",
+    "Broker",
+    "Pool",
+    "runNode",
+    "defineEvent",
+    "defineStream",
+    "record",
+    "registerFormat",
+    "EVENTS",
+    "nodeTopic",
+    "DEFAULT_CONFIG",
+    "ClusterError",
+    "ZmqError",
+  ]) {
     expect(mod[name as keyof typeof mod], name).toBeDefined();
   }
   // Objects the library builds for the user are types only.
-  for (const name of ["Discovery", "NodeMetrics", "LogWriter", "LogReceiver", "Lifecycle", "IoThread"]) expect(name in mod, name).toBe(false);
+  for (const name of ["Discovery", "NodeMetrics", "LogWriter", "LogReceiver", "Lifecycle", "IoThread"])
+    expect(name in mod, name).toBe(false);
 });
 
 test("the subpaths load and export what their job needs", async () => {
   const wants: Record<string, string[]> = {
     "./launcher": ["Cluster", "withCluster", "defineCluster", "loadClusterFile", "runNode"],
-    "./logging": ["defineStream", "encodeZeekBatch", "decodeZeekBatch", "encodeBatch", "decodeBatch", "ZEEK_LOG_FORMAT"],
+    "./logging": [
+      "defineStream",
+      "encodeZeekBatch",
+      "decodeZeekBatch",
+      "encodeBatch",
+      "decodeBatch",
+      "ZEEK_LOG_FORMAT",
+    ],
     "./metrics": ["Registry", "metricsApp", "MetricsServer"],
-    "./wire": ["BROKER_BIN_V1", "BROKER_JSON_V1", "MSGPACK_V1", "registerFormat", "getFormat", "encodeBrokerBin", "decodeBrokerJson"],
+    "./wire": [
+      "BROKER_BIN_V1",
+      "BROKER_JSON_V1",
+      "MSGPACK_V1",
+      "registerFormat",
+      "getFormat",
+      "encodeBrokerBin",
+      "decodeBrokerJson",
+    ],
     "./config": ["resolveConfig", "DEFAULT_CONFIG", "ZEEK_OPTION_NAMES"],
     "./layout": ["validateLayout", "nodeConfig"],
     "./curve": ["curveKeypair", "z85Encode", "z85Decode"],
@@ -50,7 +85,9 @@ test("every value mod.ts exports has a titled @example where it is declared", ()
   for (const m of source.matchAll(/^export \{([^}]*)\} from "\.\/(lib\/[\w-]+\.ts)";$/gm)) {
     const lines = read(m[2]!).split("\n");
     for (const name of m[1]!.split(",").map((n) => n.trim())) {
-      const at = lines.findIndex((l) => new RegExp(`^export (?:async function|function|(?:abstract )?class|const) ${name}\\b`).test(l));
+      const at = lines.findIndex((l) =>
+        new RegExp(`^export (?:async function|function|(?:abstract )?class|const) ${name}\\b`).test(l),
+      );
       if (at < 0) {
         missing.push(`${m[2]} ${name} (not declared there)`);
         continue;

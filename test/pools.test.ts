@@ -6,7 +6,13 @@ import { waitFor } from "./helpers.ts";
 
 const KEYS = Array.from({ length: 2000 }, (_, i) => `10.${i >> 8}.${i & 255}.1`);
 const PROXIES = ["proxy-1", "proxy-2", "proxy-3", "proxy-4"];
-const layout = layoutOf({ "proxy-1": "proxy", "proxy-2": "proxy", "proxy-3": "proxy", "proxy-4": "proxy", "worker-1": "worker" });
+const layout = layoutOf({
+  "proxy-1": "proxy",
+  "proxy-2": "proxy",
+  "proxy-3": "proxy",
+  "proxy-4": "proxy",
+  "worker-1": "worker",
+});
 
 /** A worker node, never started: membership comes from node_up/node_down raised locally. */
 function poolOnIdleWorker(): { node: ClusterNode; pool: Pool } {
@@ -34,7 +40,8 @@ describe("Pool (membership through node_up/node_down)", () => {
   test("HRW spreads keys evenly and moves only the keys of a member that goes down", () => {
     const { node, pool } = poolOnIdleWorker();
     const before = owners(pool);
-    for (const p of PROXIES) expect([...before.values()].filter((o) => o === p).length).toBeGreaterThan(KEYS.length / 4 * 0.8);
+    for (const p of PROXIES)
+      expect([...before.values()].filter((o) => o === p).length).toBeGreaterThan((KEYS.length / 4) * 0.8);
     node.raise("Cluster::node_down", ["proxy-3", "id-proxy-3"]);
     const during = owners(pool);
     for (const k of KEYS) {

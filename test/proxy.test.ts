@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { Context, DONTWAIT, type Socket, SocketOption } from "../lib/_zmq.ts";
 import { type CurveKeyPair, curveKeypair } from "../lib/curve.ts";
 import { ClusterError } from "../lib/errors.ts";
 import { Broker, type BrokerEndpoints } from "../lib/proxy.ts";
-import { Context, DONTWAIT, type Socket, SocketOption } from "../lib/_zmq.ts";
 import { ANY_PORT, bytes, expectSilence, PYTHON, recvWithin, spawnBun, spawnChild, text, waitFor } from "./helpers.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
@@ -98,7 +98,10 @@ describe("Broker", () => {
     await recvWithin(early, "+topic.x");
     await recvWithin(early, "+topic.y");
     const late = publisher(ep);
-    const seen = [describeNotice(await recvWithin(late, "replayed x")), describeNotice(await recvWithin(late, "replayed y"))];
+    const seen = [
+      describeNotice(await recvWithin(late, "replayed x")),
+      describeNotice(await recvWithin(late, "replayed y")),
+    ];
     expect(seen.sort()).toEqual(["+topic.x", "+topic.y"]);
     late.send(["topic.y", "late", "raw", "hello"]);
     expect(text((await recvWithin(sub, "message from the late publisher"))[3])).toBe("hello");
@@ -125,12 +128,17 @@ describe("Broker", () => {
     const [, ep] = await startBroker();
     for (const options of [{ listenXsubEndpoint: ep.xsub }, { listenXpubEndpoint: ep.xpub }]) {
       const clash = new Broker({ ...EPHEMERAL, ...options });
-      const err = await clash.start().then(() => undefined, (e: unknown) => e);
+      const err = await clash.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ClusterError);
       expect((err as ClusterError).code).toBe("PROXY_BIND_FAILED");
       const endpoint = Object.values(options)[0]!;
       const socket = "listenXsubEndpoint" in options ? "XSUB" : "XPUB";
-      expect((err as Error).message).toBe(`Cannot bind ${socket} socket to '${endpoint}': Address already in use (EADDRINUSE)`);
+      expect((err as Error).message).toBe(
+        `Cannot bind ${socket} socket to '${endpoint}': Address already in use (EADDRINUSE)`,
+      );
       expect(clash.running).toBe(false);
       await clash.stop();
     }
@@ -214,7 +222,11 @@ describe("Broker", () => {
     expect(await sub.exited()).toBe(0);
     const hex = (s: string) => Buffer.from(s).toString("hex");
     const got = sub.lines.filter((l) => l.startsWith("got "));
-    expect(got).toEqual([0, 1, 2].map((i) => `got ${hex("py.topic")} ${hex("py-peer")} ${hex("raw")} ${Buffer.alloc(i + 1, i).toString("hex")}`));
+    expect(got).toEqual(
+      [0, 1, 2].map(
+        (i) => `got ${hex("py.topic")} ${hex("py-peer")} ${hex("raw")} ${Buffer.alloc(i + 1, i).toString("hex")}`,
+      ),
+    );
     const fromJs = await recvWithin(jsSub, "the pyzmq publisher's message");
     expect(fromJs.map(text).slice(0, 3)).toEqual(["py.topic", "py-peer", "raw"]);
   });
@@ -242,7 +254,10 @@ describe("Broker with CURVE", () => {
   };
 
   test("encrypts for the configured client key and refuses other keys and plain peers", async () => {
-    const [, ep] = await startBroker({ curveServerSecretkey: server.secretKey, curveClientPublickey: client.publicKey });
+    const [, ep] = await startBroker({
+      curveServerSecretkey: server.secretKey,
+      curveClientPublickey: client.publicKey,
+    });
     const { ctx } = peers();
     const pub = ctx.socket("XPUB");
     pub.setOption(SocketOption.XPUB_VERBOSE, 1);

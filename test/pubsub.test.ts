@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ClusterError } from "../lib/errors.ts";
 import { ClusterNode } from "../lib/pubsub.ts";
-import { makeNodeId } from "../lib/topics.ts";
-import { EVENTS, nodeidTopic, nodeTopic } from "../lib/topics.ts";
+import { EVENTS, makeNodeId, nodeidTopic, nodeTopic } from "../lib/topics.ts";
 import { expectEntry, layoutOf, makeNode, record, startManager, via } from "./cluster-helpers.ts";
 import { waitFor } from "./helpers.ts";
 
@@ -58,8 +57,18 @@ describe("ClusterNode (several nodes in this process)", () => {
     await expectEntry(wLog, `${UNSUB} ["/test/manager/topic"]`);
     await expectEntry(mLog, `${UNSUB} ["/test/manager/topic"]`);
     const tests = (log: string[]) => log.filter((l) => l.includes("/test/"));
-    expect(tests(mLog)).toEqual([`${SUB} ["/test/worker/topic"]`, `${SUB} ["/test/manager/topic"]`, `${UNSUB} ["/test/worker/topic"]`, `${UNSUB} ["/test/manager/topic"]`]);
-    expect(tests(wLog)).toEqual([`${SUB} ["/test/worker/topic"]`, `${SUB} ["/test/manager/topic"]`, `${UNSUB} ["/test/worker/topic"]`, `${UNSUB} ["/test/manager/topic"]`]);
+    expect(tests(mLog)).toEqual([
+      `${SUB} ["/test/worker/topic"]`,
+      `${SUB} ["/test/manager/topic"]`,
+      `${UNSUB} ["/test/worker/topic"]`,
+      `${UNSUB} ["/test/manager/topic"]`,
+    ]);
+    expect(tests(wLog)).toEqual([
+      `${SUB} ["/test/worker/topic"]`,
+      `${SUB} ["/test/manager/topic"]`,
+      `${UNSUB} ["/test/worker/topic"]`,
+      `${UNSUB} ["/test/manager/topic"]`,
+    ]);
   });
 
   test("unsubscribe-two-workers: a shared topic is unsubscribed only after both workers left it", async () => {
@@ -72,7 +81,10 @@ describe("ClusterNode (several nodes in this process)", () => {
       w.subscribe("/test/worker-common");
       w.subscribe(`/test/${w.name}`);
     }
-    await waitFor(() => ["/test/worker-common", "/test/worker-1", "/test/worker-2"].every((t) => manager.hasSubscription(t)), "all three subscriptions");
+    await waitFor(
+      () => ["/test/worker-common", "/test/worker-1", "/test/worker-2"].every((t) => manager.hasSubscription(t)),
+      "all three subscriptions",
+    );
     workers[0]!.unsubscribe("/test/worker-common");
     await Bun.sleep(200);
     expect(mLog.filter((l) => l.includes("worker-common"))).toEqual([]);
@@ -82,7 +94,12 @@ describe("ClusterNode (several nodes in this process)", () => {
 
   test("subscribe-before-init: a subscription made before start() is not lost and does not block", async () => {
     const layout = layoutOf({ "worker-1": "worker" });
-    const manager = makeNode({ name: "manager", layout, listenXsubEndpoint: "tcp://127.0.0.1:*", listenXpubEndpoint: "tcp://127.0.0.1:*" });
+    const manager = makeNode({
+      name: "manager",
+      layout,
+      listenXsubEndpoint: "tcp://127.0.0.1:*",
+      listenXpubEndpoint: "tcp://127.0.0.1:*",
+    });
     manager.subscribe("test.early");
     const log = record(manager, "test");
     await manager.start();
@@ -150,7 +167,11 @@ describe("ClusterNode (several nodes in this process)", () => {
     const other = makeNode({ name: "other", ...via(manager) });
     let context = "";
     other.subscribe("loop.");
-    other.on("echo", () => (context = JSON.stringify({ ...other.current, topic: other.current?.topic, sender: other.current?.sender })));
+    other.on(
+      "echo",
+      () =>
+        (context = JSON.stringify({ ...other.current, topic: other.current?.topic, sender: other.current?.sender })),
+    );
     await other.start();
     manager.publish("loop.x", "echo", [1], [[200, "meta"]]);
     await waitFor(() => context !== "", "the other node to handle the echo");
@@ -197,15 +218,25 @@ describe("ClusterNode validation", () => {
   test("bad options are TypeError or RangeError naming the option and value", () => {
     expect(() => new ClusterNode({ name: 5 as unknown as string })).toThrow(TypeError);
     expect(() => new ClusterNode({ name: "" })).toThrow(/option 'name'.*got ''/);
-    expect(() => new ClusterNode({ name: "x", eventSerializer: "no-such-v1" })).toThrow(/option 'eventSerializer': no format named 'no-such-v1'/);
+    expect(() => new ClusterNode({ name: "x", eventSerializer: "no-such-v1" })).toThrow(
+      /option 'eventSerializer': no format named 'no-such-v1'/,
+    );
     expect(() => new ClusterNode({ name: "x", readyTimeout: 0 })).toThrow(RangeError);
     expect(() => new ClusterNode({ name: "x", xpubSndhwm: -5 })).toThrow(/xpubSndhwm.*got -5/);
-    expect(() => new ClusterNode({ name: "nope", layout: layoutOf({}) })).toThrow(/node name: expected one of manager, got 'nope'/);
-    expect(() => new ClusterNode({ name: "manager", layout: layoutOf({}), type: "worker" })).toThrow(/is a manager in the layout, got 'worker'/);
+    expect(() => new ClusterNode({ name: "nope", layout: layoutOf({}) })).toThrow(
+      /node name: expected one of manager, got 'nope'/,
+    );
+    expect(() => new ClusterNode({ name: "manager", layout: layoutOf({}), type: "worker" })).toThrow(
+      /is a manager in the layout, got 'worker'/,
+    );
   });
 
   test("bad publish arguments are TypeErrors; publishing after stop is a ClusterError", async () => {
-    const node = makeNode({ name: "lonely", connectXpubEndpoint: "tcp://127.0.0.1:9", connectXsubEndpoint: "tcp://127.0.0.1:9" });
+    const node = makeNode({
+      name: "lonely",
+      connectXpubEndpoint: "tcp://127.0.0.1:9",
+      connectXsubEndpoint: "tcp://127.0.0.1:9",
+    });
     expect(() => node.publish(1 as unknown as string, "e")).toThrow(/expected a topic string/);
     expect(() => node.publish("t", "")).toThrow(/expected an event name/);
     expect(() => node.publish("t", "e", "x" as unknown as unknown[])).toThrow(/expected an array of arguments/);
@@ -216,7 +247,12 @@ describe("ClusterNode validation", () => {
   });
 
   test("start() fails with NODE_NOT_READY when no broker answers, and the node is stopped", async () => {
-    const node = makeNode({ name: "lonely", readyTimeout: 300, connectXpubEndpoint: "tcp://127.0.0.1:9", connectXsubEndpoint: "tcp://127.0.0.1:9" });
+    const node = makeNode({
+      name: "lonely",
+      readyTimeout: 300,
+      connectXpubEndpoint: "tcp://127.0.0.1:9",
+      connectXsubEndpoint: "tcp://127.0.0.1:9",
+    });
     const err = await node.start().catch((e: unknown) => e);
     expect((err as ClusterError).code).toBe("NODE_NOT_READY");
     expect((err as Error).message).toContain("tcp://127.0.0.1:9");

@@ -1,10 +1,10 @@
 // Nodes that die, a broker that restarts, garbage on the wire, and handshakes that lose messages.
 
 import { afterEach, describe, expect, test } from "bun:test";
+import { Context, type Socket, SocketOption } from "../lib/_zmq.ts";
 import { Broker, type BrokerEndpoints } from "../lib/proxy.ts";
 import { getFormat, MSGPACK_V1 } from "../lib/serializer.ts";
 import { EVENTS, nodeidTopic } from "../lib/topics.ts";
-import { Context, type Socket, SocketOption } from "../lib/_zmq.ts";
 import { expectEntry, layoutOf, makeNode, record, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, recvWithin, startNodeProcess, statsOf, text, waitFor } from "./helpers.ts";
 
@@ -66,10 +66,14 @@ describe("failures", () => {
     expect(await broker.start()).toEqual(ep);
     // Until the XSUBs have re-sent their subscriptions a publish may be filtered out: retry, bounded.
     let n = 0;
-    await waitFor(() => {
-      manager.send({ cmd: "publish", topic: "zeek.cluster.worker", event: "msg", args: [`after ${n++}`] });
-      return worker.lines.some((l) => l.startsWith('event msg ["after'));
-    }, "a message after the restart", 10_000);
+    await waitFor(
+      () => {
+        manager.send({ cmd: "publish", topic: "zeek.cluster.worker", event: "msg", args: [`after ${n++}`] });
+        return worker.lines.some((l) => l.startsWith('event msg ["after'));
+      },
+      "a message after the restart",
+      10_000,
+    );
     for (const child of [manager, worker]) expect(child.lines.filter((l) => l.includes("node_down"))).toEqual([]);
     expect(worker.lines.filter((l) => l.includes("node_up"))).toHaveLength(1);
   });
@@ -95,7 +99,9 @@ describe("failures", () => {
       `${EVENTS.nodeDown} ["manager","${first.id}"]`,
       `${EVENTS.nodeUp} ["manager","${second.id}"]`,
     ]);
-    expect(worker.reports).toContain(`warning: node 'manager' never said goodbye (old id:${first.id} new id:${second.id})`);
+    expect(worker.reports).toContain(
+      `warning: node 'manager' never said goodbye (old id:${first.id} new id:${second.id})`,
+    );
   });
 
   test("malformed messages from a raw peer are counted, reported once per kind, and skipped", async () => {
@@ -114,7 +120,12 @@ describe("failures", () => {
       [bytes("bad.fmt"), bytes("raw"), bytes("broker-bin-v9"), good], // unknown format
       [bytes("bad.bin"), bytes("raw"), bytes("broker-bin-v1"), new Uint8Array([0x0e, 0xff, 0xff, 0xff, 0xff, 0x0f])], // a count beyond the bytes
       [bytes("bad.bytes"), bytes("raw"), fmt, new Uint8Array([0xc1, 0xff, 0x00])], // not msgpack
-      [bytes("bad.shape"), bytes("raw"), fmt, MSGPACK_V1.encode({ name: "x", args: [] }).map((b, i) => (i === 0 ? 0x91 : b))], // [name] only
+      [
+        bytes("bad.shape"),
+        bytes("raw"),
+        fmt,
+        MSGPACK_V1.encode({ name: "x", args: [] }).map((b, i) => (i === 0 ? 0x91 : b)),
+      ], // [name] only
       [bytes("bad.args"), bytes("raw"), fmt, new Uint8Array([0x92, 0xa1, 0x78, 0x01])], // ["x", 1]
     ];
     for (const frames of [...garbage, ...garbage]) pub.send(frames);
@@ -136,7 +147,13 @@ describe("hello protocol recovery (what Zeek does not do)", () => {
   test("a lost hello is asked for again, and a hello that comes after expiry is still answered", async () => {
     const [, ep] = await standaloneBroker();
     const layout = layoutOf({ "worker-1": "worker" });
-    const worker = makeNode({ name: "worker-1", layout, helloExpiration: 300, connectXpubEndpoint: ep.xsub, connectXsubEndpoint: ep.xpub });
+    const worker = makeNode({
+      name: "worker-1",
+      layout,
+      helloExpiration: 300,
+      connectXpubEndpoint: ep.xsub,
+      connectXsubEndpoint: ep.xpub,
+    });
     const log = record(worker, EVENTS.nodeUp);
     // "manager" is played by hand: it swallows the first exchange, as if its messages were dropped.
     const managerId = "zeromq_manager_scripted_1_Nhand";
@@ -155,7 +172,13 @@ describe("hello protocol recovery (what Zeek does not do)", () => {
     expect(second[1]).toEqual({ name: EVENTS.zeromqHello, args: ["worker-1", worker.id] });
     expect(worker.reports).toContain(`warning: Expired subscription from nodeid ${managerId}`);
     // Now answer, late: Zeek's worker would have forgotten the subscription and never reply.
-    const send = (name: string) => pub.send([bytes(nodeidTopic(worker.id)), bytes(managerId), bytes("msgpack-v1"), MSGPACK_V1.encode({ name, args: ["manager", managerId] })]);
+    const send = (name: string) =>
+      pub.send([
+        bytes(nodeidTopic(worker.id)),
+        bytes(managerId),
+        bytes("msgpack-v1"),
+        MSGPACK_V1.encode({ name, args: ["manager", managerId] }),
+      ]);
     send(EVENTS.zeromqHello);
     send(EVENTS.hello);
     await expectEntry(log, `${EVENTS.nodeUp} ["manager","${managerId}"]`);

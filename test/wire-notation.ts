@@ -82,7 +82,7 @@ function value(r: R): BrokerValue {
     r.i++;
     return { type: "string", value: out };
   }
-  if (rest.startsWith("nil")) return (r.i += 3), { type: "none" };
+  if (rest.startsWith("nil")) return ((r.i += 3), { type: "none" });
   const prefixed: [string, (t: string) => BrokerValue][] = [
     ["ts:", (t) => ({ type: "timestamp", value: BigInt(t.replace(/ns$/, "")) })],
     ["td:", (t) => ({ type: "timespan", value: BigInt(t.replace(/ns$/, "")) })],
@@ -100,6 +100,6 @@ function value(r: R): BrokerValue {
       return make(until(r, /[,\]}→ ]/));
     }
   }
-  if (rest[0] === "T" || rest[0] === "F") return r.i++, { type: "boolean", value: rest[0] === "T" };
+  if (rest[0] === "T" || rest[0] === "F") return (r.i++, { type: "boolean", value: rest[0] === "T" });
   throw new Error(`cannot parse at ${r.i}: ${rest}`);
 }

@@ -4,10 +4,10 @@
 
 import { afterEach, describe, expect, test } from "bun:test";
 import { BROKER_BIN_V1 } from "../lib/_broker-event.ts";
-import { defineEvent, encodeEvent, type EventArgs } from "../lib/events.ts";
+import { Context } from "../lib/_zmq.ts";
+import { defineEvent, type EventArgs, encodeEvent } from "../lib/events.ts";
 import { EVENTS } from "../lib/topics.ts";
 import { record as zeekRecord } from "../lib/zeek-types.ts";
-import { Context } from "../lib/_zmq.ts";
 import { expectEntry, makeNode, record } from "./cluster-helpers.ts";
 import { bytes, recvWithin, text, waitFor } from "./helpers.ts";
 import { mixedCluster, startZeek, stopZeekClusters, ZEEK, ZEEK_MISSING, type ZeekNode } from "./zeek-harness.ts";
@@ -22,8 +22,17 @@ const skip = ZEEK ? "" : ` (skipped: ${ZEEK_MISSING})`;
 
 describe.skipIf(!ZEEK)(`Bun nodes in a Zeek cluster: discovery${skip}`, () => {
   test("through Zeek's broker: a Zeek manager, a Zeek worker and a Bun worker see each other come and go", async () => {
-    const cluster = mixedCluster({ nodes: { manager: { type: "manager", impl: "zeek" }, "worker-1": { type: "worker", impl: "zeek" }, "worker-2": { type: "worker", impl: "bun" } } });
-    const [manager, worker1] = await Promise.all([startZeek("manager", PRINT_UP_DOWN, cluster), startZeek("worker-1", PRINT_UP_DOWN, cluster)]);
+    const cluster = mixedCluster({
+      nodes: {
+        manager: { type: "manager", impl: "zeek" },
+        "worker-1": { type: "worker", impl: "zeek" },
+        "worker-2": { type: "worker", impl: "bun" },
+      },
+    });
+    const [manager, worker1] = await Promise.all([
+      startZeek("manager", PRINT_UP_DOWN, cluster),
+      startZeek("worker-1", PRINT_UP_DOWN, cluster),
+    ]);
     const bun = makeNode(cluster.bunOptions("worker-2"));
     const log = record(bun, EVENTS.nodeUp, EVENTS.nodeDown);
     await bun.start();
@@ -40,16 +49,29 @@ describe.skipIf(!ZEEK)(`Bun nodes in a Zeek cluster: discovery${skip}`, () => {
   });
 
   test("through this library's broker: a Bun manager runs it, Zeek workers and a Bun worker see each other come and go", async () => {
-    const cluster = mixedCluster({ nodes: { manager: { type: "manager", impl: "bun" }, "worker-1": { type: "worker", impl: "zeek" }, "worker-2": { type: "worker", impl: "zeek" }, "worker-3": { type: "worker", impl: "bun" } } });
+    const cluster = mixedCluster({
+      nodes: {
+        manager: { type: "manager", impl: "bun" },
+        "worker-1": { type: "worker", impl: "zeek" },
+        "worker-2": { type: "worker", impl: "zeek" },
+        "worker-3": { type: "worker", impl: "bun" },
+      },
+    });
     const manager = makeNode(cluster.bunOptions("manager"));
     const log = record(manager, EVENTS.nodeUp, EVENTS.nodeDown);
     await manager.start();
-    const [w1, w2] = await Promise.all([startZeek("worker-1", PRINT_UP_DOWN, cluster), startZeek("worker-2", PRINT_UP_DOWN, cluster)]);
+    const [w1, w2] = await Promise.all([
+      startZeek("worker-1", PRINT_UP_DOWN, cluster),
+      startZeek("worker-2", PRINT_UP_DOWN, cluster),
+    ]);
     const w3 = makeNode(cluster.bunOptions("worker-3"));
     await w3.start();
     for (const z of [w1, w2]) await expectEntry(log, `${EVENTS.nodeUp} ["${z.name}","${z.id}"]`);
     await expectEntry(log, `${EVENTS.nodeUp} ["worker-3","${w3.id}"]`);
-    for (const [z, other] of [[w1, w2], [w2, w1]] as const) {
+    for (const [z, other] of [
+      [w1, w2],
+      [w2, w1],
+    ] as const) {
       await z.waitForLine(new RegExp(`^node_up manager ${manager.id}$`), 5000);
       await z.waitForLine(new RegExp(`^node_up ${other.name} ${other.id}$`), 5000);
       await z.waitForLine(new RegExp(`^node_up worker-3 ${w3.id}$`), 5000);
@@ -63,17 +85,45 @@ describe.skipIf(!ZEEK)(`Bun nodes in a Zeek cluster: discovery${skip}`, () => {
 
 // One argument of every type; the Zeek side declares the same event.
 const TYPES = {
-  b: "bool", c: "count", i: "int", d: "double", t: "time", span: "interval", s: "string",
-  a4: "addr", a6: "addr", net: "subnet", p: "port", e: "enum",
-  hosts: "set[addr]", names: "vector[string]", counts: "table[string] of count",
+  b: "bool",
+  c: "count",
+  i: "int",
+  d: "double",
+  t: "time",
+  span: "interval",
+  s: "string",
+  a4: "addr",
+  a6: "addr",
+  net: "subnet",
+  p: "port",
+  e: "enum",
+  hosts: "set[addr]",
+  names: "vector[string]",
+  counts: "table[string] of count",
   rec: zeekRecord({ n: "count", note: { type: "string", optional: true } }),
 } as const;
 const Everything = defineEvent("Test::everything", TYPES);
 const FromZeek = defineEvent("Test::from_zeek", TYPES);
 const SENT: EventArgs<typeof Everything> = {
-  b: true, c: 2n ** 64n - 1n, i: -(2n ** 63n), d: 0.1234567, t: 1_700_000_000.123456, span: -1.5, s: 'a"b\nc ü',
-  a4: "10.0.0.1", a6: "2001:db8::1", net: "2001:db8::/32", p: "53/udp", e: "Cluster::WORKER",
-  hosts: new Set(["10.0.0.2", "::1", "10.0.0.1"]), names: ["b", "a"], counts: new Map([["z", 1], ["a", 2]]), rec: { n: 7 },
+  b: true,
+  c: 2n ** 64n - 1n,
+  i: -(2n ** 63n),
+  d: 0.1234567,
+  t: 1_700_000_000.123456,
+  span: -1.5,
+  s: 'a"b\nc ü',
+  a4: "10.0.0.1",
+  a6: "2001:db8::1",
+  net: "2001:db8::/32",
+  p: "53/udp",
+  e: "Cluster::WORKER",
+  hosts: new Set(["10.0.0.2", "::1", "10.0.0.1"]),
+  names: ["b", "a"],
+  counts: new Map([
+    ["z", 1],
+    ["a", 2],
+  ]),
+  rec: { n: 7 },
 };
 
 const ZEEK_EVENTS = `
@@ -103,9 +153,21 @@ function printed(z: ZeekNode): Record<string, string> {
 for (const format of ["broker-bin-v1", "broker-json-v1"] as const) {
   describe.skipIf(!ZEEK)(`typed events between Bun and Zeek in ${format}${skip}`, () => {
     test("a Zeek handler gets every argument type as Bun meant it, and a Bun handler gets Zeek's", async () => {
-      const cluster = mixedCluster({ nodes: { manager: { type: "manager", impl: "zeek" }, "worker-1": { type: "worker", impl: "zeek" }, "worker-2": { type: "worker", impl: "bun" } } });
-      const serializer = format === "broker-json-v1" ? "redef Cluster::event_serializer = Cluster::EVENT_SERIALIZER_BROKER_JSON_V1;\n" : "";
-      const [, worker1] = await Promise.all([startZeek("manager", serializer + PRINT_UP_DOWN, cluster), startZeek("worker-1", serializer + ZEEK_EVENTS, cluster)]);
+      const cluster = mixedCluster({
+        nodes: {
+          manager: { type: "manager", impl: "zeek" },
+          "worker-1": { type: "worker", impl: "zeek" },
+          "worker-2": { type: "worker", impl: "bun" },
+        },
+      });
+      const serializer =
+        format === "broker-json-v1"
+          ? "redef Cluster::event_serializer = Cluster::EVENT_SERIALIZER_BROKER_JSON_V1;\n"
+          : "";
+      const [, worker1] = await Promise.all([
+        startZeek("manager", serializer + PRINT_UP_DOWN, cluster),
+        startZeek("worker-1", serializer + ZEEK_EVENTS, cluster),
+      ]);
       // A raw subscriber on the broker keeps the bytes Zeek sends to worker-2.
       const ctx = new Context();
       const tap = ctx.socket("XSUB");
@@ -115,11 +177,24 @@ for (const format of ["broker-bin-v1", "broker-json-v1"] as const) {
         const bun = makeNode({ ...cluster.bunOptions("worker-2"), eventSerializer: format });
         let got: EventArgs<typeof FromZeek> | undefined;
         bun.on(FromZeek, (args) => (got = args));
-        bun.on(EVENTS.nodeUp, (name: string) => name === "worker-1" && bun.publish(bun.nodeTopic("worker-1"), Everything, SENT));
+        bun.on(
+          EVENTS.nodeUp,
+          (name: string) => name === "worker-1" && bun.publish(bun.nodeTopic("worker-1"), Everything, SENT),
+        );
         await bun.start();
         await worker1.waitForLine(/^got s=/, 10_000);
         const z = printed(worker1);
-        expect(z).toMatchObject({ b: "T", c: "18446744073709551615", i: "-9223372036854775808", e: "Cluster::WORKER", a4: "10.0.0.1", a6: "2001:db8::1", net: "2001:db8::/32", p: "53/udp", span: "-1.500000" });
+        expect(z).toMatchObject({
+          b: "T",
+          c: "18446744073709551615",
+          i: "-9223372036854775808",
+          e: "Cluster::WORKER",
+          a4: "10.0.0.1",
+          a6: "2001:db8::1",
+          net: "2001:db8::/32",
+          p: "53/udp",
+          span: "-1.500000",
+        });
         expect(Number(z.d)).toBe(0.1234567); // JSON too: the encoder keeps every digit Zeek's %f would drop
         expect(z.t).toBe("1700000000.123456");
         expect(Buffer.from(z.s!, "hex").toString()).toBe('a"b\nc ü');
@@ -138,7 +213,9 @@ for (const format of ["broker-bin-v1", "broker-json-v1"] as const) {
           const frames = await recvWithin(tap, "Zeek's Test::from_zeek", 5000);
           expect(text(frames[2])).toBe("broker-bin-v1");
           const ours = encodeEvent(BROKER_BIN_V1, "Test::from_zeek", got!, FromZeek);
-          expect(Buffer.from(ours.bytes.subarray(0, ours.length)).toString("hex")).toBe(Buffer.from(frames[3]!).toString("hex"));
+          expect(Buffer.from(ours.bytes.subarray(0, ours.length)).toString("hex")).toBe(
+            Buffer.from(frames[3]!).toString("hex"),
+          );
         }
         expect(bun.reports.filter((r) => !r.includes("does not acknowledge (a Zeek logger?)"))).toEqual([]);
         expect(worker1.lines.filter((l) => /error|warning/i.test(l))).toEqual([]);

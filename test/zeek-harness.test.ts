@@ -7,7 +7,15 @@ import { validateLayout } from "../lib/layout.ts";
 import { Broker } from "../lib/proxy.ts";
 import { makeNode } from "./cluster-helpers.ts";
 import { childPids, isRunning, waitFor } from "./helpers.ts";
-import { type MixedCluster, mixedCluster, startZeek, stopZeekClusters, ZEEK, ZEEK_MISSING, type ZeekNode } from "./zeek-harness.ts";
+import {
+  type MixedCluster,
+  mixedCluster,
+  startZeek,
+  stopZeekClusters,
+  ZEEK,
+  ZEEK_MISSING,
+  type ZeekNode,
+} from "./zeek-harness.ts";
 
 afterEach(stopZeekClusters);
 
@@ -33,13 +41,25 @@ const twoZeeks = { manager: { type: "manager", impl: "zeek" }, "worker-1": { typ
 
 describe("a mixed cluster's settings (no Zeek needed)", () => {
   test("Bun nodes get the cluster's ipc endpoints, a layout the library accepts and the log sink's endpoint", () => {
-    const cluster = mixedCluster({ nodes: { ...twoZeeks, logger: { type: "logger", impl: "bun" }, "worker-2": { type: "worker", impl: "bun" } } });
+    const cluster = mixedCluster({
+      nodes: { ...twoZeeks, logger: { type: "logger", impl: "bun" }, "worker-2": { type: "worker", impl: "bun" } },
+    });
     const { xsub, xpub, logs } = cluster.endpoints;
     expect(xsub).toStartWith(`ipc://${cluster.dir}/`);
     expect(logs).toEqual({ logger: `ipc://${join(cluster.dir, "log-logger")}` });
     expect(validateLayout(cluster.layout).managerIsLogger).toBe(false);
-    expect(cluster.bunOptions("worker-2")).toMatchObject({ name: "worker-2", layout: cluster.layout, connectXpubEndpoint: xsub, connectXsubEndpoint: xpub, runProxyThread: false, connectLogEndpoints: [logs.logger] });
-    expect(cluster.bunOptions("logger")).toMatchObject({ listenLogEndpoint: logs.logger, logging: { dir: join(cluster.dir, "logger") } });
+    expect(cluster.bunOptions("worker-2")).toMatchObject({
+      name: "worker-2",
+      layout: cluster.layout,
+      connectXpubEndpoint: xsub,
+      connectXsubEndpoint: xpub,
+      runProxyThread: false,
+      connectLogEndpoints: [logs.logger],
+    });
+    expect(cluster.bunOptions("logger")).toMatchObject({
+      listenLogEndpoint: logs.logger,
+      logging: { dir: join(cluster.dir, "logger") },
+    });
     expect(() => cluster.bunOptions("manager")).toThrow("is a zeek node");
     expect(() => cluster.zeekPreamble("worker-2")).toThrow("is a bun node");
     const layoutFile = readFileSync(join(cluster.dir, "cluster-layout.zeek"), "utf8");
@@ -53,9 +73,15 @@ describe("a mixed cluster's settings (no Zeek needed)", () => {
     expect(own.zeekPreamble("manager")).toContain("run_proxy_thread = T;");
     expect(own.zeekPreamble("manager")).toContain(`listen_log_endpoint = "${own.endpoints.logs.manager}";`);
     expect(own.zeekPreamble("worker-1")).toContain("run_proxy_thread = F;");
-    const external = mixedCluster({ nodes: { manager: { type: "manager", impl: "bun" }, "worker-1": { type: "worker", impl: "zeek" } }, broker: "external" });
+    const external = mixedCluster({
+      nodes: { manager: { type: "manager", impl: "bun" }, "worker-1": { type: "worker", impl: "zeek" } },
+      broker: "external",
+    });
     expect(external.bunOptions("manager").runProxyThread).toBe(false);
-    expect(external.brokerOptions()).toEqual({ listenXsubEndpoint: external.endpoints.xsub, listenXpubEndpoint: external.endpoints.xpub });
+    expect(external.brokerOptions()).toEqual({
+      listenXsubEndpoint: external.endpoints.xsub,
+      listenXpubEndpoint: external.endpoints.xpub,
+    });
   });
 });
 
@@ -96,7 +122,11 @@ describe.skipIf(!ZEEK)(`real Zeek nodes${ZEEK ? "" : ` (skipped: ${ZEEK_MISSING}
     const cluster = mixedCluster({ nodes: twoZeeks });
     const [manager, worker] = await Promise.all([
       startZeek("manager", PRINT_NODE_UP, cluster),
-      startZeek("worker-1", `${PRINT_NODE_UP}\nevent zeek_init() { print fmt("hello from %s", Cluster::node); }`, cluster),
+      startZeek(
+        "worker-1",
+        `${PRINT_NODE_UP}\nevent zeek_init() { print fmt("hello from %s", Cluster::node); }`,
+        cluster,
+      ),
     ]);
     await worker.waitForLine(/^hello from worker-1$/, 2000);
     await expectMutualNodeUp(manager, worker);
@@ -111,7 +141,11 @@ describe.skipIf(!ZEEK)(`real Zeek nodes${ZEEK ? "" : ` (skipped: ${ZEEK_MISSING}
   });
 
   test("a forgotten Zeek node terminates itself after safetyTimeoutSec", async () => {
-    const node = await startZeek("manager", "", mixedCluster({ nodes: { manager: { type: "manager", impl: "zeek" } }, safetyTimeoutSec: 0.3 }));
+    const node = await startZeek(
+      "manager",
+      "",
+      mixedCluster({ nodes: { manager: { type: "manager", impl: "zeek" } }, safetyTimeoutSec: 0.3 }),
+    );
     expect(await node.exited(3000)).toBe(0);
     expect(node.lines).toContain("zeek-harness: safety timeout");
   });

@@ -25,13 +25,22 @@ const INSTALLED = "/opt/zeek/bin/zeek";
 
 function findZeek(): { zeek?: string; missing: string } {
   if (!existsSync(INSTALL_SH)) {
-    const ok = existsSync(INSTALLED) && Bun.spawnSync([INSTALLED, "--version"], { stdout: "ignore", stderr: "ignore", timeout: 10_000 }).exitCode === 0;
+    const ok =
+      existsSync(INSTALLED) &&
+      Bun.spawnSync([INSTALLED, "--version"], { stdout: "ignore", stderr: "ignore", timeout: 10_000 }).exitCode === 0;
     return ok ? { zeek: INSTALLED, missing: "" } : { missing: `${INSTALL_SH} not found and no runnable ${INSTALLED}` };
   }
-  const run = Bun.spawnSync(["bash", INSTALL_SH], { stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: INSTALL_TIMEOUT_MS });
+  const run = Bun.spawnSync(["bash", INSTALL_SH], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: INSTALL_TIMEOUT_MS,
+  });
   const path = run.stdout.toString().trim().split("\n").pop() ?? "";
   if (run.exitCode === 0 && existsSync(path)) return { zeek: path, missing: "" };
-  const why = run.stderr.toString().trim() || (run.signalCode ? `killed by ${run.signalCode} after ${INSTALL_TIMEOUT_MS} ms` : `exit code ${run.exitCode}`);
+  const why =
+    run.stderr.toString().trim() ||
+    (run.signalCode ? `killed by ${run.signalCode} after ${INSTALL_TIMEOUT_MS} ms` : `exit code ${run.exitCode}`);
   return { missing: `${INSTALL_SH} failed: ${why}` };
 }
 
@@ -119,7 +128,10 @@ const clusters = new Set<MixedCluster>();
 const zeekChildren = new WeakMap<MixedCluster, Child[]>();
 
 /** SIGTERM (Zeek then flushes its logs and exits), SIGKILL after `graceMs`; resolves once it ended. */
-async function stopChild(child: Child, graceMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | number | null }> {
+async function stopChild(
+  child: Child,
+  graceMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | number | null }> {
   const { proc } = child;
   if (proc.exitCode === null && proc.signalCode === null) {
     proc.kill("SIGTERM");
@@ -142,35 +154,53 @@ const zstr = (s: string): string => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 export function mixedCluster(spec: MixedClusterSpec): MixedCluster {
   const names = Object.keys(spec.nodes);
   const hasLogger = names.some((n) => spec.nodes[n]!.type === "logger");
-  const full: Required<MixedClusterSpec> = { managerIsLogger: !hasLogger, broker: "manager", safetyTimeoutSec: 60, ...spec };
-  const sinks = names.filter((n) => spec.nodes[n]!.type === "logger" || (spec.nodes[n]!.type === "manager" && full.managerIsLogger));
-  if (sinks.length === 0 && names.length > 1) throw new Error("mixedCluster: no node receives logs; add a logger or set managerIsLogger with a manager");
-  if (full.broker === "manager" && !names.some((n) => spec.nodes[n]!.type === "manager")) throw new Error("mixedCluster: broker 'manager' needs a manager node");
+  const full: Required<MixedClusterSpec> = {
+    managerIsLogger: !hasLogger,
+    broker: "manager",
+    safetyTimeoutSec: 60,
+    ...spec,
+  };
+  const sinks = names.filter(
+    (n) => spec.nodes[n]!.type === "logger" || (spec.nodes[n]!.type === "manager" && full.managerIsLogger),
+  );
+  if (sinks.length === 0 && names.length > 1)
+    throw new Error("mixedCluster: no node receives logs; add a logger or set managerIsLogger with a manager");
+  if (full.broker === "manager" && !names.some((n) => spec.nodes[n]!.type === "manager"))
+    throw new Error("mixedCluster: broker 'manager' needs a manager node");
 
   const dir = mkdtempSync(join(tmpdir(), "zeek-harness-"));
   // A unix socket path is limited to 107 bytes; fail here rather than with a bind error in Zeek.
   const longest = join(dir, `log-${sinks.reduce((a, b) => (b.length > a.length ? b : a), "")}`);
-  if (longest.length > 100) throw new Error(`mixedCluster: ${longest} is too long for an ipc endpoint; set TMPDIR shorter`);
+  if (longest.length > 100)
+    throw new Error(`mixedCluster: ${longest} is too long for an ipc endpoint; set TMPDIR shorter`);
   const endpoints: MixedEndpoints = {
     xsub: `ipc://${join(dir, "xsub")}`,
     xpub: `ipc://${join(dir, "xpub")}`,
     logs: Object.fromEntries(sinks.map((n) => [n, `ipc://${join(dir, `log-${n}`)}`])),
   };
   const layout: ClusterLayout = {
-    nodes: Object.fromEntries(names.map((n) => [n, { type: spec.nodes[n]!.type, ip: "127.0.0.1", ...(sinks.includes(n) ? { port: sinks.indexOf(n) + 1 } : {}) }])),
+    nodes: Object.fromEntries(
+      names.map((n) => [
+        n,
+        { type: spec.nodes[n]!.type, ip: "127.0.0.1", ...(sinks.includes(n) ? { port: sinks.indexOf(n) + 1 } : {}) },
+      ]),
+    ),
     managerIsLogger: full.managerIsLogger,
   };
 
   // Loaded by Zeek's cluster framework through ZEEKPATH. Bun nodes are listed too: Zeek raises
   // node_up only for names in Cluster::nodes. No `$p`: main.zeek would add tcp:// log endpoints for it.
   const zeekType = (t: NodeType) => `Cluster::${t.toUpperCase()}`;
-  writeFileSync(join(dir, "cluster-layout.zeek"), [
-    `redef Cluster::manager_is_logger = ${full.managerIsLogger ? "T" : "F"};`,
-    "redef Cluster::nodes = {",
-    ...names.map((n) => `\t[${zstr(n)}] = [$node_type=${zeekType(spec.nodes[n]!.type)}, $ip=127.0.0.1],`),
-    "};",
-    "",
-  ].join("\n"));
+  writeFileSync(
+    join(dir, "cluster-layout.zeek"),
+    [
+      `redef Cluster::manager_is_logger = ${full.managerIsLogger ? "T" : "F"};`,
+      "redef Cluster::nodes = {",
+      ...names.map((n) => `\t[${zstr(n)}] = [$node_type=${zeekType(spec.nodes[n]!.type)}, $ip=127.0.0.1],`),
+      "};",
+      "",
+    ].join("\n"),
+  );
 
   const node = (name: string, impl: "zeek" | "bun") => {
     const n = spec.nodes[name];
@@ -204,7 +234,9 @@ export function mixedCluster(spec: MixedClusterSpec): MixedCluster {
         listenXsubEndpoint: endpoints.xsub,
         listenXpubEndpoint: endpoints.xpub,
         runProxyThread: runsProxy(name),
-        ...(log ? { listenLogEndpoint: log, logging: { dir: nodeDir(name) } } : { connectLogEndpoints: Object.values(endpoints.logs) }),
+        ...(log
+          ? { listenLogEndpoint: log, logging: { dir: nodeDir(name) } }
+          : { connectLogEndpoints: Object.values(endpoints.logs) }),
       };
     },
     zeekPreamble: (name) => {
@@ -221,15 +253,19 @@ export function mixedCluster(spec: MixedClusterSpec): MixedCluster {
         // options.zeek sets it to "is the manager"; an external broker needs it off.
         `redef ${zeromq}::run_proxy_thread = ${runsProxy(name) ? "T" : "F"};`,
         // Non-empty here, so main.zeek (which finds no `$p`) does not report a missing log endpoint.
-        log ? `redef ${zeromq}::listen_log_endpoint = ${zstr(log)};` : `redef ${zeromq}::connect_log_endpoints = vector(${Object.values(endpoints.logs).map(zstr).join(", ")});`,
+        log
+          ? `redef ${zeromq}::listen_log_endpoint = ${zstr(log)};`
+          : `redef ${zeromq}::connect_log_endpoints = vector(${Object.values(endpoints.logs).map(zstr).join(", ")});`,
         // main.zeek also adds tcp://<ip>:0 for every log sink (a layout node's $p defaults to 0/unknown), and
         // PUSH would deal every other batch into that dead pipe: keep only the ipc endpoints (before Cluster::init).
-        log ? "" : `event zeek_init() &priority=99 { local keep: vector of string = vector(); for ( _, e in ${zeromq}::connect_log_endpoints ) if ( ! ends_with(e, ":0") ) keep += e; resize(${zeromq}::connect_log_endpoints, 0); for ( _, e in keep ) ${zeromq}::connect_log_endpoints += e; }`,
+        log
+          ? ""
+          : `event zeek_init() &priority=99 { local keep: vector of string = vector(); for ( _, e in ${zeromq}::connect_log_endpoints ) if ( ! ends_with(e, ":0") ) keep += e; resize(${zeromq}::connect_log_endpoints, 0); for ( _, e in keep ) ${zeromq}::connect_log_endpoints += e; }`,
         "redef exit_only_after_terminate = T;",
         // One file per log, never renamed, and no archive-log command at exit.
         "redef Log::default_rotation_interval = 0secs;",
         `redef Log::default_rotation_postprocessor_cmd = "";`,
-        "event zeek_harness_timeout() { if ( zeek_is_terminating() ) return; print \"zeek-harness: safety timeout\"; terminate(); }",
+        'event zeek_harness_timeout() { if ( zeek_is_terminating() ) return; print "zeek-harness: safety timeout"; terminate(); }',
         // Priority -100: after Cluster::init (10) and the subscriptions (-5); startZeek waits for this line.
         "event zeek_init() &priority=-100",
         `\t{ print fmt("zeek-harness: up %s %s", Cluster::node, Cluster::node_id()); schedule ${full.safetyTimeoutSec}sec { zeek_harness_timeout() }; }`,
@@ -251,9 +287,16 @@ let zeekPath: string | undefined;
 /** Zeek's default script path plus the dirs given (as smoke/run.sh does). */
 function zeekPathWith(extra: string): string {
   if (!zeekPath) {
-    const config = Bun.spawnSync([join(dirname(ZEEK!), "zeek-config"), "--zeekpath"], { stdout: "pipe", stderr: "ignore", timeout: 5000 });
+    const config = Bun.spawnSync([join(dirname(ZEEK!), "zeek-config"), "--zeekpath"], {
+      stdout: "pipe",
+      stderr: "ignore",
+      timeout: 5000,
+    });
     const root = join(dirname(ZEEK!), "..", "share", "zeek");
-    zeekPath = config.exitCode === 0 ? config.stdout.toString().trim() : [".", root, `${root}/policy`, `${root}/site`, `${root}/builtin-plugins`].join(":");
+    zeekPath =
+      config.exitCode === 0
+        ? config.stdout.toString().trim()
+        : [".", root, `${root}/policy`, `${root}/site`, `${root}/builtin-plugins`].join(":");
   }
   return `${zeekPath}:${extra}`;
 }
@@ -272,7 +315,12 @@ export interface StartZeekOptions {
  * rejects with its output if it exits or times out first. The global afterEach kills it by pid; the
  * cluster's `stop()` stops it gently first.
  */
-export async function startZeek(name: string, script: string, cluster: MixedCluster, options: StartZeekOptions = {}): Promise<ZeekNode> {
+export async function startZeek(
+  name: string,
+  script: string,
+  cluster: MixedCluster,
+  options: StartZeekOptions = {},
+): Promise<ZeekNode> {
   if (!ZEEK) throw new Error(`Zeek is not available: ${ZEEK_MISSING}`);
   const dir = cluster.nodeDir(name);
   const file = join(dir, `${name}.zeek`);
@@ -292,7 +340,10 @@ export async function startZeek(name: string, script: string, cluster: MixedClus
     throw new Error(`Zeek node ${name} exited (${code}) before it was up:\n${child.lines.join("\n")}`);
   });
   exited.catch(() => {}); // only the race below reports it
-  const up = await Promise.race([child.waitForLine(/^zeek-harness: up \S+ (\S+)$/, options.timeoutMs ?? 15_000), exited]);
+  const up = await Promise.race([
+    child.waitForLine(/^zeek-harness: up \S+ (\S+)$/, options.timeoutMs ?? 15_000),
+    exited,
+  ]);
   const startMs = performance.now() - began;
   return Object.assign(child, { name, dir, id: up[1]!, startMs, stop: (graceMs = 3000) => stopChild(child, graceMs) });
 }

@@ -14,31 +14,50 @@ import { makeNode } from "./cluster-helpers.ts";
 import { ANY_PORT, PYTHON, spawnChild, waitFor } from "./helpers.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
-const OPTIONAL = "service,duration,orig_bytes,resp_bytes,conn_state,local_orig,history,tunnel_parents,byte_balance,bytes_per_sec";
+const OPTIONAL =
+  "service,duration,orig_bytes,resp_bytes,conn_state,local_orig,history,tunnel_parents,byte_balance,bytes_per_sec";
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-test.skipIf(!PYTHON)("a Python peer's zeek-bin-serializer batches of Zeek baseline records: the Bun logger writes Zeek's TSV and JSON", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "zeek-py-log-"));
-  dirs.push(dir);
-  const json = new LogFiles({ dir: join(dir, "json"), format: "json" });
-  let received = 0;
-  const logger = makeNode({
-    name: "py-logger", runProxyThread: true, listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT, listenLogEndpoint: ANY_PORT,
-    logging: { dir, format: "tsv", sink: (batch) => void (json.write(batch), (received += batch.records.length)) },
-  });
-  await logger.start();
-  const py = spawnChild([PYTHON!, join(FIXTURES, "py_zeek_log_peer.py"), logger.logEndpoint, join(FIXTURES, "zeek-connx.json"), join(FIXTURES, "zeek-connx.tsv"), OPTIONAL]);
-  expect(await py.exited(15_000)).toBe(0);
-  expect(py.lines).toContain("sent 21");
-  await waitFor(() => received === 21, "21 records at the logger");
-  await logger.stop();
-  json.close();
-  expect(logger.stats()).toMatchObject({ msgErrors: 0, logBatchesReceived: 3, logRecordsReceived: 21 });
-  const tsv = readFileSync(join(dir, "connx.log"), "utf8");
-  expect(tsv).toMatch(/^#open\t\d{4}(-\d\d){5}\n/m);
-  expect(tsv.replace(/^#(open|close)\t.*$/gm, "#$1\tSTAMP")).toBe(readFileSync(join(FIXTURES, "zeek-connx.tsv"), "utf8"));
-  expect(readFileSync(join(dir, "json", "connx.log"), "utf8")).toBe(readFileSync(join(FIXTURES, "zeek-connx.json"), "utf8"));
-});
+test.skipIf(!PYTHON)(
+  "a Python peer's zeek-bin-serializer batches of Zeek baseline records: the Bun logger writes Zeek's TSV and JSON",
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zeek-py-log-"));
+    dirs.push(dir);
+    const json = new LogFiles({ dir: join(dir, "json"), format: "json" });
+    let received = 0;
+    const logger = makeNode({
+      name: "py-logger",
+      runProxyThread: true,
+      listenXsubEndpoint: ANY_PORT,
+      listenXpubEndpoint: ANY_PORT,
+      listenLogEndpoint: ANY_PORT,
+      logging: { dir, format: "tsv", sink: (batch) => void (json.write(batch), (received += batch.records.length)) },
+    });
+    await logger.start();
+    const py = spawnChild([
+      PYTHON!,
+      join(FIXTURES, "py_zeek_log_peer.py"),
+      logger.logEndpoint,
+      join(FIXTURES, "zeek-connx.json"),
+      join(FIXTURES, "zeek-connx.tsv"),
+      OPTIONAL,
+    ]);
+    expect(await py.exited(15_000)).toBe(0);
+    expect(py.lines).toContain("sent 21");
+    await waitFor(() => received === 21, "21 records at the logger");
+    await logger.stop();
+    json.close();
+    expect(logger.stats()).toMatchObject({ msgErrors: 0, logBatchesReceived: 3, logRecordsReceived: 21 });
+    const tsv = readFileSync(join(dir, "connx.log"), "utf8");
+    expect(tsv).toMatch(/^#open\t\d{4}(-\d\d){5}\n/m);
+    expect(tsv.replace(/^#(open|close)\t.*$/gm, "#$1\tSTAMP")).toBe(
+      readFileSync(join(FIXTURES, "zeek-connx.tsv"), "utf8"),
+    );
+    expect(readFileSync(join(dir, "json", "connx.log"), "utf8")).toBe(
+      readFileSync(join(FIXTURES, "zeek-connx.json"), "utf8"),
+    );
+  },
+);

@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { addonCandidates } from "../lib/_libzmq.ts";
+import { Context, DONTWAIT, Message, NativeBuffer, POLLIN, Poller, SocketOption, ZmqError } from "../lib/_zmq.ts";
 import { curveKeypair, curvePublicKey, libzmqInfo, z85Decode, z85Encode } from "../lib/curve.ts";
 import { ClusterError } from "../lib/errors.ts";
-import { addonCandidates } from "../lib/_libzmq.ts";
-import { Context, DONTWAIT, Message, NativeBuffer, Poller, POLLIN, SocketOption, ZmqError } from "../lib/_zmq.ts";
 import { ANY_PORT, bytes, recvWithin, spawnBun, text, waitFor } from "./helpers.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
@@ -41,8 +41,11 @@ describe("loading libzmq", () => {
     expect(out.message).toContain("/nonexistent/libzmq.so.5");
   });
 
-  const systemLib = ["/usr/lib/x86_64-linux-gnu/libzmq.so.5", "/usr/lib/aarch64-linux-gnu/libzmq.so.5", "/usr/lib/libzmq.so.5"]
-    .find((p) => existsSync(p));
+  const systemLib = [
+    "/usr/lib/x86_64-linux-gnu/libzmq.so.5",
+    "/usr/lib/aarch64-linux-gnu/libzmq.so.5",
+    "/usr/lib/libzmq.so.5",
+  ].find((p) => existsSync(p));
   test.skipIf(!systemLib)("ZMQ_LIBRARY selects another libzmq, such as Debian's libzmq5", async () => {
     const child = spawnBun([join(FIXTURES, "libzmq-info.ts")], { ZMQ_LIBRARY: systemLib });
     expect(await child.exited()).toBe(0);
@@ -141,7 +144,11 @@ describe("sockets", () => {
     s.setOption(SocketOption.SNDHWM, 17);
     s.setOption(SocketOption.MAXMSGSIZE, 2 ** 40);
     s.setOption(SocketOption.LINGER, -1);
-    expect([s.getInt(SocketOption.SNDHWM), s.getInt(SocketOption.MAXMSGSIZE), s.getInt(SocketOption.LINGER)]).toEqual([17, 2 ** 40, -1]);
+    expect([s.getInt(SocketOption.SNDHWM), s.getInt(SocketOption.MAXMSGSIZE), s.getInt(SocketOption.LINGER)]).toEqual([
+      17,
+      2 ** 40,
+      -1,
+    ]);
     expect(s.getInt(SocketOption.TYPE)).toBe(9);
     ctx.close();
   });

@@ -34,7 +34,8 @@ const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUs
 const stopRequested = Promise.withResolvers<void>();
 process.on("SIGTERM", () => stopRequested.resolve());
 (async () => {
-  for await (const chunk of Bun.stdin.stream()) if (new TextDecoder().decode(chunk).includes("stop")) stopRequested.resolve();
+  for await (const chunk of Bun.stdin.stream())
+    if (new TextDecoder().decode(chunk).includes("stop")) stopRequested.resolve();
   stopRequested.resolve(); // stdin closed: the controller is gone
 })();
 
@@ -48,7 +49,15 @@ async function broker(): Promise<void> {
 
 function node(name: string, policy: "BLOCK" | "DROP" = "BLOCK"): ClusterNode {
   const onloop = spec.onloopHwm === undefined ? {} : { onloopQueueHwm: spec.onloopHwm };
-  return new ClusterNode({ name, connectXpubEndpoint: spec.xsub!, connectXsubEndpoint: spec.xpub!, overflowPolicy: policy, eventSerializer: spec.format ?? "msgpack-v1", ...onloop, reporter: (l, m) => console.error(`${l}: ${m}`) });
+  return new ClusterNode({
+    name,
+    connectXpubEndpoint: spec.xsub!,
+    connectXsubEndpoint: spec.xpub!,
+    overflowPolicy: policy,
+    eventSerializer: spec.format ?? "msgpack-v1",
+    ...onloop,
+    reporter: (l, m) => console.error(`${l}: ${m}`),
+  });
 }
 
 async function pub(): Promise<void> {
@@ -92,7 +101,17 @@ async function pub(): Promise<void> {
   await n.drain();
   const { maxLagMs, lagP99Ms } = lag.stop();
   const s = n.stats();
-  say("result", { sent, startUs, endUs, drainWaits: waits, xpubDrops: s.xpubDrops, xpubBlocks: s.xpubBlocks, maxLagMs, lagP99Ms, peakRssBytes: peakRss });
+  say("result", {
+    sent,
+    startUs,
+    endUs,
+    drainWaits: waits,
+    xpubDrops: s.xpubDrops,
+    xpubBlocks: s.xpubBlocks,
+    maxLagMs,
+    lagP99Ms,
+    peakRssBytes: peakRss,
+  });
   await stopRequested.promise;
   // Drops can still happen after the result (the worker empties its queue): report the final count.
   const f = n.stats();
@@ -131,7 +150,16 @@ async function sub(): Promise<void> {
   clearInterval(progress);
   const s = n.stats();
   const sample = latencies.slice(0, Math.min(received, latencies.length)).sort();
-  say("result", { received, firstUs, lastUs, onloopDrops: s.onloopDrops, msgErrors: s.msgErrors, p50Us: percentile(sample, 0.5), p99Us: percentile(sample, 0.99), peakRssBytes: peakRss });
+  say("result", {
+    received,
+    firstUs,
+    lastUs,
+    onloopDrops: s.onloopDrops,
+    msgErrors: s.msgErrors,
+    p50Us: percentile(sample, 0.5),
+    p99Us: percentile(sample, 0.99),
+    peakRssBytes: peakRss,
+  });
   await n.stop();
 }
 

@@ -13,7 +13,18 @@ const say = (type: string, data: Record<string, unknown> = {}) => console.log(JS
 const CONN = defineStream({
   id: "Bench::CONN",
   path: "conn",
-  fields: { ts: "time", uid: "string", "id.orig_h": "addr", "id.orig_p": "port", "id.resp_h": "addr", "id.resp_p": "port", proto: "enum", duration: "interval", orig_bytes: "count", resp_bytes: "count" },
+  fields: {
+    ts: "time",
+    uid: "string",
+    "id.orig_h": "addr",
+    "id.orig_p": "port",
+    "id.resp_h": "addr",
+    "id.resp_p": "port",
+    proto: "enum",
+    duration: "interval",
+    orig_bytes: "count",
+    resp_bytes: "count",
+  },
 });
 
 const node = await runNode((node) => {
@@ -29,7 +40,18 @@ const node = await runNode((node) => {
       let n = 0;
       while (performance.now() < end) {
         for (let i = 0; i < 1000; i++, n++) {
-          const record = { ts: Date.now() / 1000, uid: `C${n.toString(36)}`, "id.orig_h": "10.0.0.1", "id.orig_p": 40000 + (n % 20000), "id.resp_h": "192.168.1.1", "id.resp_p": 443, proto: "tcp", duration: 0.25, orig_bytes: n % 9000, resp_bytes: 1500 };
+          const record = {
+            ts: Date.now() / 1000,
+            uid: `C${n.toString(36)}`,
+            "id.orig_h": "10.0.0.1",
+            "id.orig_p": 40000 + (n % 20000),
+            "id.resp_h": "192.168.1.1",
+            "id.resp_p": 443,
+            proto: "tcp",
+            duration: 0.25,
+            orig_bytes: n % 9000,
+            resp_bytes: 1500,
+          };
           if (!node.log(CONN, record)) await node.logWriter!.drain();
         }
         await new Promise((resolve) => setImmediate(resolve));
@@ -55,18 +77,21 @@ const node = await runNode((node) => {
     // Start only once every node has seen every other (each worker says so), so traffic never
     // competes with the discovery being measured.
     const meshed = new Set<string>();
-    const maybeStart = () => meshed.size === peers && node.discovery!.up.size === peers && node.publish(ROLE_TOPICS.worker, "bench_start", []);
+    const maybeStart = () =>
+      meshed.size === peers && node.discovery!.up.size === peers && node.publish(ROLE_TOPICS.worker, "bench_start", []);
     node.on("bench_meshed", (name: string) => (meshed.add(name), maybeStart()));
     node.on(EVENTS.nodeUp, maybeStart);
   }
   if (MODE === "scale" && node.type === "worker") {
-    const tell = () => node.discovery!.up.size === peers && node.publish(ROLE_TOPICS.manager, "bench_meshed", [node.name]);
+    const tell = () =>
+      node.discovery!.up.size === peers && node.publish(ROLE_TOPICS.manager, "bench_meshed", [node.name]);
     node.on(EVENTS.nodeUp, tell);
     node.on("bench_start", async () => {
       const end = performance.now() + MS;
       let n = 0;
       while (performance.now() < end) {
-        for (let i = 0; i < 200; i++, n++) if (!node.publish(ROLE_TOPICS.manager, "bench_ping", [n, node.name, 1.5])) await node.drain();
+        for (let i = 0; i < 200; i++, n++)
+          if (!node.publish(ROLE_TOPICS.manager, "bench_ping", [n, node.name, 1.5])) await node.drain();
         await new Promise((resolve) => setImmediate(resolve));
       }
       await node.drain();

@@ -9,7 +9,7 @@
 
 import { hostname } from "node:os";
 import { Packr, Unpackr } from "msgpackr";
-import { Proxy as ZmqProxy, XPublisher, XSubscriber } from "zeromq";
+import { XPublisher, XSubscriber, Proxy as ZmqProxy } from "zeromq";
 
 const spec = JSON.parse(process.argv[2] ?? "{}");
 const say = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -71,7 +71,7 @@ async function pub() {
 // passes that on (XPUB always polls writable, so send() does not wait): retrying is the user's job.
 let eagainRetries = 0;
 async function sendLossless(sock, frames) {
-  for (;; eagainRetries++) {
+  for (; ; eagainRetries++) {
     try {
       return await sock.send(frames);
     } catch (err) {
@@ -101,7 +101,16 @@ async function sub() {
     finished = true;
     const sorted = latencies.subarray(0, received).sort();
     const pct = (p) => (received ? sorted[Math.min(received - 1, Math.floor(received * p))] : undefined);
-    say({ type: "result", received, firstUs, lastUs, badFraming, p50Us: pct(0.5), p99Us: pct(0.99), peakRssBytes: peakRssBytes() });
+    say({
+      type: "result",
+      received,
+      firstUs,
+      lastUs,
+      badFraming,
+      p50Us: pct(0.5),
+      p99Us: pct(0.99),
+      peakRssBytes: peakRssBytes(),
+    });
     process.exit(0);
   };
   process.once("SIGTERM", finish);

@@ -2,7 +2,11 @@
 // node topic, and logs each node that comes and goes to cluster.log.
 import { defineStream, runNode } from "../../mod.ts";
 
-const CLUSTER_LOG = defineStream({ id: "Cluster::LOG", path: "cluster", fields: { ts: "time", node: "string", message: "string" } });
+const CLUSTER_LOG = defineStream({
+  id: "Cluster::LOG",
+  path: "cluster",
+  fields: { ts: "time", node: "string", message: "string" },
+});
 
 const node = await runNode((node) => {
   node.on("ping", (worker: string, seq: number, sentAt: number) => {
@@ -15,4 +19,6 @@ const node = await runNode((node) => {
     node.log(CLUSTER_LOG, { ts: Date.now() / 1000, node: node.name, message: `node down: ${name}` });
   });
 });
-console.log(`${node.name} up: broker on ${node.broker?.endpoints?.xsub} (XSUB) and ${node.broker?.endpoints?.xpub} (XPUB)`);
+console.log(
+  `${node.name} up: broker on ${node.broker?.endpoints?.xsub} (XSUB) and ${node.broker?.endpoints?.xpub} (XPUB)`,
+);

@@ -24,7 +24,8 @@ const node = await runNode((node) => {
     done = true; // pongs still on their way are not logged: the log writer closes next
   });
   node.on("pong", (n: number, sentAt: number) => {
-    if (!done) node.log(PINGS, { ts: Date.now() / 1000, worker: node.name, seq: n, rtt: (performance.now() - sentAt) / 1000 });
+    if (!done)
+      node.log(PINGS, { ts: Date.now() / 1000, worker: node.name, seq: n, rtt: (performance.now() - sentAt) / 1000 });
   });
 });
 console.log(`${node.name} up: pinging the manager once it is up`);

@@ -13,9 +13,15 @@ const Finished = defineEvent("Example::finished", { worker: "string", seen: "cou
 const TOP = defineStream({ id: "Example::TOP", path: "aggregation", fields: { host: "string", seen: "count" } });
 
 if (!isNode) {
-  const nodes = Object.fromEntries(["worker-1", "worker-2", "worker-3"].map((n) => [n, { type: "worker" as const, ip: "127.0.0.1" }]));
+  const nodes = Object.fromEntries(
+    ["worker-1", "worker-2", "worker-3"].map((n) => [n, { type: "worker" as const, ip: "127.0.0.1" }]),
+  );
   await runExample({
-    nodes: { manager: { type: "manager", ip: "127.0.0.1" }, logger: { type: "logger", ip: "127.0.0.1", port: 27762 }, ...nodes },
+    nodes: {
+      manager: { type: "manager", ip: "127.0.0.1" },
+      logger: { type: "logger", ip: "127.0.0.1", port: 27762 },
+      ...nodes,
+    },
     scripts: { manager: import.meta.path, worker: import.meta.path },
     logging: { dir: "logs/examples" },
   });
@@ -38,7 +44,9 @@ const node = await runNode((node) => {
       const top = [...totals].sort((a, b) => b[1] - a[1]).slice(0, 3);
       for (const [host, seen] of top) node.log(TOP, { host, seen });
       const ok = merged === claimed ? "matches" : `DIFFERS from ${claimed}`;
-      console.log(`result: ${merged} observations from ${finished.size} workers (${ok}); top: ${top.map(([h, n]) => `${h}=${n}`).join(" ")}`);
+      console.log(
+        `result: ${merged} observations from ${finished.size} workers (${ok}); top: ${top.map(([h, n]) => `${h}=${n}`).join(" ")}`,
+      );
     });
   } else {
     let seen = 0;

@@ -9,8 +9,13 @@ import { isNode, runExample } from "./run-example.ts";
 const ROUNDS = 10;
 
 if (!isNode) {
-  const workers = Object.fromEntries([1, 2, 3, 4].map((i) => [`worker-${i}`, { type: "worker" as const, ip: "127.0.0.1" }]));
-  await runExample({ nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27761 }, ...workers }, scripts: { manager: import.meta.path, worker: import.meta.path } });
+  const workers = Object.fromEntries(
+    [1, 2, 3, 4].map((i) => [`worker-${i}`, { type: "worker" as const, ip: "127.0.0.1" }]),
+  );
+  await runExample({
+    nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27761 }, ...workers },
+    scripts: { manager: import.meta.path, worker: import.meta.path },
+  });
 }
 
 const node = await runNode((node) => {
@@ -37,7 +42,9 @@ const node = await runNode((node) => {
       times.push(performance.now() - sentAt);
       if (++round < ROUNDS) return broadcast();
       const median = times.toSorted((a, b) => a - b)[Math.floor(times.length / 2)]!;
-      console.log(`result: ${ROUNDS} broadcasts, each applied by all ${workers.length} workers; median round trip ${median.toFixed(2)} ms`);
+      console.log(
+        `result: ${ROUNDS} broadcasts, each applied by all ${workers.length} workers; median round trip ${median.toFixed(2)} ms`,
+      );
     });
   } else {
     node.on("Example::set_threshold", (round: number, threshold: number) => {

@@ -15,10 +15,14 @@ export async function runExample(cluster: ClusterFile, from = "manager", timeout
   };
   const timer = setTimeout(() => result.reject(new Error(`no result from ${from} within ${timeoutMs} ms`)), timeoutMs);
   try {
-    await withCluster(cluster, async (c) => {
-      console.log(`cluster ready in ${await c.ready()} ms`);
-      await result.promise;
-    }, { isolated: true, output });
+    await withCluster(
+      cluster,
+      async (c) => {
+        console.log(`cluster ready in ${await c.ready()} ms`);
+        await result.promise;
+      },
+      { isolated: true, output },
+    );
     console.log("done");
     process.exit(0);
   } catch (err: unknown) {

@@ -9,7 +9,8 @@ import { isNode, runExample } from "./run-example.ts";
 const KEYS = 300;
 
 if (!isNode) {
-  const of = (type: "proxy" | "worker", n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${type}-${i + 1}`, { type, ip: "127.0.0.1" }]));
+  const of = (type: "proxy" | "worker", n: number) =>
+    Object.fromEntries(Array.from({ length: n }, (_, i) => [`${type}-${i + 1}`, { type, ip: "127.0.0.1" }]));
   await runExample({
     nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 27761 }, ...of("proxy", 3), ...of("worker", 2) },
     scripts: { manager: import.meta.path, proxy: import.meta.path, worker: import.meta.path },
@@ -27,14 +28,17 @@ const node = await runNode((node) => {
       for (const key of keys) owner.has(key) ? twice++ : owner.set(key, proxy);
       if (reported.size < typeOf("proxy").length) return;
       const share = typeOf("proxy").map((p) => `${p}=${[...owner.values()].filter((o) => o === p).length}`);
-      console.log(`result: ${owner.size} keys over ${reported.size} proxies (${share.join(" ")}), ${twice} on more than one`);
+      console.log(
+        `result: ${owner.size} keys over ${reported.size} proxies (${share.join(" ")}), ${twice} on more than one`,
+      );
     });
   } else if (node.type === "proxy") {
     const counts = new Map<string, number>();
     const done = new Set<string>();
     node.on("Example::observe", (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1));
     node.on("Example::sent_all", (worker: string) => {
-      if (done.add(worker).size === typeOf("worker").length) node.publish("zeek.cluster.manager", "Example::keys", [node.name, [...counts.keys()]]);
+      if (done.add(worker).size === typeOf("worker").length)
+        node.publish("zeek.cluster.manager", "Example::keys", [node.name, [...counts.keys()]]);
     });
   } else {
     const proxies = new Pool(node, "proxy");
