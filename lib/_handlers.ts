@@ -29,7 +29,7 @@ export interface EventContext {
  * import { Handlers } from "./_handlers.ts";
  *
  * const Ping = defineEvent("ping", { who: "string", n: "count" });
- * const handlers = new Handlers((name, err) => console.log(name, err));
+ * const handlers = new Handlers((message) => console.log(message));
  * handlers.on(Ping, ({ who, n }) => console.log(who, n)); // "w1" 2
  * handlers.raise("ping", ["w1", 2]);
  * ```
@@ -37,12 +37,16 @@ export interface EventContext {
 export class Handlers {
   readonly #byName = new Map<string, Set<EventHandler<never[]>>>();
   readonly #types = new Map<string, EventType>();
-  readonly #failed: (name: string, err: unknown) => void;
+  readonly #report: (message: string) => void;
   #current: EventContext | undefined;
 
-  /** @param failed Called with a handler's error (thrown or rejected). */
-  constructor(failed: (name: string, err: unknown) => void) {
-    this.#failed = failed;
+  /** @param report Gets `handler for '<event>' failed: <error>` for a handler that throws or rejects. */
+  constructor(report: (message: string) => void) {
+    this.#report = report;
+  }
+
+  #failed(name: string, err: unknown): void {
+    this.#report(`handler for '${name}' failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
 
   /** The context of the event whose handlers run, or `undefined` outside a handler. */

@@ -1,20 +1,15 @@
 /**
- * @module The libzmq binding. This module is the only one that calls libzmq or `malloc`
- * (test/ffi-boundary.test.ts checks it): contexts, sockets, `zmq_msg_t` structs and poll items live in
- * C memory, are freed here, and their pointers stay in {@linkcode NativeObject} slots that only this
- * module reads. The classes callers use are built on the native calls below, one concept per file:
- * {@linkcode Context} (`_zmq-context.ts`), {@linkcode Socket} (`_zmq-socket.ts`),
- * {@linkcode Message} (`_zmq-message.ts`) and {@linkcode Poller} (`_zmq-poller.ts`), re-exported here
- * with the tables of `_zmq-constants.ts`.
- *
- * No view of C memory leaves a call: a message's content is copied out, into the caller's buffer or
- * a {@linkcode NativeBuffer}. Making a view costs about 0.5 µs under Bun, more than copying 4 KiB, so
- * a callback with a view per message would be slower than a copy. The one view kept is a
- * NativeBuffer's own, private, for as long as its memory lives.
+ * @module The libzmq binding: the only module that calls libzmq or `malloc` (test/ffi-boundary.test.ts
+ * checks it). Contexts, sockets, `zmq_msg_t` structs and poll items live in C memory, freed here; their
+ * pointers stay in {@linkcode NativeObject} slots only this module reads. The classes callers use
+ * (`Context`, `Socket`, `Message`, `Poller`, one file each) are built on the native calls below. No view
+ * of C memory leaves a call: content is copied out (a view costs ~0.5 µs under Bun, more than copying
+ * 4 KiB). The one view kept is a NativeBuffer's own, private, for as long as its memory lives.
  */
 
 import { type Pointer, ptr, toArrayBuffer } from "bun:ffi";
 import { libzmq, ZmqError } from "./_libzmq.ts";
+import { NativeBuffer } from "./_zmq-buffer.ts";
 import {
   type ContextHandle,
   ContextOption,
@@ -35,6 +30,9 @@ import type { Socket } from "./_zmq-socket.ts";
 import { ClusterError } from "./errors.ts";
 
 export { ZmqError } from "./_libzmq.ts";
+// The classes built on this module. They call into it only when used, never while loading, so this
+// cycle of imports is safe whichever module loads first.
+export { NativeBuffer } from "./_zmq-buffer.ts";
 export type { ContextHandle, ContextOptions, Frame, SocketTypeName } from "./_zmq-constants.ts";
 export {
   ContextOption,
@@ -47,8 +45,6 @@ export {
   SocketOption,
   SocketType,
 } from "./_zmq-constants.ts";
-// The classes built on this module. They call into it only when used, never while loading, so this
-// cycle of imports is safe whichever module loads first.
 export { Context } from "./_zmq-context.ts";
 export { Message } from "./_zmq-message.ts";
 export { Poller } from "./_zmq-poller.ts";
@@ -243,121 +239,21 @@ export function messageCopy(msg: Message, from: number, target: Uint8Array, offs
   if (size) libzmq().libc.memcpy(ptr(target, offset), (Pointers.data(msg) + from) as Pointer, size);
 }
 
-/**
- * A growable byte buffer in C memory. Its address never moves while it lives (a JS buffer's may), so
- * frames are copied into it with one `memcpy` and no address lookup. It is read and written through
- * its methods, and {@linkcode slice} copies bytes out.
- *
- * @example Collecting frames
- * ```ts
- * import { Context, Message, NativeBuffer } from "./_zmq.ts";
- *
- * const ctx = new Context();
- * const [a, b] = [ctx.socket("PAIR"), ctx.socket("PAIR")];
- * a.bind("inproc://native-buffer");
- * b.connect("inproc://native-buffer");
- * a.send(["hello"]);
- * const msg = new Message();
- * const buf = new NativeBuffer(64);
- * const size = msg.receiveSize(b);
- * buf.copyFrom(msg, 0, size);
- * console.log(new TextDecoder().decode(buf.slice(0, size))); // "hello"
- * [msg, buf].forEach((x) => x.close());
- * ctx.close();
- * ```
- */
-export class NativeBuffer extends NativeObject {
-  // The buffer's own views of its memory: replaced when it grows, emptied when it is freed.
-  #bytes: Uint8Array = new Uint8Array(0);
-  #view: DataView = new DataView(this.#bytes.buffer);
-
-  /** @param size Initial size in bytes. */
-  constructor(size: number) {
-    super("BUFFER_CLOSED", "buffer");
-    this.#use(alloc(Math.max(1, size)), Math.max(1, size));
+/** Memory for a {@linkcode NativeBuffer}: `size` bytes, the first `keep` of its old memory copied, the old freed; a view of it. */
+export function bufferResize(buf: NativeBuffer, size: number, keep: number): Uint8Array {
+  const p = size > 0 ? alloc(size) : undefined;
+  const old = Pointers.set(buf, p);
+  if (old !== undefined) {
+    if (p !== undefined && keep > 0) libzmq().libc.memcpy(p, old, keep);
+    libzmq().libc.free(old);
   }
+  // The buffer's own view of its own memory, replaced when it grows and emptied when it is freed.
+  return p === undefined ? new Uint8Array(0) : new Uint8Array(toArrayBuffer(p, 0, size));
+}
 
-  #use(p: Pointer | undefined, size: number): void {
-    const old = Pointers.set(this, p);
-    if (old !== undefined) libzmq().libc.free(old);
-    this.#bytes = p === undefined ? new Uint8Array(0) : new Uint8Array(toArrayBuffer(p, 0, size));
-    this.#view = new DataView(this.#bytes.buffer);
-  }
-
-  /** The size in bytes. */
-  get length(): number {
-    return this.#bytes.length;
-  }
-
-  /** Makes room for `size` bytes, keeping the first `keep`. */
-  ensure(size: number, keep: number): void {
-    if (size <= this.#bytes.length) return;
-    const grown = Math.max(size, this.#bytes.length * 2);
-    const p = alloc(grown);
-    if (keep > 0) libzmq().libc.memcpy(p, Pointers.of(this), keep);
-    this.#use(p, grown);
-  }
-
-  /** Copies `size` bytes of `msg`'s content to `offset`; the caller made room. */
-  copyFrom(msg: Message, offset: number, size: number): void {
-    const p = Pointers.of(this);
-    if (offset + size > this.#bytes.length)
-      throw new RangeError(`Frame of ${size} bytes does not fit at offset ${offset}`);
-    if (size > msg.size) throw new RangeError(`The message holds ${msg.size} bytes, not ${size}`);
-    if (size) libzmq().libc.memcpy((p + offset) as Pointer, Pointers.data(msg), size);
-  }
-
-  /** The byte at `offset`. */
-  getUint8(offset: number): number {
-    return this.#view.getUint8(offset);
-  }
-
-  /** Writes the byte at `offset`. */
-  setUint8(offset: number, value: number): void {
-    this.#view.setUint8(offset, value);
-  }
-
-  /** The `i16` at `offset`, in the byte order given, as `DataView` reads it. */
-  getInt16(offset: number, littleEndian: boolean): number {
-    return this.#view.getInt16(offset, littleEndian);
-  }
-
-  /** Writes an `i16` at `offset`. */
-  setInt16(offset: number, value: number, littleEndian: boolean): void {
-    this.#view.setInt16(offset, value, littleEndian);
-  }
-
-  /** The `u32` at `offset`. */
-  getUint32(offset: number, littleEndian: boolean): number {
-    return this.#view.getUint32(offset, littleEndian);
-  }
-
-  /** Writes a `u32` at `offset`. */
-  setUint32(offset: number, value: number, littleEndian: boolean): void {
-    this.#view.setUint32(offset, value, littleEndian);
-  }
-
-  /** Writes a `u64` at `offset`. */
-  setBigUint64(offset: number, value: bigint, littleEndian: boolean): void {
-    this.#view.setBigUint64(offset, value, littleEndian);
-  }
-
-  /** Whether the bytes from `offset` equal `bytes`. */
-  equals(offset: number, bytes: Uint8Array): boolean {
-    if (offset + bytes.length > this.#bytes.length) return false;
-    for (let i = 0; i < bytes.length; i++) if (this.#bytes[offset + i] !== bytes[i]) return false;
-    return true;
-  }
-
-  /** A copy of bytes `[start, end)`, in JS memory. */
-  slice(start: number, end: number): Uint8Array<ArrayBuffer> {
-    return this.#bytes.slice(start, end);
-  }
-
-  /** Frees the C memory. Idempotent. */
-  close(): void {
-    this.#use(undefined, 0);
-  }
+/** Copies `size` bytes of `msg`'s content into `buf` at `offset`; the caller checked both. */
+export function bufferCopyFrom(buf: NativeBuffer, offset: number, msg: Message, size: number): void {
+  if (size) libzmq().libc.memcpy((Pointers.of(buf) + offset) as Pointer, Pointers.data(msg), size);
 }
 
 /** Poll items in a new buffer: one `zmq_pollitem_t` per entry (see `POLLITEM_SIZE`), for {@linkcode poll}. */

@@ -6,18 +6,18 @@
  * Every child is killed by its own pid, and children exit by themselves should the launcher die.
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { styleText } from "node:util";
+import { rmSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { deadline, within } from "./_deadline.ts";
+import { type ClusterSource, NodeEnvironments, startPhases, stopPhases } from "./_launch-plan.ts";
+import { type NodeOutput, pipeNodeOutput } from "./_node-output.ts";
 import { type ClusterFile, loadClusterFile, type ValidClusterFile, validateClusterFile } from "./cluster-file.ts";
-import { envVarName } from "./config.ts";
 import { ClusterError } from "./errors.ts";
-import { isLogSink, type NodeType } from "./layout.ts";
+import type { NodeType } from "./layout.ts";
 import type { NodeReport } from "./runtime.ts";
 
+export type { NodeOutput } from "./_node-output.ts";
 export type { ClusterFile, ClusterFileNode, ClusterOptions, ValidClusterFile } from "./cluster-file.ts";
 // zeek-zmq-cluster/launcher: running clusters of node processes from cluster files.
 export { defineCluster, loadClusterFile, validateClusterFile } from "./cluster-file.ts";
@@ -40,7 +40,7 @@ export interface LaunchOptions {
    */
   isolated?: boolean;
   /** Where node output goes: each line prefixed by the node's name on stdout, nowhere, or to a function. @default {"prefixed"} */
-  output?: "prefixed" | "silent" | ((node: string, line: string) => void);
+  output?: NodeOutput;
   /** Colour the prefixes. @default {stdout is a terminal and NO_COLOR is unset} */
   color?: boolean;
   /** How long start-up and `ready()` may take, in ms. @default {30000} */
@@ -80,7 +80,6 @@ export interface NodeProcess {
 
 const NODE_MAIN = new URL("./_node-main.ts", import.meta.url).pathname;
 type StartedReport = Extract<NodeReport, { type: "started" }>;
-const COLORS = ["cyan", "green", "yellow", "magenta", "blue", "red"] as const;
 const running = (proc: Subprocess) => proc.exitCode === null && proc.signalCode === null;
 
 /**
@@ -109,7 +108,7 @@ export class Cluster {
   /** The checked cluster file. */
   readonly file: ValidClusterFile;
   readonly #o: Required<LaunchOptions>;
-  readonly #source: { path: string } | { json: string };
+  readonly #environments: NodeEnvironments;
   readonly #nodes = new Map<string, NodeProcess>();
   readonly #waiting = new Map<string, PromiseWithResolvers<StartedReport>>();
   readonly #env = new Map<string, Record<string, string>>();
@@ -118,11 +117,9 @@ export class Cluster {
   #ready = Promise.withResolvers<number>();
   #stopping: Promise<void> | undefined;
   #failed = false;
-  #privateDir: string | undefined;
 
-  private constructor(file: ValidClusterFile, source: { path: string } | { json: string }, options: LaunchOptions) {
+  private constructor(file: ValidClusterFile, source: ClusterSource, options: LaunchOptions) {
     this.file = file;
-    this.#source = source;
     const color = options.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
     this.#o = {
       restart: options.restart ?? "no",
@@ -145,6 +142,7 @@ export class Cluster {
       throw new RangeError(
         `Invalid launch option 'restart': expected "no", "on-failure" or "always", got '${this.#o.restart}'`,
       );
+    this.#environments = new NodeEnvironments(file, source, this.#o.env, this.#o.isolated);
     this.#ready.promise.catch(() => undefined);
   }
 
@@ -163,7 +161,7 @@ export class Cluster {
     );
     process.once("exit", () => cluster.#killAll("SIGKILL"));
     try {
-      for (const phase of cluster.#phases()) await Promise.all(phase.map((name) => cluster.#startNode(name)));
+      for (const phase of startPhases(file)) await Promise.all(phase.map((name) => cluster.#startNode(name)));
     } catch (err) {
       await cluster.stop();
       throw err;
@@ -203,46 +201,8 @@ export class Cluster {
     node.proc.kill(signal);
   }
 
-  #phases(): string[][] {
-    const { layout } = this.file;
-    const names = Object.keys(layout.nodes);
-    const managers = names.filter((n) => layout.nodes[n]!.type === "manager");
-    const loggers = names.filter((n) => !managers.includes(n) && isLogSink(layout, n));
-    return [managers, loggers, names.filter((n) => !managers.includes(n) && !loggers.includes(n))].filter(
-      (p) => p.length > 0,
-    );
-  }
-
-  #nodeEnv(name: string): Record<string, string> {
-    const { layout } = this.file;
-    const node = layout.nodes[name]!;
-    const env: Record<string, string> = { ...this.#o.env, ...this.file.env[name], CLUSTER_NODE: name };
-    if ("path" in this.#source) env.CLUSTER_LAYOUT = this.#source.path;
-    else Object.assign(env, { CLUSTER_LAYOUT_JSON: this.#source.json, CLUSTER_BASE_DIR: process.cwd() });
-    if (!this.#o.isolated) return env;
-    // Private ipc endpoints are known before anything binds, so every node, the manager included,
-    // learns the broker's and every logger's endpoint up front; metrics take free ports and are
-    // reported back.
-    const dir = (this.#privateDir ??= mkdtempSync(join(tmpdir(), "zcl-")));
-    const ep = (what: string) => `ipc://${join(dir, what)}`;
-    env.CLUSTER_METRICS_PORT = "0";
-    Object.assign(env, {
-      [envVarName("connectXpubEndpoint")]: ep("xsub"),
-      [envVarName("connectXsubEndpoint")]: ep("xpub"),
-    });
-    if (node.type === "manager")
-      Object.assign(env, {
-        [envVarName("listenXsubEndpoint")]: ep("xsub"),
-        [envVarName("listenXpubEndpoint")]: ep("xpub"),
-      });
-    const sinks = Object.keys(layout.nodes).filter((n) => isLogSink(layout, n));
-    if (isLogSink(layout, name)) env[envVarName("listenLogEndpoint")] = ep(`log-${sinks.indexOf(name)}`);
-    else if (sinks.length > 0) env[envVarName("connectLogEndpoints")] = sinks.map((_, i) => ep(`log-${i}`)).join(",");
-    return env;
-  }
-
   async #startNode(name: string): Promise<void> {
-    const env = this.#env.get(name) ?? this.#nodeEnv(name);
+    const env = this.#env.get(name) ?? this.#environments.of(name);
     this.#env.set(name, env); // a restart gets the same endpoints
     const started = Promise.withResolvers<StartedReport>();
     this.#waiting.set(name, started);
@@ -266,7 +226,8 @@ export class Cluster {
       restarts: previous ? previous.restarts + 1 : 0,
     };
     this.#nodes.set(name, node);
-    for (const stream of [proc.stdout, proc.stderr]) this.#pipe(name, stream);
+    const names = Object.keys(this.file.layout.nodes);
+    for (const stream of [proc.stdout, proc.stderr]) pipeNodeOutput(stream, name, names, this.#o.output, this.#o.color);
     proc.exited.then(() => this.#onExit(node));
     const ms = this.#o.readyTimeout;
     const notStarted = () => new ClusterError("NODE_START_TIMEOUT", `Node '${name}' did not start within ${ms} ms`);
@@ -345,35 +306,6 @@ export class Cluster {
     }
   }
 
-  #pipe(name: string, stream: ReadableStream<Uint8Array>): void {
-    const out = this.#o.output;
-    if (out === "silent") {
-      (async () => {
-        for await (const _ of stream);
-      })();
-      return;
-    }
-    const width = Math.max(...Object.keys(this.file.layout.nodes).map((n) => n.length));
-    const color = COLORS[Object.keys(this.file.layout.nodes).indexOf(name) % COLORS.length]!;
-    const prefix = this.#o.color
-      ? styleText(color, `${name.padEnd(width)} |`, { validateStream: false })
-      : `${name.padEnd(width)} |`;
-    const emit =
-      typeof out === "function"
-        ? (line: string) => out(name, line)
-        : (line: string) => process.stdout.write(`${prefix} ${line}\n`);
-    (async () => {
-      const decoder = new TextDecoder();
-      let rest = "";
-      for await (const chunk of stream) {
-        const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
-        rest = lines.pop() ?? "";
-        for (const line of lines) emit(line);
-      }
-      if (rest) emit(rest);
-    })();
-  }
-
   #killAll(signal: NodeJS.Signals): void {
     for (const node of this.#nodes.values()) if (running(node.proc)) node.proc.kill(signal);
   }
@@ -388,14 +320,8 @@ export class Cluster {
       // Nodes still starting (a restart under way) will not report any more; stop waiting for them.
       for (const [name, waiting] of this.#waiting)
         waiting.reject(new ClusterError("CLUSTER_STOPPED", `The cluster was stopped while '${name}' was starting`));
-      const { layout } = this.file;
-      const order: ((n: string) => boolean)[] = [
-        (n) => layout.nodes[n]!.type !== "manager" && !isLogSink(layout, n),
-        (n) => layout.nodes[n]!.type === "manager",
-        () => true,
-      ];
       const done = new Set<string>();
-      for (const inPhase of order) {
+      for (const inPhase of stopPhases(this.file)) {
         const phase = [...this.#nodes.values()].filter((n) => !done.has(n.name) && inPhase(n.name));
         for (const n of phase) done.add(n.name);
         for (const n of phase) if (running(n.proc)) n.proc.kill("SIGTERM");
@@ -405,7 +331,8 @@ export class Cluster {
           await exited;
         }
       }
-      if (this.#privateDir) rmSync(this.#privateDir, { recursive: true, force: true });
+      const dir = this.#environments.privateDir;
+      if (dir) rmSync(dir, { recursive: true, force: true });
     })();
     return this.#stopping;
   }

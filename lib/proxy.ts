@@ -92,6 +92,17 @@ export class Broker {
     return this.#running?.endpoints;
   }
 
+  /**
+   * Where a node in this process connects to reach this broker, once it runs: its XPUB to the XSUB, its
+   * XSUB to the XPUB, wildcard hosts as loopback.
+   */
+  get connectEndpoints(): { connectXpubEndpoint: string; connectXsubEndpoint: string } | undefined {
+    const ep = this.endpoints;
+    const reachable = (endpoint: string) =>
+      endpoint.replace(/^tcp:\/\/0\.0\.0\.0:/, "tcp://127.0.0.1:").replace(/^tcp:\/\/\[::\]:/, "tcp://[::1]:");
+    return ep && { connectXpubEndpoint: reachable(ep.xsub), connectXsubEndpoint: reachable(ep.xpub) };
+  }
+
   /** Whether the broker is forwarding. */
   get running(): boolean {
     return this.#running !== undefined && this.#stopping === undefined;

@@ -6,12 +6,13 @@
  *
  * The path of one event out: `publish()` → `encodeEvent` (events.ts, the format's encoder) → the I/O
  * thread's queue (_io-thread.ts) → the I/O Worker → the XPUB socket. In: the worker's batch →
- * `#onEvent` → `decodeEvent` → the handlers (_handlers.ts).
+ * `_event-path.ts` → `decodeEvent` → the handlers (`_handlers.ts`).
  */
 
 import { deadline } from "./_deadline.ts";
-import { type BatchCursor, EventFrame } from "./_frames.ts";
-import { type EventContext, Handlers, ReceivedEvent } from "./_handlers.ts";
+import { EventPath } from "./_event-path.ts";
+import { Notice, noticeFrame } from "./_frames.ts";
+import { type EventContext, Handlers } from "./_handlers.ts";
 import { IoThread } from "./_io-thread.ts";
 import { Lifecycle, type NodeState } from "./_lifecycle.ts";
 import { NodeLogging } from "./_node-logging.ts";
@@ -20,14 +21,14 @@ import { SeenTopics } from "./_subscriptions.ts";
 import type { ZeroMQConfig } from "./config.ts";
 import { Discovery } from "./discovery.ts";
 import { ClusterError } from "./errors.ts";
-import { decodeEvent, type EventArgs, type EventInput, type EventType, encodeEvent, isEventType } from "./events.ts";
+import type { EventArgs, EventInput, EventType } from "./events.ts";
 import type { NodeType, ValidLayout } from "./layout.ts";
 import type { LogStream } from "./logformat.ts";
 import type { LogReceiver } from "./logpull.ts";
 import type { LogWriter } from "./logpush.ts";
 import type { EventHandler, NodeBus, NodeStats, Reporter } from "./node-bus.ts";
 import { Broker } from "./proxy.ts";
-import { type EventFormat, type EventMetadata, getFormat } from "./serializer.ts";
+import type { EventFormat, EventMetadata } from "./serializer.ts";
 import { NodeMetrics } from "./telemetry.ts";
 import { BACKEND_EVENTS, EVENTS, makeNodeId, nodeidTopic, nodeTopic, ownTopics } from "./topics.ts";
 
@@ -37,7 +38,6 @@ export type { LoggingOptions } from "./_node-logging.ts";
 export type { NodeOptions } from "./_node-options.ts";
 export type { EventHandler, NodeStats, Reporter } from "./node-bus.ts";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
@@ -47,12 +47,8 @@ const decoder = new TextDecoder();
  * ```ts
  * import { ClusterNode } from "./pubsub.ts";
  *
- * const layout = {
- *   nodes: {
- *     manager: { type: "manager", ip: "127.0.0.1", port: 27762 },
- *     "worker-1": { type: "worker", ip: "127.0.0.1" },
- *   },
- * } as const;
+ * const manager_ = { type: "manager", ip: "127.0.0.1", port: 27762 } as const;
+ * const layout = { nodes: { manager: manager_, "worker-1": { type: "worker", ip: "127.0.0.1" } } } as const;
  * const any = "tcp://127.0.0.1:*"; // free ports instead of Zeek's fixed ones
  * const manager = new ClusterNode({ name: "manager", layout, listenXsubEndpoint: any, listenXpubEndpoint: any, listenLogEndpoint: any });
  * const ping = new Promise<number>((resolve) => manager.on("ping", resolve));
@@ -85,7 +81,7 @@ export class ClusterNode implements NodeBus {
   readonly #life: Lifecycle;
   readonly #handlers: Handlers;
   readonly #format: EventFormat;
-  readonly #formatBytes: Uint8Array;
+  readonly #events: EventPath;
   readonly #readyTimeout: number;
   readonly #reporter: Reporter;
   readonly #reported = new Set<string>();
@@ -93,9 +89,6 @@ export class ClusterNode implements NodeBus {
   readonly #beforeStart: Uint8Array[] = [];
   readonly #io: IoThread;
   #broker: Broker | undefined;
-  #outgoing = 0;
-  #incoming = 0;
-  #msgErrors = 0;
   #readySeq = 0;
   #failStart: ((err: ClusterError) => void) | undefined;
 
@@ -107,23 +100,22 @@ export class ClusterNode implements NodeBus {
     this.config = config;
     this.type = type;
     this.#format = format;
-    this.#formatBytes = encoder.encode(format.name);
     this.name = name;
     this.id = makeNodeId(name);
     this.#readyTimeout = readyTimeout;
     this.#reporter = reporter;
     this.#life = new Lifecycle(name, () => this.raise(EVENTS.zeekDone, []));
     this.#seen = new SeenTopics((event, args) => this.raise(event, args));
-    this.#handlers = new Handlers((event, err) =>
-      this.report(
-        "error",
-        `handler for '${event}' failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
-      ),
-    );
+    this.#handlers = new Handlers((message) => this.report("error", message));
     for (const backendEvent of Object.values(BACKEND_EVENTS)) this.#handlers.declare(backendEvent);
+    this.#events = new EventPath(format, this.#handlers, {
+      publish: (topic, payload, length) => this.#io.publish(topic, payload, length, this.#life.live) === "sent",
+      telemetry: () => this.metrics.events,
+      report: (level, message, key) => this.report(level, message, key),
+    });
     this.#io = new IoThread(this.id, {
       notice: (on, topic) => this.#seen.notice(on, decoder.decode(topic)),
-      event: (record) => this.#onEvent(record),
+      event: (record) => this.#events.receive(record),
       report: (message) => this.report("warning", message),
       handshakeFailed: (message) => {
         // Zeek makes this fatal; here a starting node fails to start, a running one reports it once.
@@ -142,7 +134,7 @@ export class ClusterNode implements NodeBus {
       layout: this.layout,
       on: (event, handler) => this.on(event, handler),
       raise: (event, args) => this.raise(event, args),
-      publish: (topic, event, args) => this.#send(topic, event, args),
+      publish: (topic, event, args) => this.#events.send(topic, event, args),
       subscribe: (prefix) => this.subscribe(prefix),
       hasSubscription: (topic) => this.hasSubscription(topic),
       report: (level, message, key) => this.report(level, message, key),
@@ -152,7 +144,7 @@ export class ClusterNode implements NodeBus {
       bus,
       {
         io: this.#io,
-        msgError: (kind, message) => this.#msgError(kind, message),
+        msgError: (kind, message) => this.#events.malformed(kind, message),
         live: () => this.#life.live,
         logSerializer,
       },
@@ -225,8 +217,8 @@ export class ClusterNode implements NodeBus {
       // This node hosts the broker, so it connects to what the broker bound (wildcard ports resolved).
       const broker = (this.#broker = new Broker(c));
       this.#life.started(() => broker.stop());
-      const ep = await broker.start();
-      config = { ...c, connectXpubEndpoint: reachable(ep.xsub), connectXsubEndpoint: reachable(ep.xpub) };
+      await broker.start();
+      config = { ...c, ...broker.connectEndpoints };
     }
     // What is still queued gets max(lingerMs, 1 s) to go out when the node stops.
     const grace = c.lingerMs < 0 ? 30_000 : Math.max(c.lingerMs, 1000);
@@ -312,18 +304,18 @@ export class ClusterNode implements NodeBus {
 
   /** Subscribes to a topic prefix. Works before `start()` (it is sent once connected) and never blocks. */
   subscribe(prefix: string): void {
-    this.#xsubUpdate(1, prefix, "subscribe");
+    this.#xsubUpdate(Notice.Subscribe, prefix, "subscribe");
   }
 
   /** Removes one subscription to a topic prefix. */
   unsubscribe(prefix: string): void {
-    this.#xsubUpdate(0, prefix, "unsubscribe");
+    this.#xsubUpdate(Notice.Unsubscribe, prefix, "unsubscribe");
   }
 
   #xsubUpdate(flag: 0 | 1, prefix: string, what: string): void {
     if (typeof prefix !== "string")
-      throw new TypeError(`Cannot ${what}: expected a topic prefix string, got ${typeof prefix}`);
-    const notice = new Uint8Array([flag, ...encoder.encode(prefix)]);
+      throw new TypeError(`Cannot ${what}: expected a topic prefix, got ${typeof prefix}`);
+    const notice = noticeFrame(flag, prefix);
     const state = this.#life.state;
     if (state === "new" || (state === "starting" && !this.#io.started)) this.#beforeStart.push(notice);
     else if (state === "starting" || state === "running") this.#io.xsubUpdate(notice);
@@ -369,28 +361,8 @@ export class ClusterNode implements NodeBus {
         `Cannot publish '${typeof event === "string" ? event : event?.name}': node '${this.name}' is ${state}`,
       );
     }
-    return this.#send(topic, event, args, metadata);
-  }
-
-  // publish() without the state check: the backend's own events still go out while stopping.
-  #send(
-    topic: string,
-    event: string | EventType,
-    args: unknown[] | Readonly<Record<string, unknown>>,
-    metadata?: EventMetadata,
-  ): boolean {
-    if (typeof topic !== "string") throw new TypeError(`Cannot publish: expected a topic string, got ${typeof topic}`);
-    const declared = typeof event !== "string" && isEventType(event);
-    const name = declared ? event.name : event;
-    if (typeof name !== "string" || name === "")
-      throw new TypeError(`Cannot publish to '${topic}': expected an event name, got ${String(name)}`);
-    const type = declared ? this.#handlers.declare(event) : this.#handlers.typeOf(name);
-    if (!declared && !Array.isArray(args))
-      throw new TypeError(`Cannot publish '${name}': expected an array of arguments, got ${typeof args}`);
-    const { bytes: payload, length } = encodeEvent(this.#format, name, args, type, metadata);
-    this.#outgoing++;
-    if (this.metrics.events.active) this.metrics.events.outgoing(topic, name, length);
-    return this.#io.publish(topic, payload, length, this.#life.live) === "sent";
+    // The features publish through the bus, which skips this check: the backend's own events go out while stopping.
+    return this.#events.send(topic, event, args, metadata);
   }
 
   /** Resolves once every event waiting in the local queue has been handed to the I/O thread. */
@@ -404,9 +376,9 @@ export class ClusterNode implements NodeBus {
     return {
       ...io,
       ...this.#logging.stats(),
-      msgErrors: io.msgErrors + this.#msgErrors,
-      outgoingEvents: this.#outgoing,
-      incomingEvents: this.#incoming,
+      msgErrors: io.msgErrors + this.#events.msgErrors,
+      outgoingEvents: this.#events.outgoing,
+      incomingEvents: this.#events.incoming,
     };
   }
 
@@ -423,49 +395,4 @@ export class ClusterNode implements NodeBus {
   hasSubscription(topic: string): boolean {
     return this.#seen.has(topic);
   }
-
-  #onEvent(record: BatchCursor): void {
-    const fmt = record.frameEquals(EventFrame.Format, this.#formatBytes)
-      ? this.#format
-      : getFormat(decoder.decode(record.frame(EventFrame.Format)));
-    if (!fmt)
-      return this.#msgError(
-        "format",
-        `Wrong format: '${decoder.decode(record.frame(EventFrame.Format))}' is not a registered format`,
-      );
-    let event;
-    try {
-      event = decodeEvent(
-        fmt,
-        record.bytes,
-        record.start(EventFrame.Payload),
-        record.end(EventFrame.Payload),
-        this.#handlers.typeOf,
-      );
-    } catch (err: unknown) {
-      return this.#msgError(
-        "decode",
-        `Failed to unserialize message: ${decoder.decode(record.frame(EventFrame.Topic))}: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
-    this.#incoming++;
-    if (this.metrics.events.active)
-      this.metrics.events.incoming(
-        decoder.decode(record.frame(EventFrame.Topic)),
-        event.name,
-        record.end(EventFrame.Payload) - record.start(EventFrame.Payload),
-      );
-    if (!this.#handlers.has(event.name)) return;
-    this.raise(event.name, event.args, new ReceivedEvent(record, event.metadata));
-  }
-
-  #msgError(kind: string, message: string): void {
-    this.#msgErrors++;
-    this.report("warning", message, `msg-error-${kind}`);
-  }
-}
-
-/** A bound endpoint as a connect address: wildcard hosts become loopback. */
-function reachable(endpoint: string): string {
-  return endpoint.replace(/^tcp:\/\/0\.0\.0\.0:/, "tcp://127.0.0.1:").replace(/^tcp:\/\/\[::\]:/, "tcp://[::1]:");
 }

@@ -5,7 +5,7 @@
  * that runs it, and process health.
  */
 
-import { readdirSync, readFileSync } from "node:fs";
+import { processMetrics } from "./_process-metrics.ts";
 import { type Counter, type Histogram, MESSAGE_SIZE_BOUNDS, Registry } from "./metrics.ts";
 import { MetricsServer, type MetricsServerOptions, metricsApp, type ServiceGroup } from "./metrics-server.ts";
 import type { NodeBus, NodeFeature, NodeStats } from "./node-bus.ts";
@@ -152,22 +152,6 @@ function callerLocation(): string {
       ?.split("/")
       .pop() ?? "unknown"
   );
-}
-
-// One event-loop lag probe per process: the delay of a 100 ms timer beyond its schedule.
-const lag = { last: 0, max: 0 };
-let probe: Timer | undefined;
-function lagProbe(): typeof lag {
-  if (!probe) {
-    let expected = performance.now() + 100;
-    probe = setInterval(() => {
-      const now = performance.now();
-      lag.last = Math.max(0, now - expected) / 1000;
-      lag.max = Math.max(lag.max, lag.last);
-      expected = now + 100;
-    }, 100).unref();
-  }
-  return lag;
 }
 
 const LOG_COUNTERS: [keyof NodeStats, string, string][] = [
@@ -372,49 +356,4 @@ export class NodeMetrics implements NodeFeature {
     if (broker?.running) this.#proxy = await broker.statistics().catch(() => this.#proxy); // keep the last values if it is stalled
     return this.registry.render({ node: this.#node.name });
   }
-}
-
-function processMetrics(r: Registry): void {
-  const probe = lagProbe();
-  const linux = process.platform === "linux";
-  r.collect("process_resident_memory_bytes", "gauge", "Resident memory size", () => process.memoryUsage().rss);
-  if (linux) {
-    r.collect(
-      "process_virtual_memory_bytes",
-      "gauge",
-      "Virtual memory size",
-      () => Number(readFileSync("/proc/self/statm", "utf8").split(" ")[0]) * 4096,
-    );
-    r.collect(
-      "process_open_fds",
-      "gauge",
-      "Number of open file descriptors",
-      () => readdirSync("/proc/self/fd").length,
-    );
-  }
-  r.collect(
-    "process_cpu_user_seconds_total",
-    "counter",
-    "Total user CPU time spent",
-    () => process.cpuUsage().user / 1e6,
-  );
-  r.collect(
-    "process_cpu_system_seconds_total",
-    "counter",
-    "Total system CPU time spent",
-    () => process.cpuUsage().system / 1e6,
-  );
-  r.collect("process_cpu_seconds_total", "counter", "Total user and system CPU time spent", () => {
-    const cpu = process.cpuUsage();
-    return (cpu.user + cpu.system) / 1e6;
-  });
-  r.collect("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch", () =>
-    Math.floor((Date.now() - performance.now()) / 1000),
-  );
-  r.collect("process_event_loop_lag_seconds", "gauge", "Event-loop lag at the last 100 ms probe", () => probe.last);
-  r.collect("process_event_loop_lag_max_seconds", "gauge", "Largest event-loop lag seen since the last scrape", () => {
-    const max = probe.max;
-    probe.max = probe.last;
-    return max;
-  });
 }

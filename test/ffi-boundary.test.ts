@@ -35,7 +35,7 @@ test("only lib/_zmq.ts loads libzmq, calls its symbols or C's malloc", () => {
       ["calls libzmq()", /\blibzmq\(/],
       ["uses libzmq's symbols", /\.symbols\.zmq_|\bzmq_[a-z0-9_]+\s*\(/],
       ["uses the binding's malloc or memcpy", /\.libc\./],
-      ["imports the loader", /import\s*\{[^}]*\blibzmq\b[^}]*\}\s*from\s*"[./]*(?:lib\/)?libzmq\.ts"/],
+      ["imports the loader", /import\s*\{[^}]*\blibzmq\b[^}]*\}\s*from\s*"[./]*(?:lib\/)?_?libzmq\.ts"/],
     ] as const) {
       if (pattern.test(text)) offenders.push(`${path}: ${what}`);
     }
