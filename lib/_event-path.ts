@@ -25,14 +25,7 @@ export interface EventPathHooks {
   report(level: "warning" | "error", message: string, key: string): void;
 }
 
-/**
- * One node's event path.
- *
- * @example Out through one path and in through another, without sockets
- * ```ts no-run
- * // A ClusterNode builds its path; `node.publish()` and incoming batches go through it.
- * ```
- */
+/** One node's event path; its `ClusterNode` makes it, and `publish()` and incoming batches go through it. */
 export class EventPath {
   /** `zeek_cluster_core_outgoing_events_total` */
   outgoing = 0;
