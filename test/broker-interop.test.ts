@@ -5,30 +5,11 @@
 
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { defineEvent, type EventArgs } from "../lib/events.ts";
+import type { EventArgs } from "../lib/events.ts";
 import { EVENTS } from "../lib/topics.ts";
-import { record as zeekRecord } from "../lib/zeek-types.ts";
 import { expectEntry, layoutOf, record, startManager } from "./cluster-helpers.ts";
+import { Everything } from "./everything-event.ts";
 import { PYTHON, spawnChild } from "./helpers.ts";
-
-const Everything = defineEvent("Test::everything", {
-  b: "bool",
-  c: "count",
-  i: "int",
-  d: "double",
-  t: "time",
-  span: "interval",
-  s: "string",
-  a4: "addr",
-  a6: "addr",
-  net: "subnet",
-  p: "port",
-  e: "enum",
-  hosts: "set[addr]",
-  names: "vector[string]",
-  counts: "table[string] of count",
-  rec: zeekRecord({ n: "count", note: { type: "string", optional: true } }),
-});
 
 describe("interop: broker-bin-v1 with an independent peer", () => {
   test.skipIf(!PYTHON)(

@@ -7,8 +7,8 @@ import { BROKER_BIN_V1 } from "../lib/_broker-event.ts";
 import { Context } from "../lib/_zmq.ts";
 import { defineEvent, type EventArgs, encodeEvent } from "../lib/events.ts";
 import { EVENTS } from "../lib/topics.ts";
-import { record as zeekRecord } from "../lib/zeek-types.ts";
 import { expectEntry, makeNode, record } from "./cluster-helpers.ts";
+import { EVERYTHING_TYPES, Everything } from "./everything-event.ts";
 import { bytes, recvWithin, text, waitFor } from "./helpers.ts";
 import { mixedCluster, startZeek, stopZeekClusters, ZEEK, ZEEK_MISSING, type ZeekNode } from "./zeek-harness.ts";
 
@@ -83,27 +83,8 @@ describe.skipIf(!ZEEK)(`Bun nodes in a Zeek cluster: discovery${skip}`, () => {
   });
 });
 
-// One argument of every type; the Zeek side declares the same event.
-const TYPES = {
-  b: "bool",
-  c: "count",
-  i: "int",
-  d: "double",
-  t: "time",
-  span: "interval",
-  s: "string",
-  a4: "addr",
-  a6: "addr",
-  net: "subnet",
-  p: "port",
-  e: "enum",
-  hosts: "set[addr]",
-  names: "vector[string]",
-  counts: "table[string] of count",
-  rec: zeekRecord({ n: "count", note: { type: "string", optional: true } }),
-} as const;
-const Everything = defineEvent("Test::everything", TYPES);
-const FromZeek = defineEvent("Test::from_zeek", TYPES);
+// One argument of every type (everything-event.ts); the Zeek side declares the same events.
+const FromZeek = defineEvent("Test::from_zeek", EVERYTHING_TYPES);
 const SENT: EventArgs<typeof Everything> = {
   b: true,
   c: 2n ** 64n - 1n,
