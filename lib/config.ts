@@ -4,7 +4,10 @@
  * cluster layout and what Zeek derives from it live in `layout.ts`.
  */
 
-import { type InvalidOptions, invalid } from "./_invalid.ts";
+import { check, isEndpoint, type Key, parseEnv, RULES } from "./_config-rules.ts";
+import { invalid } from "./_invalid.ts";
+
+export { isEndpoint };
 
 /** What a node does when its XPUB queue to the broker is full (Zeek's `OverflowPolicy`). */
 export type OverflowPolicy = "BLOCK" | "DROP";
@@ -57,6 +60,33 @@ export interface ZeroMQOptions {
   logSndbuf?: number;
   /** `ZMQ_RCVBUF` of the log PULL socket; -1 is the OS default. @default {-1} */
   logRcvbuf?: number;
+  /**
+   * `ZMQ_MAXMSGSIZE` in bytes on every socket that receives from the network (the broker's, the node's
+   * XPUB and XSUB, the log PULL): a peer that sends a larger frame is disconnected (counted in
+   * `zeek_cluster_zeromq_disconnects_total`) before anything is allocated for it. -1: no limit.
+   * With the HWMs it bounds what a socket may buffer: `rcvhwm × maxMessageSize`.
+   * @default {16777216}
+   */
+  maxMessageSize?: number;
+  /**
+   * The longest topic, in bytes, that a node accepts on an event or a subscription, and the largest
+   * subscription the broker's XPUB accepts from a peer (libzmq keeps one trie node per byte of a
+   * subscription, so a 4 MB subscription costs hundreds of MB). Longer ones are counted as malformed.
+   * @default {1024}
+   */
+  maxTopicLength?: number;
+  /**
+   * `ZMQ_HEARTBEAT_IVL` in ms on every socket: a ZMTP PING this often on each connection. With
+   * `heartbeatTimeout` it finds a hung or vanished peer (SIGSTOP, a host without power, a pulled
+   * cable), which the broker then disconnects: the others see `node_down` and the broker's traffic
+   * resumes. 0 turns heartbeats off (Zeek's behaviour).
+   * @default {1000}
+   */
+  heartbeatIvl?: number;
+  /** `ZMQ_HEARTBEAT_TIMEOUT` in ms: how long a PING may go unanswered before the connection is closed. @default {3000} */
+  heartbeatTimeout?: number;
+  /** `ZMQ_HEARTBEAT_TTL` in ms (whole tenths of a second, at most 6553500): the peer closes the connection when it hears nothing for this long. @default {3000} */
+  heartbeatTtl?: number;
   /** `ZMQ_IPV6` on the node's and the broker's context, so bracketed IPv6 endpoints work. @default {true} */
   ipv6?: boolean;
   /** `ZMQ_XPUB_NODROP` on the node's XPUB: a full queue is reported (and counted) instead of silently dropping. @default {true} */
@@ -121,6 +151,11 @@ export const DEFAULT_CONFIG: ZeroMQConfig = Object.freeze({
   logRcvhwm: 1000,
   logSndbuf: -1,
   logRcvbuf: -1,
+  maxMessageSize: 16 * 1024 * 1024,
+  maxTopicLength: 1024,
+  heartbeatIvl: 1000,
+  heartbeatTimeout: 3000,
+  heartbeatTtl: 3000,
   ipv6: true,
   connectXpubNodrop: true,
   listenXpubNodrop: true,
@@ -136,47 +171,6 @@ export const DEFAULT_CONFIG: ZeroMQConfig = Object.freeze({
   curveClientPublickey: "",
   curveClientSecretkey: "",
 });
-
-type Kind = "policy" | "endpoint" | "endpoint?" | "endpoints" | "bool" | "int" | "prefix" | "curve";
-type Key = keyof ZeroMQConfig;
-const INT_MAX = 2 ** 31 - 1;
-
-// The validation rule of every option: its kind and, for integers, the smallest allowed value.
-const RULES: Record<Key, [Kind, number?]> = {
-  overflowPolicy: ["policy"],
-  connectXpubEndpoint: ["endpoint"],
-  connectXsubEndpoint: ["endpoint"],
-  connectLogEndpoints: ["endpoints"],
-  runProxyThread: ["bool"],
-  proxyIoThreads: ["int", 1],
-  listenXsubEndpoint: ["endpoint"],
-  listenXpubEndpoint: ["endpoint"],
-  listenLogEndpoint: ["endpoint?"],
-  lingerMs: ["int", -1],
-  xpubSndhwm: ["int", 0],
-  xpubSndbuf: ["int", -1],
-  xsubRcvhwm: ["int", 0],
-  xsubRcvbuf: ["int", -1],
-  logImmediate: ["bool"],
-  logSndhwm: ["int", 0],
-  logRcvhwm: ["int", 0],
-  logSndbuf: ["int", -1],
-  logRcvbuf: ["int", -1],
-  ipv6: ["bool"],
-  connectXpubNodrop: ["bool"],
-  listenXpubNodrop: ["bool"],
-  pollMaxMessages: ["int", 0],
-  debugFlags: ["int", 0],
-  nodeTopicPrefix: ["prefix"],
-  nodeidTopicPrefix: ["prefix"],
-  helloExpiration: ["int", 1],
-  internalTopicPrefix: ["prefix"],
-  onloopQueueHwm: ["int", 0],
-  curveServerPublickey: ["curve"],
-  curveServerSecretkey: ["curve"],
-  curveClientPublickey: ["curve"],
-  curveClientSecretkey: ["curve"],
-};
 
 /**
  * Zeek's name of every option: `xpubSndhwm` → `xpub_sndhwm`.
@@ -219,104 +213,6 @@ export const ENV_PREFIX = "ZEEK_CLUSTER_BACKEND_ZEROMQ_";
  */
 export function envVarName(option: keyof ZeroMQOptions): string {
   return ENV_PREFIX + ZEEK_OPTION_NAMES[option].toUpperCase();
-}
-
-const HOST = String.raw`(?:\*|\[[0-9A-Fa-f:.]+(?:%[\w.-]+)?\]|[\w.-]+)`;
-const ENDPOINT = new RegExp(String.raw`^(?:tcp://(?:${HOST};)?${HOST}:(?:\*|!|\d{1,5})|ipc://.+|inproc://.+)$`);
-const Z85 = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
-
-/**
- * Checks an endpoint string: `tcp://host:port` (IPv6 in brackets, `*` for a wildcard), `ipc://path` or `inproc://name`.
- *
- * @example IPv6 addresses need brackets
- * ```ts
- * import { isEndpoint } from "./config.ts";
- *
- * console.log(isEndpoint("tcp://[::1]:5556")); // true
- * console.log(isEndpoint("tcp://::1:5556")); // false
- * ```
- */
-export function isEndpoint(value: string): boolean {
-  if (!ENDPOINT.test(value)) return false;
-  const port = /:(\d+)$/.exec(value)?.[1];
-  return !value.startsWith("tcp://") || port === undefined || Number(port) <= 65535;
-}
-
-/** A bad value that looks like `tcp://::1:5556` gets a hint: libzmq wants IPv6 hosts in brackets. */
-function hintFor(value: unknown): InvalidOptions {
-  const unbracketed = typeof value === "string" && /^tcp:\/\/[0-9a-f]*:[0-9a-f:]*:\d+$/i.test(value);
-  return { hint: unbracketed ? "IPv6 addresses go in brackets" : "" };
-}
-
-/** Validates one option value; `where` names it in the error, e.g. `option 'xpubSndhwm' (Zeek: xpub_sndhwm)`. */
-function check(key: Key, value: unknown, where: string): void {
-  const [kind, min = 0] = RULES[key];
-  const hint = hintFor(value);
-  switch (kind) {
-    case "policy":
-      if (typeof value !== "string") throw invalid(TypeError, where, `"BLOCK" or "DROP"`, value, hint);
-      if (value !== "BLOCK" && value !== "DROP") throw invalid(RangeError, where, `"BLOCK" or "DROP"`, value, hint);
-      return;
-    case "bool":
-      if (typeof value !== "boolean") throw invalid(TypeError, where, "a boolean", value, hint);
-      return;
-    case "int":
-      if (typeof value !== "number") throw invalid(TypeError, where, "an integer", value, hint);
-      if (!Number.isInteger(value) || value < min || value > INT_MAX) {
-        throw invalid(RangeError, where, `an integer from ${min} to ${INT_MAX}`, value, hint);
-      }
-      return;
-    case "prefix":
-      if (typeof value !== "string") throw invalid(TypeError, where, "a string", value, hint);
-      if (value === "" || /\s/.test(value)) {
-        throw invalid(RangeError, where, "a non-empty topic prefix without spaces", value, hint);
-      }
-      return;
-    case "curve":
-      if (typeof value !== "string") throw invalid(TypeError, where, "a string", value, hint);
-      if (value !== "" && !Z85.test(value)) {
-        throw invalid(RangeError, where, "a 40-character Z85 key or an empty string", value, hint);
-      }
-      return;
-    case "endpoints":
-      if (!Array.isArray(value)) throw invalid(TypeError, where, "an array of endpoints", value, hint);
-      for (const [i, ep] of value.entries()) check("connectXpubEndpoint", ep, `${where}[${i}]`);
-      return;
-    case "endpoint?":
-    case "endpoint":
-      if (typeof value !== "string") throw invalid(TypeError, where, "an endpoint string", value, hint);
-      if (kind === "endpoint?" && value === "") return;
-      if (!isEndpoint(value)) {
-        throw invalid(
-          RangeError,
-          where,
-          "an endpoint like tcp://127.0.0.1:5555, ipc://path or inproc://name",
-          value,
-          hint,
-        );
-      }
-  }
-}
-
-function parseEnv(key: Key, raw: string, where: string): unknown {
-  const [kind] = RULES[key];
-  const text = raw.trim();
-  const hint = hintFor(raw);
-  switch (kind) {
-    case "bool":
-      if (/^(t|true|1|yes)$/i.test(text)) return true;
-      if (/^(f|false|0|no)$/i.test(text)) return false;
-      throw invalid(RangeError, where, "T or F", raw, hint);
-    case "int":
-      if (/^-?\d+$/.test(text)) return Number(text);
-      throw invalid(RangeError, where, "an integer", raw, hint);
-    case "policy":
-      return text.toUpperCase();
-    case "endpoints":
-      return text === "" ? [] : text.split(/[\s,]+/).filter(Boolean);
-    default:
-      return text;
-  }
 }
 
 const CURVE_KEYS = [

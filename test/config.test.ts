@@ -9,7 +9,8 @@ import {
 } from "../lib/config.ts";
 
 // Transcribed from the seed's main.zeek (`const <name> = <default> &redef`), plus onloop_queue_hwm
-// (10000) and the four CURVE keys ("") that the issue and Zeek's options.zeek add.
+// (10000) and the four CURVE keys ("") that the issue and Zeek's options.zeek add, and this library's
+// limits and heartbeats (not Zeek's: marked below).
 const SEED_DEFAULTS: Record<string, string | number | boolean | readonly string[]> = {
   overflow_policy: "BLOCK",
   connect_xpub_endpoint: "tcp://127.0.0.1:5556",
@@ -30,6 +31,11 @@ const SEED_DEFAULTS: Record<string, string | number | boolean | readonly string[
   log_rcvhwm: 1000,
   log_sndbuf: -1,
   log_rcvbuf: -1,
+  max_message_size: 16 * 1024 * 1024, // not Zeek's
+  max_topic_length: 1024, // not Zeek's
+  heartbeat_ivl: 1000, // not Zeek's
+  heartbeat_timeout: 3000, // not Zeek's
+  heartbeat_ttl: 3000, // not Zeek's
   ipv6: true,
   connect_xpub_nodrop: true,
   listen_xpub_nodrop: true,
