@@ -65,6 +65,7 @@ const NO_RECEIVER_STATS: LogReceiverStats = Object.freeze({
   logBatchesReceived: 0,
   logRecordsReceived: 0,
   logDuplicateBatches: 0,
+  logFailedRecords: 0,
 });
 
 /** A node's writer and receiver. */
@@ -82,9 +83,11 @@ export class NodeLogging implements NodeFeature {
     this.#internals = internals;
     const serializer = logSerializer(internals.logSerializer);
     const formatBytes = new TextEncoder().encode(serializer);
-    const { files, sink, dir, format, rotateInterval, rotateSize, ...writerOptions } = options;
+    const { files, sink, dir, format, rotateInterval, rotateSize, maxOpenFiles, ...writerOptions } = options;
     const receiverOptions = Object.fromEntries(
-      Object.entries({ files, sink, dir, format, rotateInterval, rotateSize }).filter(([, v]) => v !== undefined),
+      Object.entries({ files, sink, dir, format, rotateInterval, rotateSize, maxOpenFiles }).filter(
+        ([, v]) => v !== undefined,
+      ),
     );
     const c = node.config;
     this.receiver =
@@ -93,6 +96,7 @@ export class NodeLogging implements NodeFeature {
         : new LogReceiver(receiverOptions, {
             ack: (sender, seqs) => node.publish(this.#ackTopic(sender), EVENTS.logAck, [node.name, seqs]),
             malformed: (kind, message) => internals.msgError(kind, message),
+            report: (level, message, key) => node.report(level, message, key),
           });
     if (this.receiver) node.subscribe(this.#acksTopic(node.name)); // before start: writers see it before node_up
     if (!this.receiver && c.connectLogEndpoints.length === 0) return;
