@@ -65,7 +65,7 @@ export interface NodeBus {
   subscribe(prefix: string): void;
   /** Whether a topic is subscribed somewhere in the cluster, as this node's XPUB has seen. */
   hasSubscription(topic: string): boolean;
-  /** Reports a problem; with a `key`, only the first report of that kind is passed on. */
+  /** Reports a problem; with a `key`, a kind already reported (of the last 1,000 kinds) is not passed on again. */
   report(level: "warning" | "error", message: string, key?: string): void;
 }
 
