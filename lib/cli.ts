@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
- * @module The command line: `cluster up <cluster-file>` runs a cluster, one Bun process per node;
- * `demo` runs the bundled demo cluster. Installed as the package's `bin`, so after `bun add`:
+ * @module The command line: `cluster up <cluster-file>` runs a cluster, one Bun process per node (with
+ * `--host`, per node of that host: one launcher on each machine); `demo` runs the bundled demo
+ * cluster. Installed as the package's `bin`, so after `bun add`:
  * `bunx zeek-zmq-cluster cluster up cluster.json`.
  */
 
@@ -14,6 +15,8 @@ const USAGE = `Usage:
   zeek-zmq-cluster demo [options]                         run the demo cluster
 
 Options:
+  --host <ip or name>   run only the nodes of this host: a node's ip, its "host" name in the
+                        file, or a name that resolves to its ip (default: every node)
   --duration <s>        stop after this many seconds (default: run until Ctrl-C)
   --restart <policy>    no | on-failure | always: start nodes again that end (default: no)
   --grace <ms>          time between SIGTERM and SIGKILL when stopping (default: 5000)
@@ -66,11 +69,12 @@ function summarize(cluster: Cluster, logDir: string): Timer {
   return setInterval(async () => {
     const now = performance.now();
     const t = await scrape(cluster);
-    const total = cluster.nodes.size;
+    const total = Object.keys(cluster.file.layout.nodes).length;
+    // A node is up once it has seen every other node of the cluster (on every host).
     const up = [...cluster.nodes.values()].filter((n) => n.up.size === total - 1).length;
     const rate = Math.round(((t.events - last.events) * 1000) / (now - lastAt));
     console.log(
-      `cluster: ${up}/${total} nodes up · ${rate} events/s · ${t.records} log records written · ${t.drops} drops`,
+      `cluster: ${up}/${cluster.nodes.size} nodes up · ${rate} events/s · ${t.records} log records written · ${t.drops} drops`,
     );
     [last, lastAt] = [t, now];
   }, 2000);
@@ -81,8 +85,10 @@ async function up(file: string, v: Record<string, string | boolean | undefined>,
   if (duration !== undefined && !(duration > 0))
     throw new RangeError(`Invalid --duration: expected seconds, got '${v.duration}'`);
   const logDir = v["log-dir"] === undefined ? undefined : resolve(String(v["log-dir"]));
-  console.log(`cluster: starting ${file}`);
+  const host = v.host === undefined ? undefined : String(v.host);
+  console.log(`cluster: starting ${file}${host === undefined ? "" : ` on host ${host}`}`);
   const cluster = await Cluster.launch(file, {
+    ...(host === undefined ? {} : { host }),
     restart: (v.restart as RestartPolicy | undefined) ?? "no",
     graceMs: v.grace === undefined ? 5000 : Number(v.grace),
     isolated: v.isolated === true,
@@ -92,10 +98,22 @@ async function up(file: string, v: Record<string, string | boolean | undefined>,
   process.once("SIGINT", () => stop.resolve("SIGINT"));
   process.once("SIGTERM", () => stop.resolve("SIGTERM"));
   const ticker = duration ? setTimeout(() => stop.resolve(`${duration} s passed`), duration * 1000) : undefined;
-  cluster.ready().then(
-    (ms) => console.log(`cluster ready in ${ms} ms`),
-    (err: Error) => !cluster.failed && stop.resolve(err.message),
-  );
+  const all = Object.keys(cluster.file.layout.nodes).length;
+  if (host !== undefined)
+    console.log(`cluster: running ${cluster.local.length} of ${all} nodes here: ${cluster.local.join(", ")}`);
+  // Ready: every node started here has seen every node of the cluster. One host's nodes cannot know
+  // when the other hosts start, so with --host a late cluster is reported and waited for, not stopped.
+  const ready = (): unknown =>
+    cluster.ready().then(
+      (ms) => console.log(`cluster ready in ${ms} ms${host === undefined ? "" : ` (${all} nodes on every host)`}`),
+      (err: Error & { code?: string }) => {
+        if (cluster.failed) return;
+        if (host === undefined || err.code !== "CLUSTER_NOT_READY") return stop.resolve(err.message);
+        console.log(`cluster: ${err.message}; still waiting for the other hosts`);
+        return ready();
+      },
+    );
+  ready();
   const summaries = summary ? summarize(cluster, logDir ?? cluster.file.logging.dir!) : undefined;
   const check = setInterval(() => cluster.failed && stop.resolve("a node died"), 100);
   const why = await stop.promise;
@@ -115,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
+        host: { type: "string" },
         duration: { type: "string" },
         restart: { type: "string" },
         grace: { type: "string" },

@@ -26,6 +26,11 @@ export interface ClusterFileNode extends LayoutNode {
   script?: string;
   /** Extra environment variables for this node's process. @default {{}} */
   env?: Record<string, string>;
+  /**
+   * The name of the machine the node runs on, for `cluster up --host <name>` (which also matches `ip`,
+   * and a name that resolves to `ip`). @default {none: the node is matched by its ip}
+   */
+  host?: string;
 }
 
 const LOG_SERIALIZERS: readonly string[] = ["zeek-bin-serializer", "msgpack-log-v1"];
@@ -62,6 +67,8 @@ export interface ValidClusterFile {
   scripts: Readonly<Record<string, string | undefined>>;
   /** Each node's environment: the file's `env`, then the node's. */
   env: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Each node's `host` name, where the file gives one. */
+  hosts: Readonly<Record<string, string | undefined>>;
   /** Options for every node. */
   options: ClusterOptions;
   /** Log file options, `dir` absolute. */
@@ -133,6 +140,7 @@ export function validateClusterFile(file: ClusterFile, baseDir: string): ValidCl
   const nodes: Record<string, LayoutNode> = {};
   const scripts: Record<string, string | undefined> = {};
   const env: Record<string, Record<string, string>> = {};
+  const hosts: Record<string, string | undefined> = {};
   const typeScripts = file.scripts ?? {};
   if (typeof typeScripts !== "object" || typeScripts === null) {
     throw invalid(TypeError, "cluster file: scripts", "an object of scripts by node type", typeScripts, AS_JSON);
@@ -149,8 +157,11 @@ export function validateClusterFile(file: ClusterFile, baseDir: string): ValidCl
   for (const [name, node] of Object.entries(file.nodes)) {
     const at = `cluster file: nodes["${name}"]`;
     if (typeof node !== "object" || node === null) throw invalid(TypeError, at, "an object", node, AS_JSON);
-    const { script, env: nodeEnv, ...layoutNode } = node;
+    const { script, env: nodeEnv, host, ...layoutNode } = node;
     nodes[name] = layoutNode;
+    if (host !== undefined && (typeof host !== "string" || !/^[^\s\0-\x1f]+$/.test(host)))
+      throw invalid(typeof host === "string" ? RangeError : TypeError, `${at}.host`, "a host name", host, AS_JSON);
+    hosts[name] = host;
     const chosen = script ?? typeScripts[node.type];
     if (chosen !== undefined) {
       if (typeof chosen !== "string") throw invalid(TypeError, `${at}.script`, "a file path", chosen, AS_JSON);
@@ -182,7 +193,7 @@ export function validateClusterFile(file: ClusterFile, baseDir: string): ValidCl
   }
   const logging = { ...file.logging };
   logging.dir = resolve(baseDir, logging.dir ?? "logs");
-  return { layout, scripts, env, options: file.options ?? {}, logging, source: file };
+  return { layout, scripts, env, hosts, options: file.options ?? {}, logging, source: file };
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
- * @module The cluster launcher: one Bun process per node of a cluster file. It starts the manager
- * (which runs the broker) first, then the loggers, then everyone else; reports "ready" once every node
- * has seen node_up for every other; notices a node that dies (and restarts it if asked); and stops
- * writers first, then the manager, then the loggers, with SIGTERM and, after a grace period, SIGKILL.
+ * @module The cluster launcher: one Bun process per node of a cluster file (or per node of one host
+ * of it, with `host`). It starts the manager (which runs the broker) first, then the loggers, then
+ * everyone else; reports "ready" once every node it started has seen node_up for every other node of
+ * the cluster; notices a node that dies (and restarts it if asked); and stops writers first, then the
+ * manager, then the loggers, with SIGTERM and, after a grace period, SIGKILL.
  * Every child is killed by its own pid, and children exit by themselves should the launcher die.
  */
 
@@ -10,7 +11,14 @@ import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { deadline, within } from "./_deadline.ts";
-import { type ClusterSource, NodeEnvironments, startPhases, stopPhases } from "./_launch-plan.ts";
+import {
+  type ClusterSource,
+  missingPeers,
+  NodeEnvironments,
+  nodesOnHost,
+  startPhases,
+  stopPhases,
+} from "./_launch-plan.ts";
 import { type NodeOutput, pipeNodeOutput } from "./_node-output.ts";
 import { type ClusterFile, loadClusterFile, type ValidClusterFile, validateClusterFile } from "./cluster-file.ts";
 import { ClusterError } from "./errors.ts";
@@ -29,6 +37,13 @@ export type RestartPolicy = "no" | "on-failure" | "always";
 
 /** Options of {@linkcode Cluster.launch}. */
 export interface LaunchOptions {
+  /**
+   * Start only the nodes of this host: an ip of the layout, a node's `host` name, or a name that
+   * resolves to an ip of the layout. One cluster file then drives every machine, one launcher on
+   * each; `ready()` waits until the nodes started here have seen every node of the cluster. Not
+   * with `isolated`. @default {every node}
+   */
+  host?: string;
   /** Restart nodes that end: never, after a failure (non-zero exit or a signal), or always. @default {"no"} */
   restart?: RestartPolicy;
   /** How long a node gets between SIGTERM and SIGKILL, in ms. @default {5000} */
@@ -107,7 +122,9 @@ const running = (proc: Subprocess) => proc.exitCode === null && proc.signalCode 
 export class Cluster {
   /** The checked cluster file. */
   readonly file: ValidClusterFile;
-  readonly #o: Required<LaunchOptions>;
+  /** The nodes this launcher runs (all of the file's, or those of its `host`), in layout order. */
+  readonly local: readonly string[];
+  readonly #o: Required<Omit<LaunchOptions, "host">>;
   readonly #environments: NodeEnvironments;
   readonly #nodes = new Map<string, NodeProcess>();
   readonly #waiting = new Map<string, PromiseWithResolvers<StartedReport>>();
@@ -118,8 +135,9 @@ export class Cluster {
   #stopping: Promise<void> | undefined;
   #failed = false;
 
-  private constructor(file: ValidClusterFile, source: ClusterSource, options: LaunchOptions) {
+  private constructor(file: ValidClusterFile, source: ClusterSource, options: LaunchOptions, local: string[]) {
     this.file = file;
+    this.local = local;
     const color = options.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
     this.#o = {
       restart: options.restart ?? "no",
@@ -142,14 +160,19 @@ export class Cluster {
       throw new RangeError(
         `Invalid launch option 'restart': expected "no", "on-failure" or "always", got '${this.#o.restart}'`,
       );
+    if (options.host !== undefined && this.#o.isolated)
+      throw new RangeError(
+        "Invalid launch options: 'isolated' runs a cluster on ipc:// endpoints of one machine, 'host' one host's part of it",
+      );
     this.#environments = new NodeEnvironments(file, source, this.#o.env, this.#o.isolated);
     this.#ready.promise.catch(() => undefined);
   }
 
   /**
    * Starts every node of a cluster file (a path, or a definition whose paths are relative to the
-   * current directory) and resolves once all processes are up; await {@linkcode ready} for node_up
-   * everywhere. On a start-up failure everything started so far is stopped again.
+   * current directory), or those of `options.host`, and resolves once all these processes are up;
+   * await {@linkcode ready} for node_up everywhere. On a start-up failure everything started so far
+   * is stopped again.
    */
   static async launch(source: string | ClusterFile, options: LaunchOptions = {}): Promise<Cluster> {
     const file =
@@ -158,10 +181,12 @@ export class Cluster {
       file,
       typeof source === "string" ? { path: resolve(source) } : { json: JSON.stringify(source) },
       options,
+      await nodesOnHost(file, options.host),
     );
     process.once("exit", () => cluster.#killAll("SIGKILL"));
     try {
-      for (const phase of startPhases(file)) await Promise.all(phase.map((name) => cluster.#startNode(name)));
+      for (const phase of startPhases(file, cluster.local))
+        await Promise.all(phase.map((name) => cluster.#startNode(name)));
     } catch (err) {
       await cluster.stop();
       throw err;
@@ -185,7 +210,10 @@ export class Cluster {
     return this.#failed;
   }
 
-  /** Resolves with the ms from launch until every node had seen node_up for every other. */
+  /**
+   * Resolves with the ms from launch until every node had seen node_up for every other: with `host`,
+   * until every node started here had seen every node of the cluster, on every host.
+   */
   ready(): Promise<number> {
     const ms = this.#o.readyTimeout;
     // The error is made when the time runs out, so that it names the nodes still missing then.
@@ -249,21 +277,15 @@ export class Cluster {
   }
 
   #missing(): string {
-    const all = [...this.#nodes.keys()];
-    const gaps = [...this.#nodes.values()]
-      .map((n) => [n.name, all.filter((o) => o !== n.name && !n.up.has(o))] as const)
-      .filter(([, m]) => m.length > 0);
-    return gaps.map(([n, m]) => `${n} has not seen ${m.join(", ")}`).join("; ") || "all nodes up";
+    return missingPeers(Object.keys(this.file.layout.nodes), this.#nodes.values()) || "all nodes up";
   }
 
   #checkReady(): void {
-    const all = [...this.#nodes.keys()];
     if (
-      all.length === Object.keys(this.file.layout.nodes).length &&
-      [...this.#nodes.values()].every((n) => all.every((o) => o === n.name || n.up.has(o)))
-    ) {
+      this.#nodes.size === this.local.length &&
+      !missingPeers(Object.keys(this.file.layout.nodes), this.#nodes.values())
+    )
       this.#ready.resolve(Math.round(performance.now() - this.#launchedAt));
-    }
   }
 
   #onExit(node: NodeProcess): void {
@@ -311,8 +333,8 @@ export class Cluster {
   }
 
   /**
-   * Stops the cluster: workers and proxies first, then the manager, then the loggers, so logs drain.
-   * Each gets SIGTERM and, after the grace period, SIGKILL. Idempotent.
+   * Stops the cluster (its nodes on this host): workers and proxies first, then the manager, then the
+   * loggers, so logs drain. Each gets SIGTERM and, after the grace period, SIGKILL. Idempotent.
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {

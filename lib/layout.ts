@@ -6,7 +6,7 @@
 
 import { isIP } from "node:net";
 import { invalid } from "./_invalid.ts";
-import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
+import { DEFAULT_CONFIG, resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
 
 /** The role of a node (Zeek's `Cluster::NodeType`). */
 export type NodeType = "manager" | "logger" | "proxy" | "worker";
@@ -178,11 +178,24 @@ export function isLogSink(layout: ValidLayout, name: string): boolean {
   return type === "logger" || (type === "manager" && layout.managerIsLogger);
 }
 
+const TCP = /^tcp:\/\/(.+):(\d+)$/;
+const WILDCARD = new Set(["*", "0.0.0.0", "[::]"]);
+
+/** Where to connect to a broker that listens on `listen`: its host, or the manager's for a wildcard one. */
+function connectTo(listen: string, managerAt: string): string | undefined {
+  const m = TCP.exec(listen);
+  if (!m) return listen.startsWith("tcp://") ? undefined : listen; // a free port (`*`) is not known in advance
+  return `tcp://${WILDCARD.has(m[1]!) ? managerAt : m[1]}:${m[2]}`;
+}
+
 /**
  * The configuration of one node of a layout, derived as Zeek's `main.zeek` does: the manager runs the
  * broker; a log sink binds its PULL socket on `tcp://<ip>:<port>`; every other node connects its PUSH
  * socket to every log sink (IPv6 addresses bracketed, also for the manager-as-logger, which Zeek
- * forgets). Explicit `options` and environment overrides win over what is derived.
+ * forgets). As zeekctl does, the broker listens on the manager's ip (Zeek's ports 5556 and 5555) and
+ * every node connects there, so that a cluster spans hosts; a broker listening elsewhere (`options`)
+ * is connected to there, a wildcard host meaning the manager's ip. Explicit `options` and
+ * environment overrides win over what is derived.
  *
  * @example The worker of a two-logger layout
  * ```ts
@@ -214,6 +227,17 @@ export function nodeConfig(
   const derived: ZeroMQOptions = { runProxyThread: node.type === "manager" };
   const names = Object.keys(valid.nodes);
   if (names.some((n) => isIP(valid.nodes[n]!.ip) === 6)) derived.ipv6 = true;
+  const manager = names.find((n) => valid.nodes[n]!.type === "manager");
+  if (manager) {
+    const at = addrToUri(valid.nodes[manager]!.ip);
+    const onManager = (endpoint: string) => endpoint.replace(TCP, (_, _host, port) => `tcp://${at}:${port}`);
+    derived.listenXsubEndpoint = onManager(DEFAULT_CONFIG.listenXsubEndpoint);
+    derived.listenXpubEndpoint = onManager(DEFAULT_CONFIG.listenXpubEndpoint);
+    const broker = resolveConfig(options, env, derived);
+    const [xsub, xpub] = [connectTo(broker.listenXsubEndpoint, at), connectTo(broker.listenXpubEndpoint, at)];
+    if (xsub) derived.connectXpubEndpoint = xsub;
+    if (xpub) derived.connectXsubEndpoint = xpub;
+  }
   if (isLogSink(valid, name)) {
     derived.listenLogEndpoint = `tcp://${addrToUri(node.ip)}:${node.port}`;
   } else {

@@ -2,8 +2,9 @@
  * @module The node runtime: what a node script calls to become its node of a cluster. The launcher
  * starts each node process with `CLUSTER_NODE` (its name, as in Zeek) and `CLUSTER_LAYOUT` (the cluster
  * file; `CLUSTER_LOG_DIR` and `CLUSTER_METRICS_PORT` may override where logs go and metrics are
- * served); `runNode()` reads them and returns a started node with its log writer and metrics server,
- * stops it on SIGTERM or SIGINT, and reports to the launcher over IPC.
+ * served); `runNode()` reads them and returns a started node with its log writer and metrics server
+ * (on the node's layout ip, so that it can be scraped from other hosts), stops it on SIGTERM or
+ * SIGINT, and reports to the launcher over IPC.
  */
 
 import { type ClusterFile, loadClusterFile, type ValidClusterFile, validateClusterFile } from "./cluster-file.ts";
@@ -81,10 +82,12 @@ export async function runNode(
   const cluster = await clusterFromEnv(clusterFile);
   const envPort = process.env.CLUSTER_METRICS_PORT;
   const metricsPort = envPort !== undefined ? Number(envPort) : cluster.layout.nodes[name]?.metricsPort;
+  // Served on the node's own ip, where a Prometheus on another host of the cluster can reach it.
+  const hostname = cluster.layout.nodes[name]?.ip ?? "127.0.0.1";
   const node = new ClusterNode({
     ...cluster.options,
     logging: { ...cluster.logging, ...(process.env.CLUSTER_LOG_DIR ? { dir: process.env.CLUSTER_LOG_DIR } : {}) },
-    ...(metricsPort === undefined ? {} : { metrics: { port: metricsPort } }),
+    ...(metricsPort === undefined ? {} : { metrics: { port: metricsPort, hostname } }),
     ...nodeOptions,
     name,
     layout: cluster.layout,

@@ -2,8 +2,9 @@
 # Installs, from Debian, the independent tools the tests or the benchmarks talk to. Does nothing when
 # they are present; when they are missing and this is not a root shell with apt-get, it says so and
 # whatever needs them is skipped (and says so too).
-#   test:  python3-zmq and python3-msgpack (pyzmq on Debian's own libzmq5) as interop peers, and
-#          prometheus for `promtool check metrics`. Runs before `npm test`.
+#   test:  python3-zmq and python3-msgpack (pyzmq on Debian's own libzmq5) as interop peers,
+#          prometheus for `promtool check metrics`, and iproute2 (`ip`, `tc`) and nftables (`nft`)
+#          for the multi-host test in network namespaces. Runs before `npm test`.
 #   bench: gcc and libzmq3-dev, to build bench/peers/c/zmqbench.c, the C ceiling. Runs before
 #          `bun run bench`; without them the C baseline is skipped with a note.
 set -u
@@ -13,6 +14,8 @@ case "$what" in
   test)
     /usr/bin/python3 -c 'import zmq, msgpack' 2>/dev/null || packages+=(python3-zmq python3-msgpack)
     command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
+    command -v ip >/dev/null 2>&1 && command -v tc >/dev/null 2>&1 || packages+=(iproute2)
+    command -v nft >/dev/null 2>&1 || packages+=(nftables)
     consequence="tests that need them will be skipped" ;;
   bench)
     command -v gcc >/dev/null 2>&1 || packages+=(gcc libc6-dev)
