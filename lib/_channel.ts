@@ -23,10 +23,21 @@ export const Slot = { OnloopDepth: 0, WantDrain: 1, LogDepth: 2, LogWantDrain: 3
 const INT_SLOTS = 4;
 
 /** 64-bit counters of the shared state, written by the worker. */
-export const Counter = { XpubDrops: 0, XpubBlocks: 1, OnloopDrops: 2, MsgErrors: 3, LogBlocks: 4 } as const;
+export const Counter = {
+  XpubDrops: 0,
+  XpubBlocks: 1,
+  OnloopDrops: 2,
+  MsgErrors: 3,
+  LogBlocks: 4,
+  /** Connections of each network socket that ended (socket monitor `ZMQ_EVENT_DISCONNECTED`). */
+  XpubDisconnects: 5,
+  XsubDisconnects: 6,
+  PushDisconnects: 7,
+  PullDisconnects: 8,
+} as const;
 /** A counter index. */
 export type Counter = (typeof Counter)[keyof typeof Counter];
-const COUNTERS = 8;
+const COUNTERS = 12;
 
 /** The state both threads see: small integer slots and 64-bit counters. */
 export interface SharedState {
@@ -83,6 +94,11 @@ export interface IoWorkerStart {
     xsubRcvhwm: number;
     xsubRcvbuf: number;
     xpubNodrop: boolean;
+    /** `ZMQ_MAXMSGSIZE` of the XPUB, XSUB and PULL; -1: none. */
+    maxMessageSize: number;
+    /** ZMTP heartbeats (ms): PINGs of the XSUB and PULL, the TTL they carry; `heartbeatIvl` 0: none. */
+    heartbeatIvl: number;
+    heartbeatTtl: number;
   };
   /** CURVE client keys, or undefined for plain connections. */
   curve: { serverKey: string; publicKey: string; secretKey: string } | undefined;
@@ -90,6 +106,8 @@ export interface IoWorkerStart {
   curveServerKey: string;
   overflowPolicy: "BLOCK" | "DROP";
   onloopQueueHwm: number;
+  /** The longest topic of an event or a subscription, and node id of a log message, taken in bytes. */
+  maxTopicLength: number;
   /** Where to stop reading the XSUB when `onloopQueueHwm` is 0 (never drop), so memory stays bounded. */
   onloopBackpressureAt: number;
   pollMaxMessages: number;
@@ -112,6 +130,15 @@ export interface IoCounters {
   pendingPublishes: number;
   /** Times a log batch had to wait for a logger (BLOCK). */
   logBlocks: number;
+  /**
+   * `zeek_cluster_zeromq_disconnects_total{socket=…}`: connections of the XPUB, XSUB, PUSH and PULL
+   * that ended (a broker or logger restart, a peer gone or cut off by heartbeats, a frame beyond
+   * `maxMessageSize`). Messages in flight on such a connection may be lost.
+   */
+  xpubDisconnects: number;
+  xsubDisconnects: number;
+  pushDisconnects: number;
+  pullDisconnects: number;
 }
 
 /** What a queue did with a message. */
@@ -170,9 +197,13 @@ export function workerStart(
       logSndbuf: c.logSndbuf,
       logRcvbuf: c.logRcvbuf,
       logImmediate: c.logImmediate,
+      maxMessageSize: c.maxMessageSize,
+      heartbeatIvl: c.heartbeatIvl,
+      heartbeatTtl: c.heartbeatTtl,
     },
     overflowPolicy: c.overflowPolicy,
     onloopQueueHwm: c.onloopQueueHwm,
+    maxTopicLength: c.maxTopicLength,
     pollMaxMessages: c.pollMaxMessages,
     debug: (c.debugFlags & 1) !== 0,
   };

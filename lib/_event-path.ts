@@ -14,6 +14,10 @@ import type { EventTelemetry } from "./telemetry.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** Longer format frames name no format: not decoded, and cut to this in a report. */
+const MAX_FORMAT_NAME = 64;
+/** Reports of malformed messages are cut to this many characters. */
+const MAX_REPORT = 300;
 
 /** What the path needs from its node. */
 export interface EventPathHooks {
@@ -37,6 +41,7 @@ export class EventPath {
   readonly #formatBytes: Uint8Array;
   readonly #handlers: Handlers;
   readonly #hooks: EventPathHooks;
+  readonly #reportedKinds = new Set<string>();
 
   constructor(format: EventFormat, handlers: Handlers, hooks: EventPathHooks) {
     this.#format = format;
@@ -78,21 +83,24 @@ export class EventPath {
   receive(record: BatchCursor): void {
     const format = record.frameEquals(EventFrame.Format, this.#formatBytes)
       ? this.#format
-      : getFormat(decoder.decode(record.frame(EventFrame.Format)));
+      : record.end(EventFrame.Format) - record.start(EventFrame.Format) <= MAX_FORMAT_NAME
+        ? getFormat(decoder.decode(record.frame(EventFrame.Format)))
+        : undefined;
     if (!format) {
-      const name = decoder.decode(record.frame(EventFrame.Format));
-      return this.malformed("format", `Wrong format: '${name}' is not a registered format`);
+      return this.malformed("format", () => {
+        const name = decoder.decode(record.frame(EventFrame.Format).subarray(0, MAX_FORMAT_NAME));
+        return `Wrong format: '${name}' is not a registered format`;
+      });
     }
     const [start, end] = [record.start(EventFrame.Payload), record.end(EventFrame.Payload)];
     let event: DecodedEvent;
     try {
       event = decodeEvent(format, record.bytes, start, end, this.#handlers.typeOf);
     } catch (err: unknown) {
-      const topic = decoder.decode(record.frame(EventFrame.Topic));
-      return this.malformed(
-        "decode",
-        `Failed to unserialize message: ${topic}: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      return this.malformed("decode", () => {
+        const topic = decoder.decode(record.frame(EventFrame.Topic));
+        return `Failed to unserialize message: ${topic}: ${err instanceof Error ? err.message : String(err)}`;
+      });
     }
     this.incoming++;
     const telemetry = this.#hooks.telemetry();
@@ -101,9 +109,20 @@ export class EventPath {
       this.#handlers.raise(event.name, event.args, new ReceivedEvent(record, event.metadata));
   }
 
-  /** Counts a malformed message and reports the first of its kind. */
-  malformed(kind: string, message: string): void {
+  /**
+   * Counts a malformed message and reports the first of its kind. Hostile peers send these by the
+   * hundred thousand: after the first of a kind nothing is built (`message` may be a function) and
+   * nothing kept, and the one report is cut short, since its text can hold whatever the peer sent.
+   */
+  malformed(kind: string, message: string | (() => string)): void {
     this.msgErrors++;
-    this.#hooks.report("warning", message, `msg-error-${kind}`);
+    if (this.#reportedKinds.has(kind)) return;
+    this.#reportedKinds.add(kind); // a few fixed names: the formats and the ways a message can be wrong
+    const text = typeof message === "string" ? message : message();
+    this.#hooks.report(
+      "warning",
+      text.length > MAX_REPORT ? `${text.slice(0, MAX_REPORT)}…` : text,
+      `msg-error-${kind}`,
+    );
   }
 }

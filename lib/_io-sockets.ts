@@ -3,13 +3,13 @@
  * the public API; `_io-worker.ts` opens them.
  */
 
-import { DATA_PAIR_HWM, type IoWorkerStart } from "./_channel.ts";
+import { Counter, DATA_PAIR_HWM, type IoWorkerStart } from "./_channel.ts";
+import { type Monitor, monitorEvents } from "./_io-monitors.ts";
 import { type Context, type Socket, SocketOption } from "./_zmq.ts";
+import { applyLimits } from "./_zmq-limits.ts";
 
 /** Blocking sends of a BLOCK policy wait this long before serving the other sockets again. */
 const BLOCK_WAIT_MS = 10;
-/** ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | _PROTOCOL | _AUTH */
-const HANDSHAKE_FAILED = 0x0800 | 0x2000 | 0x4000;
 
 /** Every socket of the worker. */
 export interface WorkerSockets {
@@ -25,8 +25,8 @@ export interface WorkerSockets {
   push: Socket | undefined;
   /** Log writes from other nodes, on a logger. */
   pull: Socket | undefined;
-  /** Socket monitors watching the broker connections for handshake failures, with their endpoint. */
-  monitors: [Socket, string][];
+  /** Socket monitors: handshake failures of the broker connections, disconnects of every network socket. */
+  monitors: Monitor[];
 }
 
 function curveClient(socket: Socket, curve: IoWorkerStart["curve"]): void {
@@ -51,10 +51,13 @@ export function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
   xpub.setOption(SocketOption.SNDHWM, o.xpubSndhwm);
   xpub.setOption(SocketOption.SNDBUF, o.xpubSndbuf);
   xpub.setOption(SocketOption.SNDTIMEO, BLOCK_WAIT_MS);
+  // The XPUB sends the events and receives subscriptions; the XSUB the other way round.
+  applyLimits(xpub, "sends", o);
   const xsub = ctx.socket("XSUB");
   xsub.setOption(SocketOption.LINGER, 0);
   xsub.setOption(SocketOption.RCVHWM, o.xsubRcvhwm);
   xsub.setOption(SocketOption.RCVBUF, o.xsubRcvbuf);
+  applyLimits(xsub, "receives", o);
   curveClient(xpub, cfg.curve);
   curveClient(xsub, cfg.curve);
   let push: Socket | undefined;
@@ -65,6 +68,7 @@ export function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
     push.setOption(SocketOption.SNDBUF, o.logSndbuf);
     push.setOption(SocketOption.IMMEDIATE, o.logImmediate);
     push.setOption(SocketOption.SNDTIMEO, BLOCK_WAIT_MS);
+    applyLimits(push, "sends", o);
     curveClient(push, cfg.curve);
   }
   let pull: Socket | undefined;
@@ -73,6 +77,7 @@ export function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
     pull.setOption(SocketOption.LINGER, 0);
     pull.setOption(SocketOption.RCVHWM, o.logRcvhwm);
     pull.setOption(SocketOption.RCVBUF, o.logRcvbuf);
+    applyLimits(pull, "receives", o);
     if (cfg.curveServerKey) {
       pull.setOption(SocketOption.CURVE_SERVER, 1);
       pull.setOption(SocketOption.CURVE_SECRETKEY, cfg.curveServerKey);
@@ -83,18 +88,24 @@ export function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
   data.connect(cfg.dataEndpoint);
   logs.connect(cfg.logEndpoint);
   control.connect(cfg.controlEndpoint);
-  // Handshake failures (CURVE on one side only, a wrong key) are only visible to a socket monitor.
-  const monitors: [Socket, string][] = [];
-  for (const [socket, name, endpoint] of [
-    [xpub, "xpub", cfg.xpubEndpoint],
-    [xsub, "xsub", cfg.xsubEndpoint],
-  ] as const) {
+  // Handshake failures (CURVE on one side only, a wrong key) and disconnects are only visible to a
+  // socket monitor. The loggers' handshakes are not watched: a PUSH to a wrong logger waits, as before.
+  const monitors: Monitor[] = [];
+  const watched: [Socket | undefined, string, string, Counter, boolean][] = [
+    [xpub, "xpub", cfg.xpubEndpoint, Counter.XpubDisconnects, true],
+    [xsub, "xsub", cfg.xsubEndpoint, Counter.XsubDisconnects, true],
+    [push, "push", cfg.logConnect.join(","), Counter.PushDisconnects, false],
+    [pull, "pull", cfg.logListen, Counter.PullDisconnects, false],
+  ];
+  for (const [socket, name, endpoint, disconnects, broker] of watched) {
+    if (!socket) continue;
     const address = `${cfg.controlEndpoint}-monitor-${name}`;
-    socket.monitor(address, HANDSHAKE_FAILED);
+    socket.monitor(address, monitorEvents(broker, broker));
     const monitor = ctx.socket("PAIR");
     monitor.setOption(SocketOption.LINGER, 0);
+    monitor.setOption(SocketOption.RCVHWM, 0); // every event is read: none may be dropped uncounted
     monitor.connect(address);
-    monitors.push([monitor, endpoint]);
+    monitors.push({ monitor, socket, endpoint, disconnects, reconnect: broker });
   }
   xpub.connect(cfg.xpubEndpoint);
   xsub.connect(cfg.xsubEndpoint);

@@ -44,6 +44,8 @@ export interface IoHandlers {
   handshakeFailed(message: string): void;
 }
 
+/** How long main works through received messages before it lets timers and I/O run again. */
+const SLICE_MS = 4;
 /** Stop reading the XSUB when this many events wait for main and the onloop HWM is 0 (never drop). */
 const ONLOOP_BACKPRESSURE_AT = 10_000;
 const encoder = new TextEncoder();
@@ -65,7 +67,10 @@ export class IoThread {
   #worker: Worker | undefined;
   #control: Socket | undefined;
   #zap: ZapHandler | undefined;
-  #batches: [ArrayBuffer, number, number][] = [];
+  /** Batches received and not yet processed in full; the first is being processed. */
+  readonly #batches: BatchCursor[] = [];
+  /** Called once every batch received so far has been processed. */
+  readonly #whenProcessed: (() => void)[] = [];
   #logListen = "";
   #terminated = Promise.withResolvers<void>();
   #pullClosed = Promise.withResolvers<void>();
@@ -154,8 +159,8 @@ export class IoThread {
         for (const p of [this.#terminated, this.#pullClosed]) p.resolve();
         return;
       case "batch":
-        this.#batches.push([event.buffer, event.events, event.logs]);
-        if (this.#batches.length === 1) setImmediate(() => this.#processBatches());
+        this.#batches.push(new BatchCursor(event.buffer));
+        if (this.#batches.length === 1) setImmediate(this.#processBatches);
         return;
       case "drain":
         return this.#events.flush();
@@ -175,29 +180,50 @@ export class IoThread {
   }
 
   // Bun delivers a stream of worker messages ahead of timers, so a busy worker could starve them.
-  // Batches are queued here and processed from setImmediate, which lets timers and I/O run between.
-  #processBatches(): void {
-    for (const [buffer, events, logs] of this.#batches.splice(0)) {
-      const pendingLogs: Promise<void>[] = [];
-      try {
-        const cursor = new BatchCursor(buffer);
+  // Batches are queued here and processed from setImmediate, which lets timers and I/O run between,
+  // and a few ms at a time: a batch holds thousands of messages, which can each cost microseconds
+  // (malformed ones too), so a whole batch at once would hold up the event loop. Each event leaves
+  // the onloop queue as it is processed, so the worker's drops at `onloop_queue_hwm` stay exact.
+  readonly #processBatches = (): void => {
+    const deadline = performance.now() + SLICE_MS;
+    let events = 0;
+    let logs = 0;
+    try {
+      for (let cursor = this.#batches[0]; cursor; cursor = this.#batches[0]) {
         while (cursor.next()) {
-          if (cursor.kind === Kind.Event) this.#handlers.event(cursor);
-          else if (cursor.kind === Kind.Log) {
+          if (cursor.kind === Kind.Event) {
+            events++;
+            this.#handlers.event(cursor);
+          } else if (cursor.kind === Kind.Log) {
+            // A log batch counts as waiting until its sink is done with it: that is the logger's backpressure.
             const done = this.#handlers.log(cursor);
-            if (done) pendingLogs.push(done);
+            if (done) done.then(this.#logDone, this.#logDone);
+            else logs++;
           } else
             this.#handlers.notice(
               cursor.bytes[cursor.start(0)] === Notice.Subscribe,
               cursor.bytes.subarray(cursor.start(0) + 1, cursor.end(0)),
             );
+          if (performance.now() >= deadline) return;
         }
-      } finally {
-        Atomics.sub(this.#state.ints, Slot.OnloopDepth, events);
-        // Log batches count as waiting until their sink is done with them: that is the logger's backpressure.
-        Promise.allSettled(pendingLogs).then(() => Atomics.sub(this.#state.ints, Slot.LogDepth, logs));
+        this.#batches.shift();
       }
+    } finally {
+      Atomics.sub(this.#state.ints, Slot.OnloopDepth, events);
+      if (logs > 0) Atomics.sub(this.#state.ints, Slot.LogDepth, logs);
+      if (this.#batches.length > 0) setImmediate(this.#processBatches);
+      else for (const resolve of this.#whenProcessed.splice(0)) resolve();
     }
+  };
+
+  readonly #logDone = (): void => {
+    Atomics.sub(this.#state.ints, Slot.LogDepth, 1);
+  };
+
+  /** Resolves once every batch received so far has been processed. */
+  #processed(): Promise<void> {
+    if (this.#batches.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#whenProcessed.push(resolve));
   }
 
   /**
@@ -253,7 +279,7 @@ export class IoThread {
     if (!this.#control || this.#logListen === "") return;
     this.#control.send([new Uint8Array([Control.ClosePull])], DONTWAIT);
     await within(this.#pullClosed.promise, 2000);
-    await new Promise((resolve) => setImmediate(resolve)); // let the last batch be processed
+    await within(this.#processed(), 2000); // the last batches, a slice at a time
   }
 
   /** The transport counters. */
@@ -267,6 +293,10 @@ export class IoThread {
       onloopQueueDepth: Atomics.load(s.ints, Slot.OnloopDepth),
       pendingPublishes: this.#events.waiting,
       logBlocks: readCounter(s, Counter.LogBlocks),
+      xpubDisconnects: readCounter(s, Counter.XpubDisconnects),
+      xsubDisconnects: readCounter(s, Counter.XsubDisconnects),
+      pushDisconnects: readCounter(s, Counter.PushDisconnects),
+      pullDisconnects: readCounter(s, Counter.PullDisconnects),
     };
   }
 

@@ -14,7 +14,8 @@
  */
 
 import { bump, Counter, createSharedState, type IoWorkerEvent, type IoWorkerStart, Slot } from "./_channel.ts";
-import { BatchWriter, Control, EventFrame, Kind, MESSAGE_FRAMES, Notice } from "./_frames.ts";
+import { BatchWriter, Control, EventFrame, Kind, LogFrame, MESSAGE_FRAMES, Notice } from "./_frames.ts";
+import { SocketMonitors } from "./_io-monitors.ts";
 import { LogOutlet, PublishOutlet } from "./_io-outlets.ts";
 import { openSockets, type WorkerSockets } from "./_io-sockets.ts";
 import { Context, DONTWAIT, ETERM, Message, NativeBuffer, POLLIN, Poller, type Socket, ZmqError } from "./_zmq.ts";
@@ -79,6 +80,13 @@ function run(cfg: IoWorkerStart): void {
   /** Set by main's one stop message: until when what the PAIRs hold may still go out. */
   let stopBy = Infinity;
 
+  const monitors = new SocketMonitors(
+    s.monitors,
+    state,
+    (message) => post({ type: "handshake-failed", message }),
+    report,
+  );
+
   // The poll set changes when the PULL closes or a socket pauses; items are addressed by role.
   let items: { socket: Socket; role: string }[] = [];
   let poller = new Poller([]);
@@ -95,7 +103,7 @@ function run(cfg: IoWorkerStart): void {
     ];
     items = [
       ...all.filter((e): e is [Socket, string] => e[0] !== undefined),
-      ...s.monitors.map(([m]) => [m, "monitor"] as [Socket, string]),
+      ...monitors.sockets.map((m) => [m, "monitor"] as [Socket, string]),
     ]
       .filter(([, role]) => !paused.has(role))
       .map(([socket, role]) => ({ socket, role }));
@@ -119,14 +127,24 @@ function run(cfg: IoWorkerStart): void {
   const waitingOnMain = () => Atomics.load(state.ints, Slot.OnloopDepth) + batch.events;
   const logsWaitingOnMain = () => Atomics.load(state.ints, Slot.LogDepth) + batch.logs;
 
-  /** Copies one multipart message into the batch; returns its frame count, or -1 if none waited. */
-  const readInto = (socket: Socket, kind: Kind, maxFrames: number): number => {
+  /** Set by `readInto` when a frame was longer than its limit: nothing of the message was kept. */
+  let oversized = false;
+  /**
+   * Copies one multipart message into the batch; returns its frame count, or -1 if none waited. Frame
+   * `limited` may hold `limit` bytes: beyond, the message is read to its end but nothing is copied.
+   */
+  const readInto = (socket: Socket, kind: Kind, maxFrames: number, limited: number, limit: number): number => {
     let size = msg.receiveSize(socket, DONTWAIT);
     if (size < 0) return -1;
     batch.begin(kind);
+    oversized = false;
     let parts = 0;
     for (;;) {
-      if (parts < maxFrames) batch.frame(msg, size);
+      if (parts === limited && size > limit) {
+        oversized = true;
+        batch.rollback();
+      }
+      if (parts < maxFrames && !oversized) batch.frame(msg, size);
       parts++;
       if (!msg.more || (size = msg.receiveSize(socket, DONTWAIT)) < 0) return parts;
     }
@@ -136,12 +154,17 @@ function run(cfg: IoWorkerStart): void {
     bump(state, Counter.MsgErrors);
     report(key, message);
   };
+  // A topic (or a node id, which goes into topics) beyond maxTopicLength is malformed and never reaches
+  // main: libzmq keeps a trie node per byte of a subscription, and main would keep the text.
+  const maxTopic = cfg.maxTopicLength;
+  const tooLong = (what: string) => `${what} longer than maxTopicLength (${maxTopic} bytes)`;
 
   const readNotice = (): boolean => {
-    const parts = readInto(s.xpub, Kind.Notice, 1);
+    const parts = readInto(s.xpub, Kind.Notice, 1, 0, maxTopic + 1);
     if (parts < 0) return false;
     const first = batch.firstByte(0);
     if (parts !== 1) malformed("xpub-parts", `xpub: error: expected 1 part, have ${parts}!`);
+    else if (oversized) malformed("xpub-topic", `xpub: error: ${tooLong("a subscription")}`);
     else if (first !== Notice.Unsubscribe && first !== Notice.Subscribe)
       batch.rollback(); // not a (un)subscription: ignored, as in Zeek
     else batch.commit();
@@ -149,11 +172,13 @@ function run(cfg: IoWorkerStart): void {
   };
 
   const readEvent = (): boolean => {
-    const parts = readInto(s.xsub, Kind.Event, MESSAGE_FRAMES);
+    const parts = readInto(s.xsub, Kind.Event, MESSAGE_FRAMES, EventFrame.Topic, maxTopic);
     if (parts < 0) return false;
     const fromSelf = batch.frameEquals(EventFrame.Sender, idBytes);
     if (parts !== MESSAGE_FRAMES) {
       malformed("xsub-parts", `xsub: error: expected 4 parts, have ${parts}!`);
+    } else if (oversized) {
+      malformed("xsub-topic", `xsub: error: ${tooLong("a topic")}`);
     } else if (fromSelf) {
       batch.rollback();
     } else if (hwm > 0 && waitingOnMain() >= hwm) {
@@ -167,9 +192,10 @@ function run(cfg: IoWorkerStart): void {
   };
 
   const readLog = (): boolean => {
-    const parts = readInto(s.pull!, Kind.Log, MESSAGE_FRAMES);
+    const parts = readInto(s.pull!, Kind.Log, MESSAGE_FRAMES, LogFrame.Sender, maxTopic);
     if (parts < 0) return false;
     if (parts !== MESSAGE_FRAMES) malformed("log-parts", `log: error: expected 4 parts, have ${parts}!`);
+    else if (oversized) malformed("log-sender", `log: error: ${tooLong("a sender id")}`);
     else batch.commit();
     return true;
   };
@@ -196,19 +222,6 @@ function run(cfg: IoWorkerStart): void {
     post({ type: "pull-closed" });
   };
 
-  // Monitor messages: [u16 event, u32 value] in host byte order, then the endpoint (Zeek's format).
-  const readMonitor = (socket: Socket) => {
-    const frames = socket.recv(DONTWAIT);
-    const endpoint = s.monitors.find(([m]) => m === socket)?.[1];
-    if (frames?.length !== 2 || frames[0]!.length < 6) return;
-    const view = new DataView(frames[0]!.buffer, frames[0]!.byteOffset, 6);
-    const [id, value] = [view.getUint16(0, true), view.getUint32(2, true)];
-    post({
-      type: "handshake-failed",
-      message: `ZeroMQ: Handshake for socket ${endpoint} failed: event=0x${id.toString(16)} value=${value}`,
-    });
-  };
-
   const drain = (read: () => boolean) => {
     for (let n = 0; n < limit && read(); n++);
   };
@@ -230,7 +243,9 @@ function run(cfg: IoWorkerStart): void {
     setPaused("xsub", hwm === 0 && waitingOnMain() >= cfg.onloopBackpressureAt);
     setPaused("pull", s.pull !== undefined && logsWaitingOnMain() >= LOG_BACKPRESSURE_AT);
     const busy = events.blocked || logs.blocked;
-    const ready = poller.wait(busy || batch.size > 0 ? 0 : paused.size > 0 ? 1 : -1);
+    const wait = busy || batch.size > 0 ? 0 : paused.size > 0 ? 1 : -1;
+    const recheck = monitors.tick(); // a socket libzmq will not connect again: how soon to look
+    const ready = poller.wait(recheck < 0 ? wait : wait < 0 ? recheck : Math.min(wait, recheck));
     if (cfg.debug) debug(`poll: ${ready} ready, blocked=${busy}, paused=${[...paused]}`);
     if (ready === 0) return flush(); // the sockets ran dry: hand the batch over before sleeping
     for (let i = 0; i < items.length; i++) {
@@ -240,7 +255,7 @@ function run(cfg: IoWorkerStart): void {
       else if (role === "xpub") drain(readNotice);
       else if (role === "xsub") drain(readEvent);
       else if (role === "pull" && s.pull) drain(readLog);
-      else if (role === "monitor") readMonitor(socket);
+      else if (role === "monitor") monitors.read(socket, limit);
       else if (role === "data" && !events.blocked) readOutlet(events, Slot.WantDrain, "drain");
       else if (role === "logs" && !logs.blocked) readOutlet(logs, Slot.LogWantDrain, "log-drain");
     }
@@ -285,7 +300,7 @@ function run(cfg: IoWorkerStart): void {
   batch.close();
   events.close();
   logs.close();
-  for (const [monitor] of s.monitors) monitor.close();
+  monitors.close();
   s.pull?.close();
   s.xsub.close();
   s.xpub.close(); // keeps its linger: queued publishes still go out

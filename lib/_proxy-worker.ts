@@ -1,10 +1,13 @@
 /**
  * @module The Worker that runs the central broker: it binds the XSUB and XPUB sockets in the context
- * created by `proxy.ts`, reports the resolved endpoints, then sits in `zmq_proxy_steerable` until the
- * control socket says `TERMINATE` or the context is shut down. Not part of the public API.
+ * created by `proxy.ts`, reports the resolved endpoints, then sits in `zmq_proxy_steerable` (or, without
+ * NODROP, in its own loop that counts drops: `_proxy-forward.ts`) until the control socket says
+ * `TERMINATE` or the context is shut down. Not part of the public API.
  */
 
+import { forwardCounted } from "./_proxy-forward.ts";
 import { Context, type ContextHandle, proxySteerable, type Socket, SocketOption, ZmqError } from "./_zmq.ts";
+import { applyLimits, DISCONNECT_EVENTS, type SocketLimits, subscriptionLimit } from "./_zmq-limits.ts";
 import { ClusterError } from "./errors.ts";
 
 /** What `proxy.ts` posts to start the broker. */
@@ -23,6 +26,14 @@ export interface ProxyWorkerStart {
   curveSecretKey: string;
   /** Print thread events to stderr. */
   debug: boolean;
+  /** `maxMessageSize` (the XSUB) and the heartbeats (both sockets). */
+  limits: SocketLimits;
+  /** The XPUB's `ZMQ_MAXMSGSIZE` comes from this: it receives nothing but subscriptions. */
+  maxTopicLength: number;
+  /** A BigInt64Array's memory: [0] counts the overflows without NODROP (see `_proxy-forward.ts`). */
+  overflows: SharedArrayBuffer;
+  /** Socket monitors (disconnects) bind `<monitor>-xsub` and `<monitor>-xpub`. */
+  monitor: string;
 }
 
 /** What the worker posts back. Every event but `bound` is posted after the worker closed its sockets. */
@@ -61,6 +72,12 @@ self.onmessage = (event: MessageEvent<ProxyWorkerStart>) => {
     // the nodes' discovery needs (Zeek sets the same since 7.2).
     xpub.setOption(SocketOption.XPUB_VERBOSER, 1);
     xpub.setOption(SocketOption.XPUB_NODROP, start.xpubNodrop);
+    // The XSUB receives the events; the XPUB sends them and receives only subscriptions, which libzmq
+    // keeps one trie node per byte of: a subscription beyond maxTopicLength disconnects its sender.
+    applyLimits(xsub, "receives", start.limits);
+    applyLimits(xpub, "sends", { ...start.limits, maxMessageSize: subscriptionLimit(start.maxTopicLength) });
+    xsub.monitor(`${start.monitor}-xsub`, DISCONNECT_EVENTS);
+    xpub.monitor(`${start.monitor}-xpub`, DISCONNECT_EVENTS);
     if (start.curveSecretKey) {
       for (const s of [xsub, xpub]) {
         s.setOption(SocketOption.CURVE_SERVER, 1);
@@ -78,7 +95,9 @@ self.onmessage = (event: MessageEvent<ProxyWorkerStart>) => {
     control.bind(start.control);
     post({ type: "bound", xsub: xsub.lastEndpoint, xpub: xpub.lastEndpoint });
     debug(start.debug, `forwarding ${xsub.lastEndpoint} (XSUB) <-> ${xpub.lastEndpoint} (XPUB)`);
-    const reason = proxySteerable(xsub, xpub, null, control);
+    const reason = start.xpubNodrop
+      ? proxySteerable(xsub, xpub, null, control)
+      : forwardCounted(xsub, xpub, control, new BigInt64Array(start.overflows));
     debug(start.debug, `stopped (${reason})`);
     ctx.close();
     post({ type: "stopped", reason });

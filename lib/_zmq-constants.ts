@@ -70,6 +70,18 @@ export const SocketOption = {
 /** Options that libzmq reads as a 64-bit integer rather than an `int`. */
 export const INT64_OPTIONS: ReadonlySet<number> = new Set([SocketOption.AFFINITY, SocketOption.MAXMSGSIZE]);
 
+/** `zmq_socket_monitor` event bits (`ZMQ_EVENT_*`): the first frame of a monitor message is `u16 event, u32 value`. */
+export const MonitorEvent = {
+  CONNECTED: 0x0001,
+  CONNECT_RETRIED: 0x0004,
+  ACCEPTED: 0x0020,
+  DISCONNECTED: 0x0200,
+  HANDSHAKE_FAILED_NO_DETAIL: 0x0800,
+  HANDSHAKE_SUCCEEDED: 0x1000,
+  HANDSHAKE_FAILED_PROTOCOL: 0x2000,
+  HANDSHAKE_FAILED_AUTH: 0x4000,
+} as const;
+
 /** Context options (`zmq_ctx_set`). */
 export const ContextOption = { IO_THREADS: 1, MAX_SOCKETS: 2, IPV6: 42, BLOCKY: 70 } as const;
 

@@ -38,6 +38,7 @@ export {
   ContextOption,
   DONTWAIT,
   ETERM,
+  MonitorEvent,
   POLLERR,
   POLLIN,
   POLLOUT,

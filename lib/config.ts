@@ -61,8 +61,8 @@ export interface ZeroMQOptions {
   /** `ZMQ_RCVBUF` of the log PULL socket; -1 is the OS default. @default {-1} */
   logRcvbuf?: number;
   /**
-   * `ZMQ_MAXMSGSIZE` in bytes on every socket that receives from the network (the broker's, the node's
-   * XPUB and XSUB, the log PULL): a peer that sends a larger frame is disconnected (counted in
+   * `ZMQ_MAXMSGSIZE` in bytes on every socket that receives from the network (the broker's XSUB, the
+   * node's XPUB and XSUB, the log PULL): a peer that sends a larger frame is disconnected (counted in
    * `zeek_cluster_zeromq_disconnects_total`) before anything is allocated for it. -1: no limit.
    * With the HWMs it bounds what a socket may buffer: `rcvhwm × maxMessageSize`.
    * @default {16777216}
@@ -76,16 +76,22 @@ export interface ZeroMQOptions {
    */
   maxTopicLength?: number;
   /**
-   * `ZMQ_HEARTBEAT_IVL` in ms on every socket: a ZMTP PING this often on each connection. With
-   * `heartbeatTimeout` it finds a hung or vanished peer (SIGSTOP, a host without power, a pulled
-   * cable), which the broker then disconnects: the others see `node_down` and the broker's traffic
-   * resumes. 0 turns heartbeats off (Zeek's behaviour).
+   * ZMTP heartbeats, in ms: the side of each connection that receives the bulk (a node's XSUB, the
+   * broker's XSUB, a logger's PULL) sends a PING this often, carrying `heartbeatTtl`; the other side
+   * drops the connection when nothing follows a PING for that long. So the broker drops a hung or
+   * vanished node (SIGSTOP, a host without power, a pulled cable) within `heartbeatTtl`, the others see
+   * `node_down` and the broker's traffic resumes. 0 turns heartbeats off (Zeek's behaviour). See
+   * docs/config.md, "Limits and liveness".
    * @default {1000}
    */
   heartbeatIvl?: number;
-  /** `ZMQ_HEARTBEAT_TIMEOUT` in ms: how long a PING may go unanswered before the connection is closed. @default {3000} */
+  /**
+   * Accepted and checked, but applied to no socket: a socket's own heartbeat timeout would cut off a
+   * live peer while it pushes back, and the sockets that could use one send no PINGs (docs/config.md).
+   * @default {3000}
+   */
   heartbeatTimeout?: number;
-  /** `ZMQ_HEARTBEAT_TTL` in ms (whole tenths of a second, at most 6553500): the peer closes the connection when it hears nothing for this long. @default {3000} */
+  /** `ZMQ_HEARTBEAT_TTL` in ms (whole tenths of a second, at most 6553500) carried in the PINGs: the peer drops the connection when it hears nothing for this long after one. @default {3000} */
   heartbeatTtl?: number;
   /** `ZMQ_IPV6` on the node's and the broker's context, so bracketed IPv6 endpoints work. @default {true} */
   ipv6?: boolean;

@@ -25,6 +25,8 @@ export interface LogReceiverHooks {
   ack(sender: string, seqs: number[]): void;
   /** Counts and reports a malformed batch (once per kind). */
   malformed(kind: string, message: string): void;
+  /** Reports a problem of the files once per `key` (the open-file limit met, records not written). @default {none} */
+  report?(level: "warning" | "error", message: string, key: string): void;
 }
 
 /** The receiver's counters. */
@@ -34,6 +36,8 @@ export interface LogReceiverStats {
   logRecordsReceived: number;
   /** Batches that arrived again and were not written twice. */
   logDuplicateBatches: number;
+  /** Records received but not in the files: a file that would not open (even after closing others), a failed write. */
+  logFailedRecords: number;
 }
 
 const decoder = new TextDecoder();
@@ -79,14 +83,18 @@ export class LogReceiver {
   readonly #seen = new Map<string, Set<number>>();
   readonly #acks = new Map<string, number[]>();
   readonly #senders = new Set<string>();
-  readonly #stats: LogReceiverStats = { logBatchesReceived: 0, logRecordsReceived: 0, logDuplicateBatches: 0 };
+  readonly #stats: Omit<LogReceiverStats, "logFailedRecords"> = {
+    logBatchesReceived: 0,
+    logRecordsReceived: 0,
+    logDuplicateBatches: 0,
+  };
   #flushScheduled = false;
 
   constructor(options: LogReceiverOptions, hooks: LogReceiverHooks) {
     const { files = true, sink, ...fileOptions } = options;
     if (sink !== undefined && typeof sink !== "function")
       throw new TypeError("Invalid log option 'sink': expected a function");
-    this.files = files ? new LogFiles(fileOptions) : undefined;
+    this.files = files ? new LogFiles(fileOptions, hooks) : undefined;
     this.#sink = sink;
     this.#hooks = hooks;
   }
@@ -98,7 +106,7 @@ export class LogReceiver {
 
   /** The counters. */
   stats(): LogReceiverStats {
-    return { ...this.#stats };
+    return { ...this.#stats, logFailedRecords: this.files?.failedRecords ?? 0 };
   }
 
   /** A log message from the PULL socket (`["log-write", sender, format, payload]`). */

@@ -8,6 +8,7 @@ import { within } from "./_deadline.ts";
 import type { ProxyWorkerEvent, ProxyWorkerStart } from "./_proxy-worker.ts";
 import { ZapHandler } from "./_zap.ts";
 import { Context, DONTWAIT, type Socket, SocketOption } from "./_zmq.ts";
+import { DISCONNECT_EVENTS, parseMonitorMessage } from "./_zmq-limits.ts";
 import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
 import { ClusterError } from "./errors.ts";
 
@@ -31,6 +32,28 @@ export interface ProxySideStatistics {
   bytesSent: number;
 }
 
+/** What the broker lost or cut off, counted since it was created (across restarts). */
+export interface BrokerCounters {
+  /**
+   * `zeek_cluster_zeromq_proxy_xpub_overflows_total`: without `listenXpubNodrop`, the times a message
+   * found a subscriber's queue full (for 10 ms) and went to the others only. Each lost at least that
+   * message for that subscriber; libzmq then skips the subscriber silently until it has caught up to
+   * half its HWM, so this is a lower bound of the drops, 0 exactly when nothing was dropped. Always 0
+   * with NODROP, where the broker waits instead.
+   */
+  xpubOverflows: number;
+  /**
+   * `zeek_cluster_zeromq_proxy_disconnects_total{socket="xsub"}`: publisher connections that ended (a
+   * node gone, a frame beyond `maxMessageSize`).
+   */
+  xsubDisconnects: number;
+  /**
+   * `…{socket="xpub"}`: subscriber connections that ended (a node gone or silent beyond the heartbeat
+   * bound, a subscription beyond `maxTopicLength`).
+   */
+  xpubDisconnects: number;
+}
+
 /** The 8 counters of `zmq_proxy_steerable`'s `STATISTICS` command. */
 export interface ProxyStatistics {
   /** The XSUB side: events arriving from publishers, subscriptions going out to them. */
@@ -42,6 +65,8 @@ export interface ProxyStatistics {
 const STOP_GRACE_MS = 1000;
 const STATS_TIMEOUT_MS = 1000;
 const STATS_CACHE_MS = 10;
+/** How often the main thread reads the broker's socket monitors (they queue without limit meanwhile). */
+const MONITOR_READ_MS = 250;
 let brokerSeq = 0;
 
 interface Running {
@@ -50,6 +75,9 @@ interface Running {
   control: Socket;
   zap: ZapHandler | undefined;
   endpoints: BrokerEndpoints;
+  /** The PAIRs reading the XSUB's and the XPUB's socket monitor, on this thread. */
+  monitors: { xsub: Socket; xpub: Socket };
+  monitorTimer: Timer;
   /** Resolves when the worker has left the proxy and closed its sockets. */
   stopped: Promise<void>;
   hasStopped: () => boolean;
@@ -77,10 +105,14 @@ export class Broker {
   #stats: { at: number; value: Promise<ProxyStatistics> } | undefined;
   // After the first start, wildcard ports are pinned so a restart binds where nodes already connect.
   #bindTo: BrokerEndpoints;
+  /** Written by the broker's thread: [0] = overflows without NODROP. */
+  readonly #overflows = new SharedArrayBuffer(8);
+  readonly #disconnects = { xsub: 0, xpub: 0 };
 
   /**
    * @param options Zeek's options; the broker reads the listen endpoints, `proxyIoThreads`,
-   * `listenXpubNodrop`, `ipv6`, `debugFlags` and the CURVE server keys. Environment overrides apply.
+   * `listenXpubNodrop`, `ipv6`, `debugFlags`, the CURVE server keys, `maxMessageSize`, `maxTopicLength`
+   * and the heartbeat options. Environment overrides apply.
    */
   constructor(options: ZeroMQOptions = {}) {
     this.config = resolveConfig(options);
@@ -140,14 +172,23 @@ export class Broker {
       throw err;
     }
     const worker = new Worker(new URL("./_proxy-worker.ts", import.meta.url).href);
+    const seq = ++brokerSeq;
     const start: ProxyWorkerStart = {
       context: ctx.handle,
       xsub: this.#bindTo.xsub,
       xpub: this.#bindTo.xpub,
       xpubNodrop: c.listenXpubNodrop,
-      control: `inproc://zeek-zmq-proxy-control-${process.pid}-${++brokerSeq}`,
+      control: `inproc://zeek-zmq-proxy-control-${process.pid}-${seq}`,
       curveSecretKey: curve ? c.curveServerSecretkey : "",
       debug: (c.debugFlags & 2) !== 0,
+      limits: {
+        maxMessageSize: c.maxMessageSize,
+        heartbeatIvl: c.heartbeatIvl,
+        heartbeatTtl: c.heartbeatTtl,
+      },
+      maxTopicLength: c.maxTopicLength,
+      overflows: this.#overflows,
+      monitor: `inproc://zeek-zmq-proxy-monitor-${process.pid}-${seq}`,
     };
     let onStopped!: () => void;
     let hasStopped = false;
@@ -183,10 +224,52 @@ export class Broker {
     control.setOption(SocketOption.REQ_RELAXED, 1);
     control.setOption(SocketOption.REQ_CORRELATE, 1);
     control.connect(start.control);
+    const monitor = (side: "xsub" | "xpub") => {
+      const pair = ctx.socket("PAIR");
+      pair.setOption(SocketOption.LINGER, 0);
+      pair.setOption(SocketOption.RCVHWM, 0); // read every MONITOR_READ_MS: none may be dropped uncounted
+      pair.connect(`${start.monitor}-${side}`);
+      return pair;
+    };
+    const monitors = { xsub: monitor("xsub"), xpub: monitor("xpub") };
+    const monitorTimer = setInterval(() => this.#readMonitors(), MONITOR_READ_MS).unref();
     const endpoints = { xsub: reply.xsub, xpub: reply.xpub };
     this.#bindTo = endpoints;
-    this.#running = { ctx, worker, control, zap, endpoints, stopped, hasStopped: () => hasStopped };
+    this.#running = {
+      ctx,
+      worker,
+      control,
+      zap,
+      endpoints,
+      monitors,
+      monitorTimer,
+      stopped,
+      hasStopped: () => hasStopped,
+    };
     return endpoints;
+  }
+
+  #readMonitors(): void {
+    const monitors = this.#running?.monitors;
+    if (!monitors) return;
+    for (const side of ["xsub", "xpub"] as const) {
+      for (
+        let m = parseMonitorMessage(monitors[side].recv(DONTWAIT));
+        m;
+        m = parseMonitorMessage(monitors[side].recv(DONTWAIT))
+      )
+        if (m.event & DISCONNECT_EVENTS) this.#disconnects[side]++;
+    }
+  }
+
+  /** The broker's overflows (without NODROP) and the connections it lost, since it was created. Never blocks. */
+  counters(): BrokerCounters {
+    this.#readMonitors();
+    return {
+      xpubOverflows: Number(Atomics.load(new BigInt64Array(this.#overflows), 0)),
+      xsubDisconnects: this.#disconnects.xsub,
+      xpubDisconnects: this.#disconnects.xpub,
+    };
   }
 
   /**
@@ -231,6 +314,8 @@ export class Broker {
       await this.#starting?.catch(() => undefined);
       const running = this.#running;
       if (!running) return;
+      this.#readMonitors();
+      clearInterval(running.monitorTimer);
       running.control.send(["TERMINATE"], DONTWAIT);
       if (!(await within(running.stopped, STOP_GRACE_MS))) {
         running.ctx.shutdown();
@@ -242,7 +327,7 @@ export class Broker {
         running.ctx.close();
       } else {
         // zmq_ctx_term would wait forever for the worker's sockets; leave the context to the OS.
-        running.control.close();
+        for (const socket of [running.control, running.monitors.xsub, running.monitors.xpub]) socket.close();
         console.error("[zeromq] proxy thread did not stop; its context is left open");
       }
       this.#running = undefined;

@@ -84,7 +84,7 @@ export class ClusterNode implements NodeBus {
   readonly #events: EventPath;
   readonly #readyTimeout: number;
   readonly #reporter: Reporter;
-  readonly #reported = new Set<string>();
+  readonly #reported = new Set<string>(); // the keys of the last 1,000 kinds reported (see report())
   readonly #seen: SeenTopics;
   readonly #beforeStart: Uint8Array[] = [];
   readonly #io: IoThread;
@@ -382,11 +382,11 @@ export class ClusterNode implements NodeBus {
     };
   }
 
-  /** Reports a problem through the node's reporter. With a `key`, only the first report of that kind is passed on. */
+  /** Reports through the node's reporter; with a `key`, once per kind (of the last 1,000 kinds remembered). */
   report(level: "warning" | "error", message: string, key?: string): void {
     if (key !== undefined) {
       if (this.#reported.has(key)) return;
-      this.#reported.add(key);
+      if (this.#reported.add(key).size > 1000) this.#reported.delete(this.#reported.values().next().value!);
     }
     this.#reporter(level, message);
   }

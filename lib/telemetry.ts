@@ -5,11 +5,12 @@
  * that runs it, and process health.
  */
 
+import { brokerMetrics } from "./_broker-metrics.ts";
 import { processMetrics } from "./_process-metrics.ts";
 import { type Counter, type Histogram, MESSAGE_SIZE_BOUNDS, Registry } from "./metrics.ts";
 import { MetricsServer, type MetricsServerOptions, metricsApp, type ServiceGroup } from "./metrics-server.ts";
 import type { NodeBus, NodeFeature, NodeStats } from "./node-bus.ts";
-import type { ProxyStatistics } from "./proxy.ts";
+import type { BrokerCounters, ProxyStatistics } from "./proxy.ts";
 import { EVENTS } from "./topics.ts";
 
 /** Where a node's metrics come from, besides the bus. */
@@ -19,7 +20,9 @@ export interface MetricsSources {
   /** How many other nodes of the layout are up. */
   nodesUp(): number;
   /** The broker this node runs, if it runs one. */
-  broker(): { readonly running: boolean; statistics(): Promise<ProxyStatistics> } | undefined;
+  broker():
+    | { readonly running: boolean; statistics(): Promise<ProxyStatistics>; counters(): BrokerCounters }
+    | undefined;
 }
 
 /** Zeek's `Cluster::Telemetry::core_metrics` levels. */
@@ -177,14 +180,15 @@ const LOG_COUNTERS: [keyof NodeStats, string, string][] = [
   ["logRecordsReceived", "log_received_records_total", "Log records received and written by this logger"],
   ["logBatchesReceived", "log_received_batches_total", "Log batches received and written by this logger"],
   ["logDuplicateBatches", "log_duplicate_batches_total", "Log batches received again and not written twice"],
+  ["logFailedRecords", "log_failed_records_total", "Log records received by this logger but not written to its files"],
 ];
 
-const PROXY_SIDES = ["frontend", "backend"] as const;
-const PROXY_FIELDS = [
-  ["messagesReceived", "messages_received"],
-  ["bytesReceived", "bytes_received"],
-  ["messagesSent", "messages_sent"],
-  ["bytesSent", "bytes_sent"],
+/** The `socket` label of `zeek_cluster_zeromq_disconnects_total`, and its counter. */
+const DISCONNECT_SOCKETS = [
+  ["xpub", "xpubDisconnects"],
+  ["xsub", "xsubDisconnects"],
+  ["push", "pushDisconnects"],
+  ["pull", "pullDisconnects"],
 ] as const;
 
 /**
@@ -272,6 +276,15 @@ export class NodeMetrics implements NodeFeature {
       stat("msgErrors"),
     );
     r.collect(
+      "zeek_cluster_zeromq_disconnects_total",
+      "counter",
+      "Connections of the node's sockets that ended (a broker or logger restart, a peer cut off by heartbeats or maxMessageSize); messages in flight on them may be lost",
+      () => {
+        const s = sources.stats();
+        return DISCONNECT_SOCKETS.map(([socket, key]) => [{ socket }, s[key]]);
+      },
+    );
+    r.collect(
       "zeek_cluster_zeromq_onloop_queue_depth",
       "gauge",
       "Received events waiting for the main thread",
@@ -300,16 +313,11 @@ export class NodeMetrics implements NodeFeature {
     this.events = new EventTelemetry(r, levels, options.topicNormalizations ?? DEFAULT_TOPIC_NORMALIZATIONS);
     for (const [key, name, help] of LOG_COUNTERS) r.collect(`zeek_cluster_zeromq_${name}`, "counter", help, stat(key));
     r.collect("zeek_cluster_nodes_up", "gauge", "Other nodes of the layout that are up", () => sources.nodesUp());
-    for (const side of PROXY_SIDES) {
-      for (const [field, suffix] of PROXY_FIELDS) {
-        r.collect(
-          `zeek_cluster_zeromq_proxy_${side}_${suffix}_total`,
-          "counter",
-          `Proxy ${side} ${suffix.replace("_", " ")} (per frame)`,
-          () => (this.#proxy ? [[{}, this.#proxy[side][field]]] : []),
-        );
-      }
-    }
+    brokerMetrics(
+      r,
+      () => this.#proxy,
+      () => sources.broker()?.counters(),
+    );
     processMetrics(r);
   }
 
