@@ -1,11 +1,13 @@
 /**
  * @module The baselines `bun run bench` reports its own chain against, same pattern (broker, then
  * subscriber, then publisher, Zeek's 4-frame `bench.ping` messages, lossless XPUB_NODROP at HWM 1000):
- * zeromq.js on Node, which is what its users run, and a C program on the system libzmq as the ceiling.
+ * zeromq.js on Node, which is what its users run, and a C program on the system libzmq as the ceiling,
+ * as fast as it goes or paced (latency), with each process's CPU per event; and C's ping → pong round trip.
  */
 
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { killPeers, type Peer, type PeerMessage, spawnPeer } from "./proc.ts";
+import type { ChainCpu, RoundTrip } from "./chain.ts";
+import { cpuWindow, killPeers, type Peer, type PeerMessage, spawnPeer } from "./proc.ts";
 
 const ZMQJS_PEER = new URL("./peers/zmqjs.mjs", import.meta.url).pathname;
 const C_SOURCE = new URL("./peers/c/zmqbench.c", import.meta.url).pathname;
@@ -32,6 +34,10 @@ export interface ChainResult {
   p99Us?: number;
   /** The larger of the publisher's and the subscriber's peak RSS (the broker is not sampled). */
   peakRssBytes: number;
+  /** CPU of each process over the measured window (from the publisher's start to the last arrival). */
+  cpu?: ChainCpu;
+  /** Offered load in events/s when paced; 0 or absent: as fast as it goes. */
+  rate?: number;
   /** Set when something is off, e.g. messages lost. */
   note?: string;
 }
@@ -61,9 +67,14 @@ async function runChain(roles: Roles, count: number): Promise<ChainResult> {
     await sub.next("ready");
     const pub = start("pub", roles.pub(String(ep.xsub), count));
     await pub.next("ready");
+    await pub.next("armed", 60_000);
+    const window = cpuWindow({ pub: pub.proc.pid, broker: broker.proc.pid, sub: sub.proc.pid });
+    pub.send("go");
     // Only catches a hung peer: 30 s plus 1 s per 50k messages is far below what even a loaded machine does.
     const timeoutMs = 30_000 + count / 50;
     const [p, s] = await Promise.all([pub.next("result", timeoutMs), sub.next("result", timeoutMs)]);
+    const used = window.stop();
+    for (const peer of [pub, sub]) peer.send("stop");
     broker.proc.kill("SIGTERM");
     // Every peer exits by itself now (the publisher once its queue drained); the bounds SIGKILL stragglers.
     const codes = await Promise.all(peers.map((peer) => peer.exited(5_000)));
@@ -82,6 +93,11 @@ async function runChain(roles: Roles, count: number): Promise<ChainResult> {
       eventsPerSec: received > 1 ? received / seconds : 0,
       badFraming: num(s, "badFraming"),
       peakRssBytes: Math.max(num(p, "peakRssBytes"), num(s, "peakRssBytes")),
+      cpu: {
+        pub: { ...used.pub!, usPerEvent: used.pub!.us / Math.max(1, sent) },
+        broker: { ...used.broker!, usPerEvent: used.broker!.us / Math.max(1, received) },
+        sub: { ...used.sub!, usPerEvent: used.sub!.us / Math.max(1, received) },
+      },
     };
     if (typeof s.p50Us === "number") result.p50Us = s.p50Us;
     if (typeof s.p99Us === "number") result.p99Us = s.p99Us;
@@ -149,17 +165,49 @@ function libzmqVersion(): string {
  * payload decode in the subscriber). Returns `{ skipped }` with the reason when gcc or libzmq3-dev is
  * missing, so the report can say so instead of failing.
  */
-export async function cChain(count: number): Promise<ChainResult | { skipped: string }> {
+export async function cChain(count: number, rate = 0): Promise<ChainResult | { skipped: string }> {
   const built = buildC();
   if ("skipped" in built) return built;
   const bin = built.binary;
-  return runChain(
+  const result = await runChain(
     {
       impl: `C libzmq ${libzmqVersion()}`,
       broker: [bin, "broker"],
-      pub: (xsub, n) => [bin, "pub", xsub, String(n)],
+      pub: (xsub, n) => [bin, "pub", xsub, String(n), String(rate)],
       sub: (xpub, n) => [bin, "sub", xpub, String(n)],
     },
     count,
   );
+  return rate > 0 ? { ...result, rate } : result;
+}
+
+/**
+ * C's round trip: `count` pings at 1,000/s, one at a time, from a C node through the C broker to a C
+ * node that answers each with a pong, after `warmup` unpaced ones; `{ skipped }` without gcc or libzmq.
+ */
+export async function cRoundTrip(count: number, warmup: number): Promise<RoundTrip | { skipped: string }> {
+  const built = buildC();
+  if ("skipped" in built) return built;
+  const bin = built.binary;
+  try {
+    const broker = spawnPeer("C broker", [bin, "broker"]);
+    const ep = await broker.next("ready");
+    const [xsub, xpub] = [String(ep.xsub), String(ep.xpub)];
+    const pong = spawnPeer("C pong", [bin, "pong", xsub, xpub]);
+    await pong.next("ready");
+    const ping = spawnPeer("C ping", [bin, "ping", xsub, xpub, String(count), "1000", String(warmup)]);
+    const r = await ping.next("result", 60_000 + count * 2 + warmup * 2);
+    for (const peer of [pong, broker]) peer.proc.kill("SIGTERM");
+    await Promise.all([ping, pong, broker].map((peer) => peer.exited(5_000)));
+    return {
+      impl: `C libzmq ${libzmqVersion()}`,
+      format: "msgpack-v1",
+      count: num(r, "count"),
+      lost: num(r, "lost"),
+      p50Us: num(r, "p50Us"),
+      p99Us: num(r, "p99Us"),
+    };
+  } finally {
+    killPeers();
+  }
 }

@@ -1,10 +1,13 @@
 /**
  * @module One run through the broker on this library: a broker, a subscriber and a publisher, each
  * its own Bun process, publishing `ping(count, string, double)` to `bench.ping`. It reports rates,
- * drops, blocks, latency, publisher event-loop lag and peak RSS, and checks the accounting.
+ * drops, blocks, latency, publisher event-loop lag, peak RSS and the CPU each process spent per event
+ * (from /proc, over the measured window only), and checks the accounting. Also a ping → pong round
+ * trip and an idle node's RSS.
  */
 
-import { killPeers, type PeerMessage, spawnPeer } from "./proc.ts";
+import type { ZeroMQOptions } from "../lib/config.ts";
+import { cpuWindow, killPeers, type PeerMessage, rssBytes, spawnPeer } from "./proc.ts";
 
 const PEER = new URL("./peers/bun-node.ts", import.meta.url).pathname;
 const BUSY = new URL("./peers/busy.ts", import.meta.url).pathname;
@@ -20,13 +23,36 @@ export interface ChainSpec {
   durationMs: number;
   /** Busy time per event in the subscriber, µs (a slow subscriber). @default {0} */
   slowUs?: number;
-  /** Events sent at full speed first and not measured, so code is warm. @default {0} */
+  /** Events sent at full speed first and not measured, so code is warm (BLOCK only: under DROP the counters would include warm-up drops). @default {0} */
   warmup?: number;
   /** Run a busy process without messaging alongside and measure its event-loop lag too. @default {false} */
   control?: boolean;
   /** The event format of publisher and subscriber. @default {"msgpack-v1"} */
   format?: "msgpack-v1" | "broker-bin-v1";
+  /** After the warm-up, how long the publisher lets the subscriber catch up, ms. @default {1000} */
+  settleMs?: number;
+  /** ClusterNode options for publisher and subscriber over the bench's own (HWMs, socket buffers…). */
+  nodeOptions?: Partial<ZeroMQOptions>;
+  /** Broker options over the bench's own. */
+  brokerOptions?: Partial<ZeroMQOptions>;
+  /** A name for the row, e.g. "bounded queues". */
+  label?: string;
+  /** Called with each process's pid as the measured window opens; what it returns is awaited as it closes (e.g. a profiler). */
+  onWindow?: (pids: Record<"pub" | "broker" | "sub", number>) => () => Promise<void>;
 }
+
+/** The CPU one process spent over the measured window. */
+export interface RoleCpu {
+  /** User + system CPU, µs. */
+  us: number;
+  /** `us` over the events this role handled (publisher: sent; broker: forwarded; subscriber: received). */
+  usPerEvent: number;
+  /** The same by thread name (threads of one name summed). */
+  threads: Record<string, number>;
+}
+
+/** CPU of each role over the measured window. */
+export type ChainCpu = Record<"pub" | "broker" | "sub", RoleCpu>;
 
 /** What one run measured. */
 export interface ChainRun extends ChainSpec {
@@ -46,6 +72,9 @@ export interface ChainRun extends ChainSpec {
   /** 99th percentile of the publisher's event-loop lag (a 5 ms probe). */
   lagP99Ms: number;
   peakRssBytes: number;
+  pubPeakRssBytes: number;
+  subPeakRssBytes: number;
+  cpu: ChainCpu;
   /** With `control`: the lag of a busy process that does no messaging, in the same run. */
   controlLag?: { maxMs: number; p99Ms: number };
   /** BLOCK: received = sent; DROP: received + counted drops = sent. */
@@ -61,10 +90,12 @@ const num = (m: PeerMessage, k: string) => Number(m[k] ?? 0);
 
 /** Runs one broker → sub → pub chain and returns what it measured; every process is gone afterwards. */
 export async function runChain(spec: ChainSpec): Promise<ChainRun> {
+  if (spec.policy === "DROP" && (spec.warmup ?? 0) > 0)
+    throw new RangeError(`runChain: warmup must be 0 under DROP (its drops would be counted), got ${spec.warmup}`);
   const bun = (name: string, s: Record<string, unknown>) =>
     spawnPeer(name, [process.execPath, "--no-orphans", PEER, JSON.stringify(s)]);
   try {
-    const broker = bun("broker", { role: "broker" });
+    const broker = bun("broker", { role: "broker", options: spec.brokerOptions ?? {} });
     const ep = await broker.next("ready");
     const format = spec.format ?? "msgpack-v1";
     const sub = bun("sub", {
@@ -74,8 +105,9 @@ export async function runChain(spec: ChainSpec): Promise<ChainRun> {
       slowUs: spec.slowUs ?? 0,
       format,
       ...LOSSLESS[spec.policy],
+      options: spec.nodeOptions ?? {},
     });
-    await sub.next("ready");
+    // The publisher waits for the subscriber's subscription by itself, so both start at once.
     const pub = bun("pub", {
       role: "pub",
       xsub: ep.xsub,
@@ -85,25 +117,34 @@ export async function runChain(spec: ChainSpec): Promise<ChainRun> {
       count: spec.count,
       durationMs: spec.durationMs,
       warmup: spec.warmup ?? 0,
+      settleMs: spec.settleMs ?? 1000,
       format,
+      options: spec.nodeOptions ?? {},
     });
-    await pub.next("ready");
+    await Promise.all([sub.next("ready"), pub.next("ready")]);
     const control = spec.control ? spawnPeer("control", [process.execPath, "--no-orphans", BUSY]) : undefined;
+    await pub.next("armed", 60_000 + (spec.warmup ?? 0) / 10);
+    const pids = { pub: pub.proc.pid, broker: broker.proc.pid, sub: sub.proc.pid };
+    const closing = spec.onWindow?.(pids);
+    const window = cpuWindow(pids);
+    pub.send("go");
     const p = await pub.next("result", spec.durationMs + 60_000);
     control?.send("stop");
     const c = await control?.next("result");
     const sent = num(p, "sent");
     const drops = () => num(p, "xpubDrops") + num(sub.latest("progress") ?? { type: "" }, "onloopDrops");
     const arrived = () => num(sub.latest("progress") ?? { type: "" }, "received");
-    // Wait until everything sent is accounted for, or arrivals stop for a second.
+    // Wait until everything sent is accounted for, or arrivals stop for half a second.
     let last = -1;
     let quietSince = performance.now();
     const deadline = performance.now() + 30_000 + ((spec.slowUs ?? 0) * sent) / 1000;
     while (arrived() + (spec.policy === "DROP" ? drops() : 0) < sent && performance.now() < deadline) {
       if (arrived() !== last) [last, quietSince] = [arrived(), performance.now()];
-      else if (performance.now() - quietSince > 1000) break;
+      else if (performance.now() - quietSince > 500) break;
       await Bun.sleep(20);
     }
+    const cpuUsed = window.stop();
+    await closing?.();
     pub.send("stop");
     const final = await pub.next("final");
     sub.send("stop");
@@ -119,8 +160,16 @@ export async function runChain(spec: ChainSpec): Promise<ChainRun> {
         ? `received ${received} ${received === sent ? "=" : "≠"} sent ${sent}`
         : `received ${received} + drops ${xpubDrops + onloopDrops} ${accountingOk ? "=" : "≠"} sent ${sent}`;
     const seconds = (a: number, b: number) => Math.max(1e-6, (b - a) / 1e6);
+    const handled = { pub: sent, broker: sent - xpubDrops, sub: received };
+    const cpu = Object.fromEntries(
+      (["pub", "broker", "sub"] as const).map((role) => [
+        role,
+        { ...cpuUsed[role]!, usPerEvent: cpuUsed[role]!.us / Math.max(1, handled[role]) },
+      ]),
+    ) as ChainCpu;
+    const { onWindow: _, ...plain } = spec;
     return {
-      ...spec,
+      ...plain,
       format,
       sent,
       received,
@@ -134,10 +183,79 @@ export async function runChain(spec: ChainSpec): Promise<ChainRun> {
       maxLagMs: num(p, "maxLagMs"),
       lagP99Ms: num(p, "lagP99Ms"),
       peakRssBytes: Math.max(num(p, "peakRssBytes"), num(s, "peakRssBytes")),
+      pubPeakRssBytes: num(p, "peakRssBytes"),
+      subPeakRssBytes: num(s, "peakRssBytes"),
+      cpu,
       ...(c ? { controlLag: { maxMs: num(c, "maxLagMs"), p99Ms: num(c, "lagP99Ms") } } : {}),
       accountingOk,
       accounting,
     };
+  } finally {
+    killPeers();
+  }
+}
+
+/** A ping → pong round trip measured at the pinger. */
+export interface RoundTrip {
+  impl: string;
+  format: string;
+  count: number;
+  lost: number;
+  p50Us: number;
+  p99Us: number;
+}
+
+/**
+ * `count` round trips (ping → broker → pong → broker → ping), one at a time at 1,000/s, between two
+ * nodes of this library through a broker of this library, after `warmup` unpaced ones.
+ */
+export async function roundTrip(
+  format: "msgpack-v1" | "broker-bin-v1",
+  count: number,
+  warmup: number,
+): Promise<RoundTrip> {
+  const bun = (name: string, s: Record<string, unknown>) =>
+    spawnPeer(name, [process.execPath, "--no-orphans", PEER, JSON.stringify({ format, onloopHwm: 0, ...s })]);
+  try {
+    const broker = bun("broker", { role: "broker" });
+    const ep = await broker.next("ready");
+    const pong = bun("pong", { role: "pong", xsub: ep.xsub, xpub: ep.xpub });
+    await pong.next("ready");
+    const ping = bun("ping", { role: "ping", xsub: ep.xsub, xpub: ep.xpub, count, rate: 1000, warmup });
+    const r = await ping.next("result", 60_000 + count * 2 + warmup * 2);
+    for (const peer of [ping, pong, broker]) peer.send("stop");
+    await Promise.all([ping.exited(), pong.exited(), broker.exited()]);
+    return {
+      impl: "bun",
+      format,
+      count: num(r, "count"),
+      lost: num(r, "lost"),
+      p50Us: num(r, "p50Us"),
+      p99Us: num(r, "p99Us"),
+    };
+  } finally {
+    killPeers();
+  }
+}
+
+/** The RSS of an idle node of this library per format (started, connected to a broker, nothing to do), after `settleMs`. */
+export async function idleRss<F extends string>(
+  formats: readonly F[],
+  settleMs: number,
+): Promise<{ format: F; bytes: number }[]> {
+  const bun = (name: string, s: Record<string, unknown>) =>
+    spawnPeer(name, [process.execPath, "--no-orphans", PEER, JSON.stringify(s)]);
+  try {
+    const broker = bun("broker", { role: "broker" });
+    const ep = await broker.next("ready");
+    // One node per format at once: they share the broker and the wait.
+    const idle = formats.map((format) => bun(`idle ${format}`, { role: "idle", xsub: ep.xsub, xpub: ep.xpub, format }));
+    await Promise.all(idle.map((peer) => peer.next("ready")));
+    await Bun.sleep(settleMs);
+    const out = formats.map((format, i) => ({ format, bytes: rssBytes(idle[i]!.proc.pid) }));
+    for (const peer of [...idle, broker]) peer.send("stop");
+    await Promise.all([...idle, broker].map((peer) => peer.exited()));
+    return out;
   } finally {
     killPeers();
   }

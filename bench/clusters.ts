@@ -1,6 +1,6 @@
 /**
  * @module Benchmarks that run whole clusters through the launcher: log throughput (two writers, one
- * logger writing JSON lines to disk) and scale (1 broker + N nodes: launch to full discovery, and
+ * logger writing JSON lines, then TSV, to disk, beside the ceiling of one process writing the same lines) and scale (1 broker + N nodes: launch to full discovery, and
  * the total rate N publishers get into the manager).
  */
 
@@ -9,20 +9,119 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClusterFile } from "../lib/cluster-file.ts";
 import { Cluster } from "../lib/launcher.ts";
+import { logCeiling } from "./log-ceiling.ts";
+import { cpuWindow } from "./proc.ts";
 
 const NODE = new URL("./peers/cluster-node.ts", import.meta.url).pathname;
 const IP = "127.0.0.1";
 
-/** Log throughput: records/s from two writers into one logger writing JSON lines to disk. */
-export interface LogRun {
-  writers: number;
+/** Log throughput in one file format: two writers into one logger writing that format to disk. */
+export interface LogFormatRun {
+  format: "json" | "tsv";
   written: number;
   received: number;
+  /** The busy part: from the logger's last report with nothing yet to its first with everything. */
   seconds: number;
   recordsPerSec: number;
   bytesOnDisk: number;
+  /** Records the writers counted as dropped or lost. */
   dropped: number;
+  /** Received + dropped = written. */
   accountingOk: boolean;
+  /** One process writing the same lines, already formatted, to the same disk (`log-ceiling.ts`). */
+  ceilingRecordsPerSec: number;
+  ceilingMBPerSec: number;
+  /** The same process formatting them too (the logger's formatter, no network, no decoding). */
+  formatCeilingRecordsPerSec: number;
+  /** recordsPerSec / ceilingRecordsPerSec. */
+  ratio: number;
+  /** User + system CPU µs per record received over the busy part: the logger, and both writers together. */
+  cpuUsPerRecord: { logger: number; writers: number };
+  /** Time the writers spent held back by BLOCK (waiting for acknowledgments), summed. */
+  writersWaitedMs: number;
+}
+
+/** Log throughput: the JSON run at the top level (as before), and each format's run. */
+export interface LogRun extends LogFormatRun {
+  writers: number;
+  formats: { json: LogFormatRun; tsv: LogFormatRun };
+}
+
+/** Two writers → one logger (JSON, then TSV, to a temporary directory, removed afterwards), each for `ms` ms. */
+export async function logThroughput(ms: number): Promise<LogRun> {
+  const json = await logRun("json", ms);
+  const tsv = await logRun("tsv", ms);
+  return { ...json, writers: 2, formats: { json, tsv } };
+}
+
+async function logRun(format: "json" | "tsv", ms: number): Promise<LogFormatRun> {
+  const ceiling = logCeiling(format);
+  const dir = mkdtempSync(join(tmpdir(), "bench-logs-"));
+  const file: ClusterFile = {
+    nodes: {
+      manager: { type: "manager", ip: IP },
+      logger: { type: "logger", ip: IP, port: 27762 },
+      "worker-1": { type: "worker", ip: IP },
+      "worker-2": { type: "worker", ip: IP },
+    },
+    scripts: { manager: NODE, logger: NODE, worker: NODE },
+    logging: { dir, format },
+  };
+  try {
+    return await withLines(
+      file,
+      { BENCH_MODE: "logs", BENCH_MS: String(ms), CLUSTER_LOG_DIR: dir },
+      async (cluster, lines) => {
+        const writers = ["worker-1", "worker-2"];
+        const pid = (name: string) => cluster.nodes.get(name)!.proc.pid;
+        const progress = () => lines.get("logger")?.filter((l) => l.type === "progress") ?? [];
+        const records = () => Number(progress().at(-1)?.records ?? 0);
+        // CPU from the first records the logger reports to the last: the busy part, warm-up included.
+        await until("the first records", ms + 60_000, () => (records() > 0 ? true : undefined));
+        const cpu = cpuWindow({ logger: pid("logger"), "worker-1": pid("worker-1"), "worker-2": pid("worker-2") });
+        const cpuFrom = records();
+        const done = await until("both writers", ms + 60_000, () => {
+          const w = writers.map((n) => lines.get(n)?.find((l) => l.type === "written"));
+          return w.every(Boolean) ? (w as Line[]) : undefined;
+        });
+        const written = done.reduce((s, l) => s + Number(l.records), 0);
+        await until("the logger to catch up", 30_000, () => (records() >= written ? true : undefined)).catch(
+          () => undefined,
+        );
+        const used = cpu.stop();
+        const cpuRecords = Math.max(1, records() - cpuFrom);
+        const p = progress();
+        const startAt = p.findLast((l) => Number(l.records) === 0) ?? p[0]!;
+        const endAt = p.find((l) => Number(l.records) >= written) ?? p.at(-1)!;
+        const received = Number(endAt.records);
+        const seconds = (Number(endAt.us) - Number(startAt.us)) / 1e6;
+        const dropped = done.reduce((s, l) => s + Number(l.logDroppedRecords ?? 0) + Number(l.logLostRecords ?? 0), 0);
+        const bytesOnDisk = readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+        const recordsPerSec = received / seconds;
+        return {
+          format,
+          written,
+          received,
+          seconds,
+          recordsPerSec,
+          bytesOnDisk,
+          dropped,
+          accountingOk: received + dropped === written,
+          ceilingRecordsPerSec: ceiling.recordsPerSec,
+          ceilingMBPerSec: ceiling.mbPerSec,
+          formatCeilingRecordsPerSec: ceiling.formatRecordsPerSec,
+          ratio: recordsPerSec / ceiling.recordsPerSec,
+          cpuUsPerRecord: {
+            logger: used.logger!.us / cpuRecords,
+            writers: (used["worker-1"]!.us + used["worker-2"]!.us) / cpuRecords,
+          },
+          writersWaitedMs: done.reduce((s, l) => s + Number(l.waitedMs ?? 0), 0),
+        };
+      },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** One scale point. */
@@ -69,59 +168,6 @@ async function until<T>(what: string, timeoutMs: number, get: () => T | undefine
     if (value !== undefined) return value;
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await Bun.sleep(20);
-  }
-}
-
-/** Two writers → one logger (JSON to a temporary directory, removed afterwards) for `ms` ms. */
-export async function logThroughput(ms: number): Promise<LogRun> {
-  const dir = mkdtempSync(join(tmpdir(), "bench-logs-"));
-  const file: ClusterFile = {
-    nodes: {
-      manager: { type: "manager", ip: IP },
-      logger: { type: "logger", ip: IP, port: 27762 },
-      "worker-1": { type: "worker", ip: IP },
-      "worker-2": { type: "worker", ip: IP },
-    },
-    scripts: { manager: NODE, logger: NODE, worker: NODE },
-    logging: { dir, format: "json" },
-  };
-  try {
-    return await withLines(
-      file,
-      { BENCH_MODE: "logs", BENCH_MS: String(ms), CLUSTER_LOG_DIR: dir },
-      async (_c, lines) => {
-        const writers = ["worker-1", "worker-2"];
-        const done = await until("both writers", ms + 60_000, () => {
-          const w = writers.map((n) => lines.get(n)?.find((l) => l.type === "written"));
-          return w.every(Boolean) ? (w as Line[]) : undefined;
-        });
-        const written = done.reduce((s, l) => s + Number(l.records), 0);
-        const progress = () => lines.get("logger")?.filter((l) => l.type === "progress") ?? [];
-        await until("the logger to catch up", 30_000, () =>
-          Number(progress().at(-1)?.records ?? 0) >= written ? true : undefined,
-        ).catch(() => undefined);
-        const p = progress();
-        // The busy part: from the last report with nothing yet to the first with everything.
-        const startAt = p.findLast((l) => Number(l.records) === 0) ?? p[0]!;
-        const endAt = p.find((l) => Number(l.records) >= written) ?? p.at(-1)!;
-        const received = Number(endAt.records);
-        const seconds = (Number(endAt.us) - Number(startAt.us)) / 1e6;
-        const dropped = done.reduce((s, l) => s + Number(l.logDroppedRecords ?? 0) + Number(l.logLostRecords ?? 0), 0);
-        const bytesOnDisk = readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
-        return {
-          writers: 2,
-          written,
-          received,
-          seconds,
-          recordsPerSec: received / seconds,
-          bytesOnDisk,
-          dropped,
-          accountingOk: received + dropped === written,
-        };
-      },
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,10 +1,12 @@
 /**
  * @module Peer processes for the benchmarks: spawned by argv, talking JSON lines on stdout
  * (`{"type":"ready",…}` once set up, `{"type":"result",…}` at the end), every wait bounded, every
- * process killed by its own pid when the benchmark ends or fails.
+ * process killed by its own pid when the benchmark ends or fails; and what a process costs, read from
+ * /proc (CPU per process and per thread, RSS).
  */
 
 import { dlopen, FFIType } from "bun:ffi";
+import { readdirSync, readFileSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { within } from "../lib/_deadline.ts";
 
@@ -157,6 +159,86 @@ export function lagProbe(): { stop(): { maxLagMs: number; lagP99Ms: number } } {
       clearInterval(timer);
       lags.sort((a, b) => a - b);
       return { maxLagMs: lags.at(-1) ?? 0, lagP99Ms: percentile(lags, 0.99) };
+    },
+  };
+}
+
+// Clock ticks per second of the utime/stime fields in /proc/<pid>/stat (USER_HZ, 100 on Linux).
+let ticksPerSec: number | undefined;
+function clockTicks(): number {
+  if (ticksPerSec === undefined) {
+    const out = Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim();
+    ticksPerSec = Number(out) > 0 ? Number(out) : 100;
+  }
+  return ticksPerSec;
+}
+
+/** utime + stime of a `stat` line, in µs; the name field may hold spaces and parentheses, so split after the last ")". */
+function statCpuUs(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After the name: state is field 3, utime field 14, stime field 15 (1-based, proc(5)).
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks();
+}
+
+/** User + system CPU a process has used so far (all its threads), in µs, or undefined once it is gone. */
+export function cpuUs(pid: number): number | undefined {
+  try {
+    return statCpuUs(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** User + system CPU of each thread of a process so far, in µs, keyed `name#tid`. */
+export function threadCpuUs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      out.set(`${name}#${tid}`, statCpuUs(stat));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** A process's resident set size now, in bytes (VmRSS), or 0 once it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    return Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU of a set of processes between `start()` and `stop()`: µs per process and per thread (by name, tids merged). */
+export function cpuWindow(pids: Record<string, number>): {
+  stop(): Record<string, { us: number; threads: Record<string, number> }>;
+} {
+  const at = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, threadCpuUs(pid)]));
+  const total = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, cpuUs(pid) ?? 0]));
+  return {
+    stop() {
+      const out: Record<string, { us: number; threads: Record<string, number> }> = {};
+      for (const [role, pid] of Object.entries(pids)) {
+        const now = threadCpuUs(pid);
+        const threads: Record<string, number> = {};
+        for (const [key, us] of now) {
+          const name = key.slice(0, key.lastIndexOf("#"));
+          threads[name] = (threads[name] ?? 0) + us - (at[role]!.get(key) ?? 0);
+        }
+        out[role] = { us: (cpuUs(pid) ?? 0) - total[role]!, threads };
+      }
+      return out;
     },
   };
 }

@@ -8,19 +8,24 @@ import type { ContextHandle } from "./_zmq.ts";
 import type { ZeroMQConfig } from "./config.ts";
 
 /**
- * Batches each end of the data PAIR holds (libzmq adds both ends' HWMs for inproc): enough for the
- * worker to keep the XPUB busy while main is off the CPU for a few ms, little enough (about 1 MiB) that
- * BLOCK pushes back on the publisher soon.
+ * Batches each end of the data PAIR holds (libzmq adds both ends' HWMs for inproc, and takes the
+ * binding end's as it was at bind time): 4 batches of at most 32 KiB, a few thousand small events,
+ * enough for the worker to keep the XPUB busy while main encodes the next batch, few enough that BLOCK
+ * pushes back at once instead of queueing a second of events (docs/performance.md).
  */
-export const DATA_PAIR_HWM = 16;
+export const DATA_PAIR_HWM = 2;
+/** Log batches the log PAIR's main end holds: libzmq's default, what it always had (logs have `logSndhwm`). */
+export const LOG_PAIR_HWM = 1000;
 
 /**
  * Int32 slots of the shared state. `OnloopDepth`: events handed to the main thread and not yet
  * processed (the onloop queue). `WantDrain`: set by main when its data PAIR was full; the worker posts
  * `drain` once it has read from it. `LogDepth` and `LogWantDrain`: the same for log batches.
+ * `XpubFull`: 1 while the worker holds an event the XPUB did not take under DROP; main then drops new
+ * events before encoding them, which makes a drop cost a load instead of an encode.
  */
-export const Slot = { OnloopDepth: 0, WantDrain: 1, LogDepth: 2, LogWantDrain: 3 } as const;
-const INT_SLOTS = 4;
+export const Slot = { OnloopDepth: 0, WantDrain: 1, LogDepth: 2, LogWantDrain: 3, XpubFull: 4 } as const;
+const INT_SLOTS = 6; // even: the 64-bit counters after the slots must be 8-byte aligned
 
 /** 64-bit counters of the shared state, written by the worker. */
 export const Counter = {
@@ -34,6 +39,9 @@ export const Counter = {
   XsubDisconnects: 6,
   PushDisconnects: 7,
   PullDisconnects: 8,
+  /** Connections of the XPUB and XSUB that were made (`ZMQ_EVENT_CONNECTED`): more than ended means connected now. */
+  XpubConnects: 9,
+  XsubConnects: 10,
 } as const;
 /** A counter index. */
 export type Counter = (typeof Counter)[keyof typeof Counter];
@@ -139,6 +147,9 @@ export interface IoCounters {
   xsubDisconnects: number;
   pushDisconnects: number;
   pullDisconnects: number;
+  /** Connections of the XPUB and XSUB to the broker that were made; with the disconnects, whether it is connected now (`/readyz`). */
+  xpubConnects: number;
+  xsubConnects: number;
 }
 
 /** What a queue did with a message. */

@@ -21,8 +21,10 @@ const MAX_REPORT = 300;
 
 /** What the path needs from its node. */
 export interface EventPathHooks {
-  /** Hands an encoded event to the I/O thread; `true` when it went out without waiting. */
-  publish(topic: string, payload: Uint8Array, length: number): boolean;
+  /** Hands an encoded event to the I/O thread (`priority`: a backend event); `true` when it went out without waiting. */
+  publish(topic: string, payload: Uint8Array, length: number, priority: boolean): boolean;
+  /** Under DROP, whether the next event cannot be queued: it is counted as dropped and not encoded. */
+  full(): boolean;
   /** The node's event telemetry (VERBOSE and DEBUG families), when any is on. */
   telemetry(): EventTelemetry;
   /** Reports a problem once per key. */
@@ -52,7 +54,9 @@ export class EventPath {
 
   /**
    * Checks, encodes and hands over an event: a declared one (or one published by the name of a declared
-   * one) with its Zeek types, else by the default mapping.
+   * one) with its Zeek types, else by the default mapping. Under DROP, an event that cannot be queued
+   * is counted and dropped before it is encoded (its arguments are then not checked); the backend's own
+   * events (`priority`) are never dropped there and go ahead of the data.
    *
    * @throws {TypeError} a topic or name that is not a string, args that do not fit; nothing is sent.
    */
@@ -61,6 +65,7 @@ export class EventPath {
     event: string | EventType,
     args: unknown[] | Readonly<Record<string, unknown>>,
     metadata?: EventMetadata,
+    priority = false,
   ): boolean {
     if (typeof topic !== "string") throw new TypeError(`Cannot publish: expected a topic string, got ${typeof topic}`);
     const declared = typeof event !== "string" && isEventType(event);
@@ -68,6 +73,7 @@ export class EventPath {
     if (typeof name !== "string" || name === "") {
       throw new TypeError(`Cannot publish to '${topic}': expected an event name, got ${String(name)}`);
     }
+    if (!priority && this.#hooks.full()) return false;
     const type = declared ? this.#handlers.declare(event) : this.#handlers.typeOf(name);
     if (!declared && !Array.isArray(args)) {
       throw new TypeError(`Cannot publish '${name}': expected an array of arguments, got ${typeof args}`);
@@ -76,7 +82,7 @@ export class EventPath {
     this.outgoing++;
     const telemetry = this.#hooks.telemetry();
     if (telemetry.active) telemetry.outgoing(topic, name, length);
-    return this.#hooks.publish(topic, bytes, length);
+    return this.#hooks.publish(topic, bytes, length, priority);
   }
 
   /** An event from the XSUB: the cursor stands on its record of 4 frames. */

@@ -67,7 +67,7 @@ export function noticeFrame(flag: (typeof Notice)[keyof typeof Notice], topic: s
   return out;
 }
 
-/** Control PAIR (main → worker): 2 frames `[tag, payload]`. */
+/** Control PAIR (main → worker): `[tag, payload…]`. */
 export const Control = {
   /** Payload: a notice to send on the XSUB. */
   XsubUpdate: 0,
@@ -75,6 +75,8 @@ export const Control = {
   Stop: 1,
   /** Read what the PULL socket holds, close it, then post `pull-closed`. */
   ClosePull: 2,
+  /** Frames `[tag, topic, payload]`: one of the backend's own events, sent ahead of the data PAIR's. */
+  Publish: 3,
 } as const;
 
 /** The first byte of a publish batch on the data PAIR. */

@@ -35,6 +35,8 @@ export interface Monitor {
   endpoint: string;
   /** Its disconnect counter. */
   disconnects: Counter;
+  /** Its counter of connections made, where one is kept (XPUB, XSUB). */
+  connects: Counter | undefined;
   /** Whether the worker connects it again after a disconnect libzmq does not follow up (XPUB, XSUB). */
   reconnect: boolean;
 }
@@ -84,6 +86,7 @@ export class SocketMonitors {
         if (m.reconnect && !this.#gaveUp.has(m)) this.#pending.set(m, performance.now());
       }
       if (event.event & RECONNECTING) this.#pending.delete(m);
+      if (event.event & MonitorEvent.CONNECTED && m.connects !== undefined) bump(this.#state, m.connects);
       if (event.event & HANDSHAKE_FAILED) {
         this.#gaveUp.add(m); // a failed handshake is start()'s to report, and libzmq's to retry
         this.#pending.delete(m);

@@ -5,12 +5,14 @@
  * serves its other sockets in between. Not part of the public API.
  */
 
-import { bump, Counter, type SharedState } from "./_channel.ts";
+import { bump, Counter, type SharedState, Slot } from "./_channel.ts";
 import { LogHeader, logWriteTag, PUBLISH_BATCH, type PublishRecord, readPublishRecord } from "./_frames.ts";
 import { DONTWAIT, Message, SNDMORE, type Socket } from "./_zmq.ts";
 
 /** Publish batches up to this size (the usual ones: see `_io-queue.ts`) are copied into one reused buffer. */
 const BATCH_COPY_BYTES = 128 * 1024;
+/** The backend's own events waiting for the XPUB beyond which more are dropped (and counted). */
+const PRIORITY_MAX = 10_000;
 
 /**
  * Log batches: log PAIR → PUSH, one multipart message each. Frames after the first never hit the HWM
@@ -126,8 +128,10 @@ export class LogOutlet {
 
 /**
  * Publishes: batches from the data PAIR (see `_frames.ts`), each event sent to the XPUB as
- * `[topic, sender, format, payload]` straight from libzmq's copy of the batch. An event waiting under
- * BLOCK keeps its batch here; the rest of the batch follows once it went out.
+ * `[topic, sender, format, payload]` straight from libzmq's copy of the batch. An event the XPUB does
+ * not take keeps its batch here and the rest follows once it went out, under both policies: BLOCK
+ * counts a block; DROP sets `Slot.XpubFull`, so that main drops new events before it encodes them
+ * instead of this worker dropping encoded ones. The backend's own events (control PAIR) go ahead.
  */
 export class PublishOutlet {
   blocked = false;
@@ -139,6 +143,8 @@ export class PublishOutlet {
   /** Where batches are copied to; a batch too big for it (a huge event) gets a buffer of its own. */
   readonly #buffer = new Uint8Array(BATCH_COPY_BYTES);
   readonly #bufferView = new DataView(this.#buffer.buffer);
+  /** The backend's own events, `[topic, payload]`, waiting for room on the XPUB ahead of the batches. */
+  readonly #priority: [Uint8Array, Uint8Array][] = [];
 
   constructor(
     readonly source: Socket,
@@ -179,6 +185,32 @@ export class PublishOutlet {
     this.#sendAll(0);
   }
 
+  /** Whether backend events wait for room. */
+  get prioritized(): boolean {
+    return this.#priority.length > 0;
+  }
+
+  /** Queues one of the backend's own events (beyond `PRIORITY_MAX` waiting it is dropped and counted). */
+  priority(topic: Uint8Array, payload: Uint8Array): void {
+    if (this.#priority.length < PRIORITY_MAX) this.#priority.push([topic, payload]);
+    else bump(this.state, Counter.XpubDrops);
+  }
+
+  /** Sends the waiting backend events as far as the XPUB takes them, ahead of the batches. */
+  sendPriority(): void {
+    const { sink } = this;
+    let sent = 0;
+    for (const [topic, payload] of this.#priority) {
+      if (!sink.sendFrame(topic, DONTWAIT | SNDMORE) && !(sink.events(), sink.sendFrame(topic, DONTWAIT | SNDMORE)))
+        break;
+      sink.sendFrame(this.sender, SNDMORE);
+      sink.sendFrame(this.format, SNDMORE);
+      sink.sendFrame(payload, 0);
+      sent++;
+    }
+    if (sent > 0) this.#priority.splice(0, sent);
+  }
+
   /** Drops the rest of the waiting batch and every batch in the PAIR, counting them (at shutdown). */
   dropAll(): void {
     const count = (): number => {
@@ -186,8 +218,8 @@ export class PublishOutlet {
       for (let at = this.#pos; this.#record(at); at = this.#r.payloadEnd) n++;
       return n;
     };
-    let lost = this.blocked ? count() : 0;
-    this.blocked = false;
+    let lost = (this.blocked ? count() : 0) + this.#priority.splice(0).length;
+    this.#setBlocked(false);
     while (this.#msg.receive(this.source, DONTWAIT)) {
       this.#load();
       if (this.#bytes[0] !== PUBLISH_BATCH) continue; // malformed: counted when it was read, never here
@@ -226,24 +258,25 @@ export class PublishOutlet {
         msg.sendRange(sink, r.topicStart, r.topicEnd - r.topicStart, flags | SNDMORE) ||
         (flags !== 0 && (sink.events(), msg.sendRange(sink, r.topicStart, r.topicEnd - r.topicStart, flags | SNDMORE)));
       if (!first) {
-        if (this.policy === "BLOCK") {
-          if (!this.blocked) bump(state, Counter.XpubBlocks);
-          this.blocked = true;
-          return sent;
-        }
-        bump(state, Counter.XpubDrops);
-        this.report("drop-xpub", "xpub: warn: dropped a message due to hwm");
-      } else {
-        sink.sendFrame(this.sender, SNDMORE);
-        sink.sendFrame(this.format, SNDMORE);
-        msg.sendRange(sink, r.payloadStart, r.payloadEnd - r.payloadStart, 0);
+        if (this.policy === "BLOCK" && !this.blocked) bump(state, Counter.XpubBlocks);
+        this.#setBlocked(true);
+        return sent;
       }
+      sink.sendFrame(this.sender, SNDMORE);
+      sink.sendFrame(this.format, SNDMORE);
+      msg.sendRange(sink, r.payloadStart, r.payloadEnd - r.payloadStart, 0);
       this.#pos = r.payloadEnd;
       sent++;
       flags = DONTWAIT;
     }
-    this.blocked = false;
+    this.#setBlocked(false);
     return sent;
+  }
+
+  #setBlocked(blocked: boolean): void {
+    if (this.blocked === blocked) return;
+    this.blocked = blocked;
+    if (this.policy === "DROP") Atomics.store(this.state.ints, Slot.XpubFull, blocked ? 1 : 0);
   }
 
   #malformed(what: string): number {

@@ -99,6 +99,17 @@ export class Publishes {
     return this.queue.waiting + this.#batch.events;
   }
 
+  /**
+   * Under DROP, whether a new event cannot be queued: the local queue is at `dropLimit`, or the worker
+   * holds an event the XPUB did not take. It is then counted as dropped; the caller skips encoding it.
+   */
+  full(): boolean {
+    if (this.dropLimit === Infinity) return false;
+    if (this.waiting < this.dropLimit && Atomics.load(this.queue.state.ints, Slot.XpubFull) === 0) return false;
+    this.localDrops++;
+    return true;
+  }
+
   /** Adds an event (payload `payload[0, length)`); with `now` false it waits for {@linkcode flush}. */
   publish(topic: Uint8Array, payload: Uint8Array, length: number, now: boolean): SendResult {
     if (this.waiting >= this.dropLimit) return (this.localDrops++, "dropped");

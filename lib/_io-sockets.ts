@@ -105,7 +105,8 @@ export function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
     monitor.setOption(SocketOption.LINGER, 0);
     monitor.setOption(SocketOption.RCVHWM, 0); // every event is read: none may be dropped uncounted
     monitor.connect(address);
-    monitors.push({ monitor, socket, endpoint, disconnects, reconnect: broker });
+    const connects = name === "xpub" ? Counter.XpubConnects : name === "xsub" ? Counter.XsubConnects : undefined;
+    monitors.push({ monitor, socket, endpoint, disconnects, connects, reconnect: broker });
   }
   xpub.connect(cfg.xpubEndpoint);
   xsub.connect(cfg.xsubEndpoint);

@@ -12,6 +12,7 @@ import {
   DATA_PAIR_HWM,
   type IoCounters,
   type IoWorkerEvent,
+  LOG_PAIR_HWM,
   readCounter,
   type SendResult,
   type SharedState,
@@ -46,9 +47,8 @@ export interface IoHandlers {
 
 /** How long main works through received messages before it lets timers and I/O run again. */
 const SLICE_MS = 4;
-/** Stop reading the XSUB when this many events wait for main and the onloop HWM is 0 (never drop). */
-const ONLOOP_BACKPRESSURE_AT = 10_000;
 const encoder = new TextEncoder();
+const PRIORITY_TAG = new Uint8Array([Control.Publish]);
 let seq = 0;
 
 /** One node's I/O Worker, seen from the main thread. */
@@ -72,6 +72,7 @@ export class IoThread {
   /** Called once every batch received so far has been processed. */
   readonly #whenProcessed: (() => void)[] = [];
   #logListen = "";
+  #dropReported = false;
   #terminated = Promise.withResolvers<void>();
   #pullClosed = Promise.withResolvers<void>();
 
@@ -106,14 +107,17 @@ export class IoThread {
     this.#logDropLimit = limit(logPolicy, c.logSndhwm);
     const ctx = (this.#ctx = new Context({ ioThreads: 1, ipv6: c.ipv6 }));
     const base = `inproc://zeek-zmq-io-${process.pid}-${++seq}`;
-    const [data, logs, control] = ["data", "logs", "control"].map((name) => {
+    // inproc takes the binding side's HWM as it was at bind time: set it first, or libzmq's 1000 applies
+    // (1000 batches: a second of events at saturation). Subscriptions and priority events are few: the
+    // control PAIR never makes them wait.
+    const hwms = { data: DATA_PAIR_HWM, logs: LOG_PAIR_HWM, control: 0 };
+    const [data, logs, control] = (["data", "logs", "control"] as const).map((name) => {
       const socket = ctx.socket("PAIR");
       socket.setOption(SocketOption.LINGER, 0);
+      socket.setOption(SocketOption.SNDHWM, hwms[name]);
       socket.bind(`${base}-${name}`);
       return socket;
     }) as [Socket, Socket, Socket];
-    control.setOption(SocketOption.SNDHWM, 0); // subscriptions are few: never make them wait
-    data.setOption(SocketOption.SNDHWM, DATA_PAIR_HWM);
     // A logger with CURVE admits only the cluster's client key (Zeek starts a ZAP thread likewise).
     const server = c.listenLogEndpoint !== "" && c.curveServerSecretkey !== "" && c.curveClientPublickey !== "";
     if (server) this.#zap = await ZapHandler.start(ctx, [c.curveClientPublickey]);
@@ -135,7 +139,9 @@ export class IoThread {
         curve,
         logOverflowPolicy: logPolicy,
         curveServerKey: server ? c.curveServerSecretkey : "",
-        onloopBackpressureAt: ONLOOP_BACKPRESSURE_AT,
+        // With onloopQueueHwm 0 (never drop) the Worker stops reading the XSUB at 10 × its HWM of events
+        // waiting for main, so that the queue ahead of a busy node stays bounded.
+        onloopBackpressureAt: 10 * c.xsubRcvhwm,
       }),
     );
     try {
@@ -230,13 +236,29 @@ export class IoThread {
    * Hands a publish (`payload[0, length)`) to the worker. `"queued"`: it waits in the local queue (BLOCK: await
    * {@linkcode drain}); `"dropped"`: under DROP the queue was at `xpubSndhwm` (counted in `xpubDrops`).
    */
-  publish(topic: string, payload: Uint8Array, length: number, now: boolean): SendResult {
+  publish(topic: string, payload: Uint8Array, length: number, now: boolean, priority = false): SendResult {
     let bytes = this.#topics.get(topic);
     if (!bytes) {
       if (this.#topics.size > 1024) this.#topics.clear();
       this.#topics.set(topic, (bytes = encoder.encode(topic)));
     }
+    // The backend's own events skip the data queue: the control PAIR never waits, and the worker
+    // sends them ahead of the data batches (libzmq copies the frames).
+    if (priority && now && this.#control?.send([PRIORITY_TAG, bytes, payload.subarray(0, length)], DONTWAIT)) {
+      return "sent";
+    }
     return this.#events.publish(bytes, payload, length, now);
+  }
+
+  /**
+   * Under DROP, whether the next event cannot be queued (see `Publishes.full`); it is then counted in
+   * `xpubDrops` and the caller does not encode it.
+   */
+  full(): boolean {
+    if (!this.#events.full()) return false;
+    if (!this.#dropReported) this.#handlers.report("xpub: warn: dropped a message due to hwm");
+    this.#dropReported = true;
+    return true;
   }
 
   /**
@@ -297,6 +319,8 @@ export class IoThread {
       xsubDisconnects: readCounter(s, Counter.XsubDisconnects),
       pushDisconnects: readCounter(s, Counter.PushDisconnects),
       pullDisconnects: readCounter(s, Counter.PullDisconnects),
+      xpubConnects: readCounter(s, Counter.XpubConnects),
+      xsubConnects: readCounter(s, Counter.XsubConnects),
     };
   }
 

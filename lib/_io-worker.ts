@@ -171,8 +171,12 @@ function run(cfg: IoWorkerStart): void {
     return true;
   };
 
+  /** Onloop drops not yet added to the shared counter (once per loop turn: a BigInt add costs). */
+  let onloopDrops = 0;
   const readEvent = (): boolean => {
-    const parts = readInto(s.xsub, Kind.Event, MESSAGE_FRAMES, EventFrame.Topic, maxTopic);
+    // An event main has no room for is dropped: its format and payload are not even copied.
+    const full = hwm > 0 && waitingOnMain() >= hwm;
+    const parts = readInto(s.xsub, Kind.Event, full ? 2 : MESSAGE_FRAMES, EventFrame.Topic, maxTopic);
     if (parts < 0) return false;
     const fromSelf = batch.frameEquals(EventFrame.Sender, idBytes);
     if (parts !== MESSAGE_FRAMES) {
@@ -181,9 +185,9 @@ function run(cfg: IoWorkerStart): void {
       malformed("xsub-topic", `xsub: error: ${tooLong("a topic")}`);
     } else if (fromSelf) {
       batch.rollback();
-    } else if (hwm > 0 && waitingOnMain() >= hwm) {
+    } else if (full) {
       batch.rollback();
-      bump(state, Counter.OnloopDrops);
+      onloopDrops++;
       report("onloop-drop", "warn: dropped a message due to onloop queue full");
     } else {
       batch.commit();
@@ -205,7 +209,10 @@ function run(cfg: IoWorkerStart): void {
     if (!frames) return false;
     const tag = frames[0]?.[0];
     if (tag === Control.XsubUpdate && frames[1]) s.xsub.sendFrame(frames[1], DONTWAIT);
-    else if (tag === Control.ClosePull) closePull();
+    else if (tag === Control.Publish && frames.length === 3) {
+      events.priority(frames[1]!, frames[2]!);
+      events.sendPriority();
+    } else if (tag === Control.ClosePull) closePull();
     else if (tag === Control.Stop && frames[1]?.length === 4) {
       stopBy = performance.now() + new DataView(frames[1].buffer, frames[1].byteOffset, 4).getUint32(0, true);
     }
@@ -237,13 +244,14 @@ function run(cfg: IoWorkerStart): void {
 
   // One loop turn; anything unexpected is reported and the loop goes on, except the context ending.
   const turn = () => {
+    if (events.prioritized) events.sendPriority(); // the backend's own events go ahead of the data
     if (events.blocked) events.retry(); // each waits up to 10 ms inside libzmq
     if (logs.blocked) logs.retry();
     // Never drop: stop reading while main is this far behind, and libzmq pushes back to the sender.
     setPaused("xsub", hwm === 0 && waitingOnMain() >= cfg.onloopBackpressureAt);
     setPaused("pull", s.pull !== undefined && logsWaitingOnMain() >= LOG_BACKPRESSURE_AT);
     const busy = events.blocked || logs.blocked;
-    const wait = busy || batch.size > 0 ? 0 : paused.size > 0 ? 1 : -1;
+    const wait = busy || batch.size > 0 ? 0 : paused.size > 0 || events.prioritized ? 1 : -1;
     const recheck = monitors.tick(); // a socket libzmq will not connect again: how soon to look
     const ready = poller.wait(recheck < 0 ? wait : wait < 0 ? recheck : Math.min(wait, recheck));
     if (cfg.debug) debug(`poll: ${ready} ready, blocked=${busy}, paused=${[...paused]}`);
@@ -260,6 +268,8 @@ function run(cfg: IoWorkerStart): void {
       else if (role === "logs" && !logs.blocked) readOutlet(logs, Slot.LogWantDrain, "log-drain");
     }
     if (batch.size >= FLUSH_BYTES || batch.events >= flushEvents) flush();
+    if (onloopDrops > 0) bump(state, Counter.OnloopDrops, onloopDrops);
+    onloopDrops = 0;
     postDropped();
   };
 
@@ -282,6 +292,7 @@ function run(cfg: IoWorkerStart): void {
     // and whatever is still there then is dropped and counted.
     for (let moved = true; moved && performance.now() < stopBy; ) {
       moved = false;
+      if (events.prioritized) events.sendPriority();
       for (const outlet of [events, logs]) {
         if (outlet.blocked) outlet.retry();
         else if (outlet.readOne() === "none") continue;

@@ -3,8 +3,9 @@
  * `zeek-bin-serializer`). Re-exported by `logformat.ts`.
  */
 
+import { valuesChecker } from "./_log-check.ts";
 import { decodeRange, encodeShared } from "./_msgpack.ts";
-import { checkValue, type LogBatch, type LogField, type LogFieldType, parseFieldType } from "./logformat.ts";
+import { type LogBatch, type LogField, type LogFieldType, parseFieldType } from "./logformat.ts";
 
 /**
  * The `msgpack-log-v1` payload: MessagePack of `[stream, path, fields, records]` or, when the writer
@@ -68,15 +69,11 @@ export function decodeBatch(bytes: Uint8Array, start = 0, end: number = bytes.le
     }
     return { name: f[0], type: f[1] as LogFieldType, optional: f[2] === true };
   });
+  const check = valuesChecker(stream, fields);
   for (const record of records as unknown[]) {
     if (!Array.isArray(record) || record.length !== fields.length)
       throw new TypeError(`Invalid log batch for '${stream}': a record does not match the fields`);
-    for (let i = 0; i < record.length; i++) {
-      const field = fields[i]!;
-      if (record[i] !== null) record[i] = checkValue(stream, field, record[i]);
-      else if (!field.optional)
-        throw new TypeError(`Invalid log batch for '${stream}': required field '${field.name}' is unset`);
-    }
+    check(record);
   }
   if (seq !== undefined && !Number.isInteger(seq))
     throw new TypeError(`Invalid log batch for '${stream}': bad sequence number`);

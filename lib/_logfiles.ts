@@ -12,7 +12,8 @@
 
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { jsonFormatter, jsonKey, metaStamp, tsvFormatter, type ValueFormatter } from "./_zeek-ascii.ts";
+import { ByteOut, LineWriter } from "./_log-out.ts";
+import { metaStamp } from "./_zeek-ascii.ts";
 import type { LogBatch, LogField } from "./logformat.ts";
 
 /** How records are written. */
@@ -65,31 +66,18 @@ interface OpenFile {
   bytes: number;
   fields: LogField[];
   fieldsKey: string;
-  /** Per field: how its present values are printed. */
-  formatters: ValueFormatter[];
-  /** JSON: per field, `,"name":`, and `"name":` for the first field a line has. */
-  keys: string[];
-  firstKeys: string[];
-  /** Bytes written but not yet handed to the OS: `out[0, used)`, holding `pending` records. */
-  out: Buffer;
-  used: number;
+  /** How its records are printed. */
+  lines: LineWriter;
+  /** Bytes written but not yet handed to the OS (none kept while closed), holding `pending` records. */
+  out: ByteOut;
   pending: number;
 }
 
-// A closed file holds no buffer: a logger may know many more paths than it keeps open.
-const NO_BUFFER = Buffer.alloc(0);
-const BUFFER_SIZE = 64 * 1024;
-
 /** Appends `text` as UTF-8 to the file's buffer; returns the bytes appended. */
 function append(f: OpenFile, text: string): number {
-  if (f.used + text.length * 3 > f.out.length) {
-    const grown = Buffer.allocUnsafe(Math.max(BUFFER_SIZE, f.out.length * 2, f.used + text.length * 3));
-    f.out.copy(grown, 0, 0, f.used);
-    f.out = grown;
-  }
-  const n = f.out.write(text, f.used);
-  f.used += n;
-  return n;
+  const before = f.out.pos;
+  f.out.text(text);
+  return f.out.pos - before;
 }
 
 const fieldsKey = (fields: LogField[]) => fields.map((f) => `${f.name}:${f.type}`).join("\t");
@@ -165,22 +153,23 @@ export class LogFiles {
    * for the files' sake: records that cannot be written are counted in `failedRecords` and reported.
    */
   write(batch: LogBatch): void {
-    const line = this.format === "json" ? jsonLine : tsvLine;
     let done = 0;
     try {
       if (this.#rotateSize === 0) {
         const f = this.#fileFor(batch.path, batch.fields);
-        // One string for the whole batch: a single UTF-8 copy into the buffer is cheaper than one per line.
-        const lines = new Array<string>(batch.records.length);
-        for (let i = 0; i < lines.length; i++) lines[i] = line(f, batch.records[i]!);
-        f.bytes += append(f, lines.join(""));
-        f.pending += lines.length;
+        const { out, lines } = f;
+        const before = out.pos;
+        for (const record of batch.records) lines.line(out, record);
+        f.bytes += out.pos - before;
+        f.pending += batch.records.length;
         return;
       }
       let f: OpenFile | undefined;
       for (const record of batch.records) {
         f ??= this.#fileFor(batch.path, batch.fields); // only when a record needs it: none opened for nothing
-        f.bytes += append(f, line(f, record));
+        const before = f.out.pos;
+        f.lines.line(f.out, record);
+        f.bytes += f.out.pos - before;
         f.pending++;
         done++;
         if (f.bytes >= this.#rotateSize) {
@@ -191,6 +180,33 @@ export class LogFiles {
     } catch (err: unknown) {
       this.#lost(batch.path, batch.records.length - done, err);
     }
+  }
+
+  /**
+   * Appends `count` records that `fill` formats straight into the file of `path` (a batch formatted as
+   * it is read); if `fill` throws, nothing of it stays and the error is thrown on. False, with nothing
+   * done, unless the path has a file for these fields already (so a malformed batch never makes one)
+   * and files rotate by time only: then `write` takes the batch.
+   */
+  writeWith(path: string, fields: LogField[], count: number, fill: (lines: LineWriter, out: ByteOut) => void): boolean {
+    const known = this.#files.get(path);
+    if (this.#rotateSize > 0 || known === undefined || known.fieldsKey !== fieldsKey(fields)) return false;
+    let f: OpenFile;
+    try {
+      f = this.#fileFor(path, fields);
+    } catch {
+      return false;
+    }
+    const before = f.out.pos;
+    try {
+      fill(f.lines, f.out);
+    } catch (err: unknown) {
+      f.out.pos = before;
+      throw err;
+    }
+    f.bytes += f.out.pos - before;
+    f.pending += count;
+    return true;
   }
 
   /** Writes what is buffered to the files (the OS has it afterwards). */
@@ -233,7 +249,6 @@ export class LogFiles {
     const rotating = this.#rotateSize > 0 || this.#rotateInterval > 0;
     if (rotating && existsSync(file))
       this.#rename(path, file, statSync(file).birthtimeMs || statSync(file).mtimeMs, statSync(file).mtimeMs);
-    const json = this.format === "json";
     const f: OpenFile = {
       fd: -1,
       path,
@@ -242,11 +257,8 @@ export class LogFiles {
       bytes: 0,
       fields,
       fieldsKey: fieldsKey(fields),
-      formatters: fields.map((x) => (json ? jsonFormatter : tsvFormatter)(x.type)),
-      keys: fields.map((x) => `,${jsonKey(x.name)}:`),
-      firstKeys: fields.map((x) => `${jsonKey(x.name)}:`),
-      out: NO_BUFFER,
-      used: 0,
+      lines: new LineWriter(this.format, fields),
+      out: new ByteOut(),
       pending: 0,
     };
     this.#use(f, true);
@@ -318,17 +330,18 @@ export class LogFiles {
       closeSync(f.fd);
     } catch {} // Linux frees the descriptor even when close(2) reports an error
     f.fd = -1;
-    f.out = NO_BUFFER;
+    f.out.release();
   }
 
   /** Hands the buffer to the OS; records of a failed write are counted, not kept (that would grow without end). */
   #flushFile(f: OpenFile): void {
     try {
-      for (let done = 0; done < f.used; ) done += writeSync(f.fd, f.out, done, f.used - done);
+      const { buf, pos } = f.out;
+      for (let done = 0; done < pos; ) done += writeSync(f.fd, buf, done, pos - done);
     } catch (err: unknown) {
       this.#lost(f.file, f.pending, err);
     }
-    f.used = 0;
+    f.out.pos = 0;
     f.pending = 0;
   }
 
@@ -373,27 +386,4 @@ export class LogFiles {
       `log-files-${errorCode(err)}`,
     );
   }
-}
-
-/** One TSV line: unset fields `-`; a line that would start with `#` (Zeek's meta prefix) escapes it. */
-function tsvLine(f: OpenFile, record: unknown[]): string {
-  let line = "";
-  for (let i = 0; i < record.length; i++) {
-    const v = record[i];
-    line += (i ? "\t" : "") + (v === null || v === undefined ? "-" : f.formatters[i]!(v));
-  }
-  return line.charCodeAt(0) === 35 ? `\\x23${line.slice(1)}\n` : `${line}\n`;
-}
-
-/** One JSON line: unset fields left out (`LogAscii::json_include_unset_fields=F`). */
-function jsonLine(f: OpenFile, record: unknown[]): string {
-  let line = "{";
-  let sep = 0; // the keys come with a comma before them; skip it on the first field written
-  for (let i = 0; i < record.length; i++) {
-    const v = record[i];
-    if (v === null || v === undefined) continue;
-    line += (sep === 0 ? f.firstKeys[i]! : f.keys[i]!) + f.formatters[i]!(v);
-    sep = 1;
-  }
-  return `${line}}\n`;
 }

@@ -34,6 +34,8 @@ export interface ProxyWorkerStart {
   overflows: SharedArrayBuffer;
   /** Socket monitors (disconnects) bind `<monitor>-xsub` and `<monitor>-xpub`. */
   monitor: string;
+  /** HWMs and kernel buffers of the XSUB and XPUB (`listenXsubRcvhwm`, …; -1: the OS default buffer). */
+  queues: { xsubRcvhwm: number; xsubRcvbuf: number; xpubSndhwm: number; xpubSndbuf: number };
 }
 
 /** What the worker posts back. Every event but `bound` is posted after the worker closed its sockets. */
@@ -72,6 +74,11 @@ self.onmessage = (event: MessageEvent<ProxyWorkerStart>) => {
     // the nodes' discovery needs (Zeek sets the same since 7.2).
     xpub.setOption(SocketOption.XPUB_VERBOSER, 1);
     xpub.setOption(SocketOption.XPUB_NODROP, start.xpubNodrop);
+    // What may wait in the broker: at saturation a kernel buffer left to grow holds a second of events.
+    xsub.setOption(SocketOption.RCVHWM, start.queues.xsubRcvhwm);
+    xsub.setOption(SocketOption.RCVBUF, start.queues.xsubRcvbuf);
+    xpub.setOption(SocketOption.SNDHWM, start.queues.xpubSndhwm);
+    xpub.setOption(SocketOption.SNDBUF, start.queues.xpubSndbuf);
     // The XSUB receives the events; the XPUB sends them and receives only subscriptions, which libzmq
     // keeps one trie node per byte of: a subscription beyond maxTopicLength disconnects its sender.
     applyLimits(xsub, "receives", start.limits);

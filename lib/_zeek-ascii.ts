@@ -78,10 +78,24 @@ const SPLIT = 134217729; // 2^27 + 1, Dekker's splitter
  */
 function shortestIsGrisu(d: number, s: string): boolean {
   const dot = s.indexOf(".");
-  const k = dot < 0 ? 0 : s.length - dot - 1;
+  return dot < 0 ? grisuAgrees(d, 0) : grisuAgrees(d, s.length - dot - 1);
+}
+
+/**
+ * Whether Grisu2 prints `d` (> 0, below 1e21) with `k` decimals, when its shortest digits have `k`
+ * decimals (see `shortestIsGrisu`).
+ *
+ * @example A timestamp whose shortest digits have three decimals
+ * ```ts
+ * import { grisuAgrees } from "./_zeek-ascii.ts";
+ *
+ * console.log(grisuAgrees(1700000000.125, 3)); // true
+ * ```
+ */
+export function grisuAgrees(d: number, k: number): boolean {
   if (k > 22) return false;
   // Rounding d·10^k gives the digits as an integer; should it miss them, |e| below shows it.
-  const m = dot < 0 ? d : Math.round(d * POW10[k]!);
+  const m = k === 0 ? d : Math.round(d * POW10[k]!);
   if (m >= 2 ** 53) return false;
   f64[0] = d;
   const biased = (u32[HIGH]! >>> 20) & 0x7ff;

@@ -35,7 +35,7 @@ const fail = (message: string): never => {
 type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
 
 /** Reads big-endian primitives, each checked against the bytes left. */
-class Reader {
+export class Reader {
   readonly view: DataView;
   readonly text: Buffer;
   pos: number;
@@ -185,7 +185,7 @@ function readCount(r: Reader): number {
 }
 
 /** A Value in a batch: its type must be the field's (or element's) tag; set and vector elements are scalars. */
-function readValue(r: Reader, tag: number, element: number, field: string): unknown {
+export function readValue(r: Reader, tag: number, element: number, field: string): unknown {
   const type = r.i32();
   r.need(4); // the subtype: Zeek never checks it, nor does this
   if (r.u8() !== 1) return null; // Zeek reads only 01 as true
@@ -261,6 +261,31 @@ export function decodeZeekBatch(
 ): LogBatch {
   const exact = options.exact === true;
   const r = new Reader(bytes, start, end);
+  const { stream, writer, filter, path, fields, numRecords, tags, elements } = readHeader(r, exact);
+  const numFields = fields.length;
+  const records = new Array<unknown[]>(numRecords);
+  for (let i = 0; i < numRecords; i++) {
+    const record = (records[i] = new Array<unknown>(numFields));
+    for (let j = 0; j < numFields; j++)
+      record[j] = exact ? readExact(r, 0) : readValue(r, tags[j]!, elements[j]!, fields[j]!.name);
+  }
+  return { stream, writer, filter, path, fields, records };
+}
+
+/** What precedes a batch's records, checked, with each field's tag and element tag (0 for scalars). */
+export interface ZeekBatchHeader {
+  stream: string;
+  writer: string;
+  filter: string;
+  path: string;
+  fields: LogField[];
+  numRecords: number;
+  tags: number[];
+  elements: number[];
+}
+
+/** Reads and checks a batch up to its records (see {@linkcode decodeZeekBatch}); `r` is left at the first. */
+export function readHeader(r: Reader, exact = false): ZeekBatchHeader {
   const stream = r.name("stream name");
   const writer = r.name("writer name");
   const filter = r.name("filter name");
@@ -279,13 +304,7 @@ export function decodeZeekBatch(
     f.type.startsWith("set[") ? SET : f.type.startsWith("vector[") ? VECTOR : TAG[f.type as LogScalarType],
   );
   const elements = fields.map((f) => TAG[/\[(\w+)\]/.exec(f.type)?.[1] as LogScalarType] ?? 0);
-  const records = new Array<unknown[]>(numRecords);
-  for (let i = 0; i < numRecords; i++) {
-    const record = (records[i] = new Array<unknown>(numFields));
-    for (let j = 0; j < numFields; j++)
-      record[j] = exact ? readExact(r, 0) : readValue(r, tags[j]!, elements[j]!, fields[j]!.name);
-  }
-  return { stream, writer, filter, path, fields, records };
+  return { stream, writer, filter, path, fields, numRecords, tags, elements };
 }
 
 /**

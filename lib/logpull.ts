@@ -8,6 +8,7 @@
  */
 
 import { ackRequest, type BatchCursor, LogFrame } from "./_frames.ts";
+import { writeZeekLines } from "./_log-zeek-lines.ts";
 import { LogFiles, type LogFilesOptions } from "./_logfiles.ts";
 import { decodeBatch, decodeZeekBatch, LOG_FORMAT, type LogBatch, ZEEK_LOG_FORMAT } from "./logformat.ts";
 
@@ -119,6 +120,10 @@ export class LogReceiver {
         `Got log message in format '${decoder.decode(record.frame(LogFrame.Format))}', but have deserializers '${ZEEK_LOG_FORMAT}' and '${LOG_FORMAT}'`,
       );
     }
+    if (zeek && this.#sink === undefined && this.files !== undefined) {
+      const done = this.#straightToFiles(record, sender);
+      if (done) return;
+    }
     let batch: LogBatch;
     try {
       batch = zeek
@@ -143,6 +148,33 @@ export class LogReceiver {
     const done = this.accept(batch, sender);
     if (seq === undefined) return done;
     return done ? done.then(() => this.#ack(sender, seq)) : this.#ack(sender, seq);
+  }
+
+  /**
+   * A `zeek-bin-serializer` batch for the files only, formatted as it is read (no values made); false,
+   * with nothing done, for a batch to decode first: a resend (it may be malformed as well, which
+   * decoding tells), a malformed one, or one the files take only decoded.
+   */
+  #straightToFiles(record: BatchCursor, sender: string): boolean {
+    const seq =
+      record.end(LogFrame.Tag) - record.start(LogFrame.Tag) > 9 ? ackRequest(record.frame(LogFrame.Tag)) : undefined;
+    if (seq !== undefined && this.#seen.get(sender)?.has(seq)) return false;
+    const count = writeZeekLines(
+      this.files!,
+      record.bytes,
+      record.start(LogFrame.Payload),
+      record.end(LogFrame.Payload),
+    );
+    if (count === undefined) return false;
+    this.#senders.add(sender);
+    this.#stats.logBatchesReceived++;
+    this.#stats.logRecordsReceived += count;
+    this.#scheduleFlush();
+    if (seq !== undefined) {
+      this.#remember(sender, seq);
+      this.#ack(sender, seq);
+    }
+    return true;
   }
 
   /** Writes a batch (from the network, or from this node's own writer). */

@@ -189,6 +189,12 @@ export class Broker {
       maxTopicLength: c.maxTopicLength,
       overflows: this.#overflows,
       monitor: `inproc://zeek-zmq-proxy-monitor-${process.pid}-${seq}`,
+      queues: {
+        xsubRcvhwm: c.listenXsubRcvhwm,
+        xsubRcvbuf: c.listenXsubRcvbuf,
+        xpubSndhwm: c.listenXpubSndhwm,
+        xpubSndbuf: c.listenXpubSndbuf,
+      },
     };
     let onStopped!: () => void;
     let hasStopped = false;

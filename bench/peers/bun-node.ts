@@ -1,11 +1,14 @@
-// A benchmark peer on this library: `bun bench/peers/bun-node.ts '<json spec>'`, role broker, pub or
-// sub, JSON lines on stdout (see ../proc.ts). Commands on stdin: `stop` ends the run.
+// A benchmark peer on this library: `bun bench/peers/bun-node.ts '<json spec>'`, role broker, pub, sub,
+// ping, pong or idle, JSON lines on stdout (see ../proc.ts). Commands on stdin: `go` starts the
+// publisher's measured run (it says `armed` first, so the caller can read every process's CPU time
+// right before), `stop` ends the run.
+import type { ZeroMQOptions } from "../../lib/config.ts";
 import { Broker } from "../../lib/proxy.ts";
 import { ClusterNode } from "../../lib/pubsub.ts";
 import { lagProbe, monotonicUs, percentile } from "../proc.ts";
 
 interface Spec {
-  role: "broker" | "pub" | "sub";
+  role: "broker" | "pub" | "sub" | "ping" | "pong" | "idle";
   xsub?: string;
   xpub?: string;
   /** pub: BLOCK or DROP. */
@@ -25,6 +28,10 @@ interface Spec {
   warmup?: number;
   /** pub and sub: the event format. */
   format?: string;
+  /** pub, after the warm-up: how long to let the subscriber catch up before the measured run, ms. @default {1000} */
+  settleMs?: number;
+  /** Options for the ClusterNode (pub, sub, ping, pong, idle) or the Broker, over the bench's own. */
+  options?: Partial<ZeroMQOptions>;
 }
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as Spec;
@@ -32,15 +39,24 @@ const say = (type: string, data: Record<string, unknown> = {}) => console.log(JS
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
 const stopRequested = Promise.withResolvers<void>();
+const goRequested = Promise.withResolvers<void>();
 process.on("SIGTERM", () => stopRequested.resolve());
 (async () => {
-  for await (const chunk of Bun.stdin.stream())
-    if (new TextDecoder().decode(chunk).includes("stop")) stopRequested.resolve();
+  for await (const chunk of Bun.stdin.stream()) {
+    const text = new TextDecoder().decode(chunk);
+    if (text.includes("go")) goRequested.resolve();
+    if (text.includes("stop")) stopRequested.resolve();
+  }
+  goRequested.resolve();
   stopRequested.resolve(); // stdin closed: the controller is gone
 })();
 
 async function broker(): Promise<void> {
-  const b = new Broker({ listenXsubEndpoint: "tcp://127.0.0.1:*", listenXpubEndpoint: "tcp://127.0.0.1:*" });
+  const b = new Broker({
+    listenXsubEndpoint: "tcp://127.0.0.1:*",
+    listenXpubEndpoint: "tcp://127.0.0.1:*",
+    ...spec.options,
+  });
   const ep = await b.start();
   say("ready", { xsub: ep.xsub, xpub: ep.xpub });
   await stopRequested.promise;
@@ -56,6 +72,7 @@ function node(name: string, policy: "BLOCK" | "DROP" = "BLOCK"): ClusterNode {
     overflowPolicy: policy,
     eventSerializer: spec.format ?? "msgpack-v1",
     ...onloop,
+    ...spec.options,
     reporter: (l, m) => console.error(`${l}: ${m}`),
   });
 }
@@ -72,7 +89,9 @@ async function pub(): Promise<void> {
     if (!n.publish("bench.warm", "warm", [i, "bench", monotonicUs()])) await n.drain();
     if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
   }
-  if (spec.warmup) await Bun.sleep(1000); // let the subscriber finish the warm-up and collect its garbage
+  if (spec.warmup) await Bun.sleep(spec.settleMs ?? 1000); // let the subscriber finish the warm-up and collect its garbage
+  say("armed");
+  await goRequested.promise;
   const lag = lagProbe(); // while publishing
   const count = spec.count ?? Number.MAX_SAFE_INTEGER;
   const rate = spec.rate ?? 0;
@@ -163,8 +182,76 @@ async function sub(): Promise<void> {
   await n.stop();
 }
 
+/** Answers every ping with a pong carrying the same arguments (so the pinger's timestamp comes back). */
+async function pong(): Promise<void> {
+  const n = node("bench-pong");
+  n.on("ping", (seq: number, s: string, tUs: number) => void n.publish("bench.pong", "pong", [seq, s, tUs]));
+  n.subscribe("bench.ping");
+  await n.start();
+  say("ready");
+  await stopRequested.promise;
+  await n.stop();
+}
+
+/** Round trips ping → broker → pong → broker → here, one at a time, paced at `rate`; p50/p99 in µs. */
+async function ping(): Promise<void> {
+  const n = node("bench-ping");
+  let answered: ((tUs: number) => void) | undefined;
+  n.on("pong", (_seq: number, _s: string, tUs: number) => answered?.(tUs));
+  n.subscribe("bench.pong");
+  await n.start();
+  say("ready");
+  const deadline = performance.now() + 20_000;
+  while (!n.hasSubscription("bench.ping") && performance.now() < deadline) await Bun.sleep(1);
+  const trip = (seq: number, timeoutMs: number) =>
+    new Promise<number>((resolve) => {
+      const timer = setTimeout(() => resolve(-1), timeoutMs);
+      answered = (tUs) => {
+        clearTimeout(timer);
+        answered = undefined;
+        resolve(monotonicUs() - tUs);
+      };
+      n.publish("bench.ping", "ping", [seq, "bench", monotonicUs()]);
+    });
+  // Until the first pong comes back (our subscription may still be on its way to the pong), then warm-up.
+  while ((await trip(0, 10)) < 0) if (performance.now() > deadline) throw new Error("no pong within 20 s");
+  for (let i = 0; i < (spec.warmup ?? 0); i++) await trip(i, 1000);
+  const count = spec.count ?? 1000;
+  const rate = spec.rate || 1000;
+  const rtts = new Float64Array(count);
+  let done = 0;
+  let lost = 0;
+  const start = performance.now();
+  for (let seq = 0; seq < count; seq++) {
+    const wait = start + (seq * 1000) / rate - performance.now();
+    if (wait > 0) await Bun.sleep(wait);
+    const rtt = await trip(seq, 1000);
+    if (rtt < 0) lost++;
+    else rtts[done++] = rtt;
+  }
+  const sorted = rtts.subarray(0, done).sort();
+  say("result", {
+    count: done,
+    lost,
+    p50Us: percentile(sorted, 0.5),
+    p99Us: percentile(sorted, 0.99),
+    peakRssBytes: peakRss,
+  });
+  await stopRequested.promise;
+  await n.stop();
+}
+
+/** A node that only starts and waits: its RSS is what an idle node costs. */
+async function idle(): Promise<void> {
+  const n = node("bench-idle");
+  await n.start();
+  say("ready");
+  await stopRequested.promise;
+  await n.stop();
+}
+
 try {
-  await { broker, pub, sub }[spec.role]();
+  await { broker, pub, sub, ping, pong, idle }[spec.role]();
   clearInterval(rssTimer);
   process.exit(0);
 } catch (err) {

@@ -4,29 +4,13 @@
 // every node and every node every other, workers publish to it for BENCH_MS ms and it reports the
 // rate it received (all nodes run with onloop_queue_hwm 0, so nothing is dropped).
 // Reports are JSON lines on stdout.
-import { defineStream, EVENTS, ROLE_TOPICS, runNode } from "../../mod.ts";
+import { EVENTS, ROLE_TOPICS, runNode } from "../../mod.ts";
+import { benchRecord, CONN } from "../log-ceiling.ts";
 import { monotonicUs } from "../proc.ts";
 
 const MODE = process.env.BENCH_MODE;
 const MS = Number(process.env.BENCH_MS ?? 3000);
 const say = (type: string, data: Record<string, unknown> = {}) => console.log(JSON.stringify({ type, ...data }));
-const CONN = defineStream({
-  id: "Bench::CONN",
-  path: "conn",
-  fields: {
-    ts: "time",
-    uid: "string",
-    "id.orig_h": "addr",
-    "id.orig_p": "port",
-    "id.resp_h": "addr",
-    "id.resp_p": "port",
-    proto: "enum",
-    duration: "interval",
-    orig_bytes: "count",
-    resp_bytes: "count",
-  },
-});
-
 const node = await runNode((node) => {
   const peers = Object.keys(node.layout!.nodes).length - 1;
   if (MODE === "logs" && node.type === "logger") {
@@ -38,26 +22,20 @@ const node = await runNode((node) => {
       if (node.layout!.nodes[name]?.type !== "logger") return;
       const end = performance.now() + MS;
       let n = 0;
+      let waitedMs = 0; // held back by BLOCK: the logger (or the acknowledgments) behind
       while (performance.now() < end) {
         for (let i = 0; i < 1000; i++, n++) {
-          const record = {
-            ts: Date.now() / 1000,
-            uid: `C${n.toString(36)}`,
-            "id.orig_h": "10.0.0.1",
-            "id.orig_p": 40000 + (n % 20000),
-            "id.resp_h": "192.168.1.1",
-            "id.resp_p": 443,
-            proto: "tcp",
-            duration: 0.25,
-            orig_bytes: n % 9000,
-            resp_bytes: 1500,
-          };
-          if (!node.log(CONN, record)) await node.logWriter!.drain();
+          const record = benchRecord(n);
+          if (!node.log(CONN, record)) {
+            const t = performance.now();
+            await node.logWriter!.drain();
+            waitedMs += performance.now() - t;
+          }
         }
         await new Promise((resolve) => setImmediate(resolve));
       }
       const flushed = await node.flushLogs(30_000);
-      say("written", { records: n, flushed, ...node.stats() });
+      say("written", { records: n, flushed, waitedMs, ...node.stats() });
     });
   }
   if (MODE === "scale" && node.type === "manager") {

@@ -6,6 +6,8 @@
 //   node bench/peers/zmqjs.mjs '{"role":"sub","xpub":"tcp://…","count":100000,"topic":"bench."}'
 //
 // Talks JSON lines on stdout (see bench/proc.ts): {"type":"ready",…} once set up, {"type":"result",…} at the end.
+// The publisher says {"type":"armed"} after its warm-up and starts on `go` on stdin; publisher and
+// subscriber exit on `stop` (or stdin's end), so the caller can read their CPU time around the run.
 
 import { hostname } from "node:os";
 import { Packr, Unpackr } from "msgpackr";
@@ -16,6 +18,25 @@ const say = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
 // CLOCK_MONOTONIC in µs: the same clock the Bun and C peers read, so latencies compare across processes.
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 const peakRssBytes = () => process.resourceUsage().maxRSS * 1024;
+
+// Commands on stdin, read only by the roles that wait for one (a listener keeps Node running).
+let stdinText = "";
+let stdinWaiters;
+function command(word) {
+  if (!stdinWaiters) {
+    stdinWaiters = [];
+    process.stdin.setEncoding("utf8");
+    const wake = () => {
+      for (const w of stdinWaiters.splice(0)) w();
+    };
+    process.stdin.on("data", (chunk) => ((stdinText += chunk), wake()));
+    process.stdin.on("end", () => ((stdinText += "\ngo\nstop\n"), wake()));
+  }
+  return new Promise((resolve) => {
+    const check = () => (stdinText.includes(word) ? resolve() : stdinWaiters.push(check));
+    check();
+  });
+}
 
 async function broker() {
   const xsub = new XSubscriber({ linger: 0 });
@@ -55,7 +76,9 @@ async function pub() {
   for (let seq = 0; seq < (spec.warmup ?? 0); seq++) {
     await sendLossless(sock, ["bench.warm", sender, "msgpack-v1", packr.pack(["warm", [seq, "bench", nowUs()]])]);
   }
-  if (spec.warmup) await new Promise((resolve) => setTimeout(resolve, 1000));
+  if (spec.warmup) await new Promise((resolve) => setTimeout(resolve, spec.settleMs ?? 1000));
+  say({ type: "armed" });
+  await command("go");
   const startUs = nowUs();
   for (let seq = 0; seq < count; seq++) {
     // Zeek's wire layout: topic, sender, format, payload; the payload encoded per event like a real publisher.
@@ -65,6 +88,8 @@ async function pub() {
   const endUs = nowUs();
   say({ type: "result", sent: count, startUs, endUs, eagainRetries, peakRssBytes: peakRssBytes() });
   sock.close(); // the context's termination at exit waits for the queue to drain (linger -1)
+  await command("stop"); // the subscriber has everything by now
+  process.exit(0);
 }
 
 // With ZMQ_XPUB_NODROP a full queue makes zmq_send fail with EAGAIN instead of blocking, and zeromq.js
@@ -96,7 +121,7 @@ async function sub() {
   let firstUs = 0;
   let lastUs = 0;
   let finished = false;
-  const finish = () => {
+  const finish = async (signalled) => {
     if (finished) return;
     finished = true;
     const sorted = latencies.subarray(0, received).sort();
@@ -111,9 +136,10 @@ async function sub() {
       p99Us: pct(0.99),
       peakRssBytes: peakRssBytes(),
     });
+    if (!signalled) await command("stop");
     process.exit(0);
   };
-  process.once("SIGTERM", finish);
+  process.once("SIGTERM", () => finish(true));
 
   try {
     while (received < count) {
@@ -136,7 +162,7 @@ async function sub() {
   } catch (err) {
     if (err?.code !== "EAGAIN") throw err; // EAGAIN: 10 s without a message, report what arrived
   }
-  finish();
+  await finish(false);
 }
 
 const roles = { broker, pub, sub };
