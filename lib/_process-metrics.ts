@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import type { Registry } from "./metrics.ts";
 
 // One event-loop lag probe per process: the delay of a 100 ms timer beyond its schedule.
-const lag = { last: 0, max: 0 };
+const lag = { last: 0, max: 0, recent: 0 };
 let probe: Timer | undefined;
 function lagProbe(): typeof lag {
   if (!probe) {
@@ -16,10 +16,29 @@ function lagProbe(): typeof lag {
       const now = performance.now();
       lag.last = Math.max(0, now - expected) / 1000;
       lag.max = Math.max(lag.max, lag.last);
+      lag.recent = Math.max(lag.recent, lag.last);
       expected = now + 100;
     }, 100).unref();
   }
   return lag;
+}
+
+/**
+ * The largest event-loop lag, in seconds, since the last call: what a node announces to the dashboard
+ * each second, kept apart from the max that a scrape resets.
+ *
+ * @example Nothing has lagged yet
+ * ```ts
+ * import { takeLag } from "./_process-metrics.ts";
+ *
+ * console.log(takeLag() >= 0); // true
+ * ```
+ */
+export function takeLag(): number {
+  const probe = lagProbe();
+  const recent = Math.max(probe.recent, probe.last);
+  probe.recent = 0;
+  return recent;
 }
 
 /**

@@ -103,6 +103,8 @@ export const EVENTS = {
   logStopped: "Cluster::Backend::ZeroMQ::log_stopped",
   /** `(node name, "host:port")`: a node tells the manager where its metrics are served. */
   metricsEndpoint: "Cluster::Backend::ZeroMQ::metrics_endpoint",
+  /** `(node name, stats)`: a node's counters of the last second, for the manager's dashboard. */
+  nodeStats: "Cluster::Backend::ZeroMQ::node_stats",
   /** `()`: raised locally once the node runs, as Zeek raises it at start-up. */
   zeekInit: "zeek_init",
   /** `()`: raised locally when the node starts stopping; publishing and logging still work here. */
@@ -155,12 +157,14 @@ export const BACKEND_EVENTS: {
   readonly logAck: EventType<{ readonly logger: "string"; readonly seqs: "vector[count]" }>;
   readonly logStopped: EventType<{ readonly logger: "string" }>;
   readonly metricsEndpoint: EventType<{ readonly name: "string"; readonly target: "string" }>;
+  readonly nodeStats: EventType<{ readonly name: "string"; readonly stats: "table[string] of double" }>;
 } = Object.freeze({
   zeromqHello: defineEvent(EVENTS.zeromqHello, { name: "string", id: "string" }),
   hello: defineEvent(EVENTS.hello, { name: "string", id: "string" }),
   logAck: defineEvent(EVENTS.logAck, { logger: "string", seqs: "vector[count]" }),
   logStopped: defineEvent(EVENTS.logStopped, { logger: "string" }),
   metricsEndpoint: defineEvent(EVENTS.metricsEndpoint, { name: "string", target: "string" }),
+  nodeStats: defineEvent(EVENTS.nodeStats, { name: "string", stats: "table[string] of double" }),
 });
 
 /**
