@@ -4,7 +4,10 @@
  */
 
 import { type InvalidOptions, invalid } from "./_invalid.ts";
+import type { LoggingOptions } from "./_node-logging.ts";
+import { didYouMean } from "./_suggest.ts";
 import type { ZeroMQConfig } from "./config.ts";
+import type { MetricsOptions } from "./telemetry.ts";
 
 type Kind = "policy" | "endpoint" | "endpoint?" | "endpoints" | "bool" | "int" | "prefix" | "curve";
 export type Key = keyof ZeroMQConfig;
@@ -26,6 +29,10 @@ export const RULES: Record<Key, [Kind, number?, number?]> = {
   xpubSndbuf: ["int", -1],
   xsubRcvhwm: ["int", 0],
   xsubRcvbuf: ["int", -1],
+  listenXsubRcvhwm: ["int", 0],
+  listenXsubRcvbuf: ["int", -1],
+  listenXpubSndhwm: ["int", 0],
+  listenXpubSndbuf: ["int", -1],
   logImmediate: ["bool"],
   logSndhwm: ["int", 0],
   logRcvhwm: ["int", 0],
@@ -148,4 +155,53 @@ export function parseEnv(key: Key, raw: string, where: string): unknown {
     default:
       return text;
   }
+}
+
+// The keys of the nested option objects. `satisfies` makes a key added to the types fail the type
+// check until it is listed here, so a new option is never refused as a typo.
+const LOGGING_KEYS = {
+  writeBufferSize: 1,
+  flushInterval: 1,
+  overflowPolicy: 1,
+  acknowledge: 1,
+  maxInFlight: 1,
+  resendAfter: 1,
+  dir: 1,
+  format: 1,
+  rotateInterval: 1,
+  rotateSize: 1,
+  maxOpenFiles: 1,
+  files: 1,
+  sink: 1,
+} as const satisfies Record<keyof LoggingOptions, 1>;
+const METRICS_KEYS = {
+  coreMetrics: 1,
+  topicNormalizations: 1,
+  port: 1,
+  hostname: 1,
+} as const satisfies Record<keyof MetricsOptions, 1>;
+
+/** Refuses a key that is not an option of the group, with the option it most likely means. */
+function knownKeys(group: string, value: unknown, keys: Readonly<Record<string, 1>>): void {
+  if (value === undefined) return;
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw invalid(TypeError, `option '${group}'`, "an object", value);
+  const names = Object.keys(keys);
+  for (const key of Object.keys(value))
+    if (!Object.hasOwn(keys, key)) throw new TypeError(`Unknown option '${group}.${key}'${didYouMean(key, names)}`);
+}
+
+/**
+ * Checks a node's `logging` and `metrics` objects: an unknown key (a typo such as `flushIntervall`)
+ * is a TypeError naming it and the option it most likely means, and `metrics.port` must be a number
+ * (a port from a string, as environment variables give them, is the caller's conversion to make).
+ */
+export function checkOptionGroups(logging: unknown, metrics: unknown): void {
+  knownKeys("logging", logging, LOGGING_KEYS);
+  knownKeys("metrics", metrics, METRICS_KEYS);
+  const port = (metrics as MetricsOptions | undefined)?.port;
+  if (port !== undefined && typeof port !== "number")
+    throw invalid(TypeError, "option 'metrics.port'", "a port number from 0 to 65535 (0: a free one)", port);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+    throw invalid(RangeError, "option 'metrics.port'", "a port number from 0 to 65535 (0: a free one)", port);
 }

@@ -4,6 +4,7 @@
  * take. Not part of the public API beyond the {@linkcode NodeOptions} type; `ClusterNode` resolves them.
  */
 
+import { checkOptionGroups } from "./_config-rules.ts";
 import type { LoggingOptions } from "./_node-logging.ts";
 import { resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
 import { type ClusterLayout, type NodeType, nodeConfig, type ValidLayout, validateLayout } from "./layout.ts";
@@ -100,6 +101,7 @@ export function resolveNodeOptions(options: NodeOptions): ResolvedNodeOptions {
     logging = {},
     metrics = {},
   } = options;
+  checkOptionGroups(options.logging, options.metrics);
   if (typeof name !== "string") throw new TypeError(`Invalid option 'name': expected a string, got ${typeof name}`);
   if (name === "" || /[\s\0-\x1f]/.test(name))
     throw new RangeError(`Invalid option 'name': expected a name without spaces, got '${name}'`);

@@ -7,8 +7,11 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { checkOptionGroups } from "./_config-rules.ts";
 import { invalid } from "./_invalid.ts";
+import { findJsonSyntaxError } from "./_json-syntax.ts";
 import type { LogFilesOptions } from "./_logfiles.ts";
+import { didYouMean } from "./_suggest.ts";
 import { resolveConfig, type ZeroMQOptions } from "./config.ts";
 import {
   type ClusterLayout,
@@ -45,6 +48,8 @@ export interface ClusterOptions extends ZeroMQOptions {
 
 /** A cluster file. */
 export interface ClusterFile {
+  /** The JSON Schema editors check the file against (`node_modules/zeek-zmq-cluster/schema/cluster.schema.json`); ignored here. */
+  $schema?: string;
   /** The nodes, by name. */
   nodes: Record<string, ClusterFileNode>;
   /** The manager receives the logs (Zeek's `Cluster::manager_is_logger`). @default {true when there is no logger} */
@@ -112,7 +117,8 @@ function checkEnv(what: string, env: unknown): Record<string, string> {
   return env as Record<string, string>;
 }
 
-const TOP_FIELDS = new Set(["nodes", "managerIsLogger", "scripts", "env", "options", "logging"]);
+// "$schema" names the JSON Schema an editor checks the file against; the launcher ignores it.
+const TOP_FIELDS = new Set(["$schema", "nodes", "managerIsLogger", "scripts", "env", "options", "logging"]);
 
 /**
  * Checks a cluster file and resolves its paths against `baseDir`.
@@ -136,7 +142,8 @@ export function validateClusterFile(file: ClusterFile, baseDir: string): ValidCl
     throw invalid(TypeError, "cluster file: the file", "an object", file, AS_JSON);
   }
   for (const key of Object.keys(file))
-    if (!TOP_FIELDS.has(key)) throw new TypeError(`Invalid cluster file: unknown field '${key}'`);
+    if (!TOP_FIELDS.has(key))
+      throw new TypeError(`Invalid cluster file: unknown field '${key}'${didYouMean(key, [...TOP_FIELDS])}`);
   const nodes: Record<string, LayoutNode> = {};
   const scripts: Record<string, string | undefined> = {};
   const env: Record<string, Record<string, string>> = {};
@@ -191,9 +198,24 @@ export function validateClusterFile(file: ClusterFile, baseDir: string): ValidCl
   if (file.logging !== undefined && (typeof file.logging !== "object" || file.logging === null)) {
     throw invalid(TypeError, "cluster file: logging", "an object", file.logging, AS_JSON);
   }
+  checkOptionGroups(file.logging, undefined); // a typo in a key is refused here, before any node starts
   const logging = { ...file.logging };
   logging.dir = resolve(baseDir, logging.dir ?? "logs");
   return { layout, scripts, env, hosts, options: file.options ?? {}, logging, source: file };
+}
+
+/** A JSON syntax error as `file:line:column: what was expected` (editors jump there), with the usual cause. */
+function jsonError(path: string, text: string, err: unknown): TypeError {
+  const at = findJsonSyntaxError(text);
+  if (!at) return new TypeError(`Invalid cluster file: ${path} is not valid JSON: ${(err as Error).message}`);
+  const rest = text.slice(at.offset);
+  const hint =
+    rest.startsWith("//") || rest.startsWith("/*")
+      ? " (JSON has no comments: use a .ts cluster file for them)"
+      : /^[}\]]/.test(rest) && text.slice(0, at.offset).trimEnd().endsWith(",")
+        ? " (a trailing comma: JSON allows none after the last item)"
+        : "";
+  return new TypeError(`Invalid cluster file: ${path}:${at.line}:${at.column}: not valid JSON: ${at.reason}${hint}`);
 }
 
 /**
@@ -218,12 +240,11 @@ export async function loadClusterFile(path: string): Promise<ValidClusterFile> {
   if (!existsSync(abs)) throw new TypeError(`Invalid cluster file: '${abs}' does not exist`);
   let file: unknown;
   if (abs.endsWith(".json")) {
+    const text = await Bun.file(abs).text();
     try {
-      file = await Bun.file(abs).json();
+      file = JSON.parse(text);
     } catch (err: unknown) {
-      throw new TypeError(
-        `Invalid cluster file: '${abs}' is not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      throw jsonError(abs, text, err);
     }
   } else {
     const mod = (await import(pathToFileURL(abs).href)) as { default?: unknown; cluster?: unknown };

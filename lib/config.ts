@@ -6,6 +6,7 @@
 
 import { check, isEndpoint, type Key, parseEnv, RULES } from "./_config-rules.ts";
 import { invalid } from "./_invalid.ts";
+import { closest } from "./_suggest.ts";
 
 export { isEndpoint };
 
@@ -50,6 +51,20 @@ export interface ZeroMQOptions {
   xsubRcvhwm?: number;
   /** `ZMQ_RCVBUF` of the node's XSUB in bytes; -1 is the OS default. @default {-1} */
   xsubRcvbuf?: number;
+  /**
+   * `ZMQ_RCVHWM` of the broker's XSUB (messages), where the nodes' events arrive; not Zeek's (its broker
+   * keeps libzmq's 1000). See docs/performance.md, "Queueing and drops". @default {1000}
+   */
+  listenXsubRcvhwm?: number;
+  /**
+   * `ZMQ_RCVBUF` of the broker's XSUB in bytes; -1 is the OS default, which on Linux grows to megabytes
+   * per connection: at saturation events then wait there for a second. Not Zeek's. @default {-1}
+   */
+  listenXsubRcvbuf?: number;
+  /** `ZMQ_SNDHWM` of the broker's XPUB (messages, per subscriber); not Zeek's. @default {1000} */
+  listenXpubSndhwm?: number;
+  /** `ZMQ_SNDBUF` of the broker's XPUB in bytes; -1 is the OS default. Not Zeek's. @default {-1} */
+  listenXpubSndbuf?: number;
   /** `ZMQ_IMMEDIATE` on the log PUSH socket: queue only to completed connections. @default {false} */
   logImmediate?: boolean;
   /** `ZMQ_SNDHWM` of the log PUSH socket (batches). @default {1000} */
@@ -152,6 +167,10 @@ export const DEFAULT_CONFIG: ZeroMQConfig = Object.freeze({
   xpubSndbuf: -1,
   xsubRcvhwm: 1000,
   xsubRcvbuf: -1,
+  listenXsubRcvhwm: 1000,
+  listenXsubRcvbuf: -1,
+  listenXpubSndhwm: 1000,
+  listenXpubSndbuf: -1,
   logImmediate: false,
   logSndhwm: 1000,
   logRcvhwm: 1000,
@@ -278,7 +297,13 @@ export function resolveConfig(
   for (const [layer, where] of layers) {
     for (const [key, value] of Object.entries(layer)) {
       if (!(key in RULES)) {
-        throw new TypeError(`Unknown option '${key}': the options are ${Object.keys(RULES).join(", ")}`);
+        // Zeek's spelling (overflow_policy) or a typo gets the one name meant; anything else the list.
+        const meant = closest(key, Object.keys(RULES));
+        throw new TypeError(
+          meant === undefined
+            ? `Unknown option '${key}': the options are ${Object.keys(RULES).join(", ")}`
+            : `Unknown option '${key}': did you mean '${meant}'?`,
+        );
       }
       if (value === undefined) continue;
       check(key as Key, value, where(key as Key));

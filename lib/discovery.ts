@@ -366,11 +366,13 @@ export class Discovery implements NodeFeature {
   #onUnsubscription(topic: string): void {
     const id = this.#idOf(topic);
     if (id === undefined) return;
-    this.#waiting.delete(id);
+    // A node that stops in the middle of its handshake (stopped right after it started) is known,
+    // only not up yet: it leaves without a warning.
+    const halfway = this.#waiting.delete(id) || this.#hellos.has(id);
     this.#hellos.delete(id);
     for (const [contested, contest] of this.#contests) if (contest.newId === id) this.#drop(contested);
     const name = [...this.#up].find(([, upId]) => upId === id)?.[0];
-    if (name === undefined) return this.#say.unknown.note(id);
+    if (name === undefined) return halfway ? undefined : this.#say.unknown.note(id);
     const contest = this.#contests.get(name);
     this.#drop(name);
     this.#down(name, id);

@@ -12,6 +12,12 @@ import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { deadline, within } from "./_deadline.ts";
 import {
+  type LaunchOptions,
+  type NodeDeath,
+  type ResolvedLaunchOptions,
+  resolveLaunchOptions,
+} from "./_launch-options.ts";
+import {
   type ClusterSource,
   missingPeers,
   NodeEnvironments,
@@ -19,63 +25,22 @@ import {
   startPhases,
   stopPhases,
 } from "./_launch-plan.ts";
-import { type NodeOutput, pipeNodeOutput } from "./_node-output.ts";
+import { nodeCommand } from "./_node-command.ts";
+import { pipeNodeOutput } from "./_node-output.ts";
+import { type NodeStatus, nextSample, nodeStatus, type StatsSample } from "./_node-status.ts";
 import { type ClusterFile, loadClusterFile, type ValidClusterFile, validateClusterFile } from "./cluster-file.ts";
 import { ClusterError } from "./errors.ts";
 import type { NodeType } from "./layout.ts";
 import type { NodeReport } from "./runtime.ts";
 
+export type { LaunchOptions, NodeDeath, RestartPolicy } from "./_launch-options.ts";
 export type { NodeOutput } from "./_node-output.ts";
+export type { NodeRunState, NodeStatus } from "./_node-status.ts";
 export type { ClusterFile, ClusterFileNode, ClusterOptions, ValidClusterFile } from "./cluster-file.ts";
 // zeek-zmq-cluster/launcher: running clusters of node processes from cluster files.
 export { defineCluster, loadClusterFile, validateClusterFile } from "./cluster-file.ts";
 export type { NodeReport, RunNodeOptions } from "./runtime.ts";
 export { clusterFromEnv, runNode } from "./runtime.ts";
-
-/** When to start a node again after its process ended by itself. */
-export type RestartPolicy = "no" | "on-failure" | "always";
-
-/** Options of {@linkcode Cluster.launch}. */
-export interface LaunchOptions {
-  /**
-   * Start only the nodes of this host: an ip of the layout, a node's `host` name, or a name that
-   * resolves to an ip of the layout. One cluster file then drives every machine, one launcher on
-   * each; `ready()` waits until the nodes started here have seen every node of the cluster. Not
-   * with `isolated`. @default {every node}
-   */
-  host?: string;
-  /** Restart nodes that end: never, after a failure (non-zero exit or a signal), or always. @default {"no"} */
-  restart?: RestartPolicy;
-  /** How long a node gets between SIGTERM and SIGKILL, in ms. @default {5000} */
-  graceMs?: number;
-  /**
-   * Run on endpoints of its own instead of the file's ports, so the cluster never collides with
-   * another: the broker and loggers on ipc:// paths in a fresh temporary directory (removed on stop),
-   * metrics on free ports. @default {false}
-   */
-  isolated?: boolean;
-  /** Where node output goes: each line prefixed by the node's name on stdout, nowhere, or to a function. @default {"prefixed"} */
-  output?: NodeOutput;
-  /** Colour the prefixes. @default {stdout is a terminal and NO_COLOR is unset} */
-  color?: boolean;
-  /** How long start-up and `ready()` may take, in ms. @default {30000} */
-  readyTimeout?: number;
-  /** Extra environment for every node. @default {{}} */
-  env?: Record<string, string>;
-  /** Called when a node process ends while the cluster runs. @default {a message on stderr} */
-  onDeath?: (death: NodeDeath) => void;
-  /** Called when a restarted node has started again. @default {a message on stderr} */
-  onRestarted?: (name: string, restarts: number) => void;
-}
-
-/** A node process that ended on its own. */
-export interface NodeDeath {
-  name: string;
-  code: number | null;
-  signal: string | null;
-  /** Whether the launcher starts it again. */
-  restarting: boolean;
-}
 
 /** A node process as the launcher sees it. */
 export interface NodeProcess {
@@ -91,9 +56,14 @@ export interface NodeProcess {
   up: Set<string>;
   /** How often it was started again. */
   restarts: number;
+  /** When (ms since the epoch) it first saw every other node since its process started. */
+  upSince: number | undefined;
+  /** Its last stats report (`runNode()` sends one a second) and the rates since the one before. */
+  stats: StatsSample | undefined;
+  /** Whether its process ended and the launcher starts it again. */
+  restarting: boolean;
 }
 
-const NODE_MAIN = new URL("./_node-main.ts", import.meta.url).pathname;
 type StartedReport = Extract<NodeReport, { type: "started" }>;
 const running = (proc: Subprocess) => proc.exitCode === null && proc.signalCode === null;
 
@@ -124,13 +94,15 @@ export class Cluster {
   readonly file: ValidClusterFile;
   /** The nodes this launcher runs (all of the file's, or those of its `host`), in layout order. */
   readonly local: readonly string[];
-  readonly #o: Required<Omit<LaunchOptions, "host">>;
+  readonly #o: ResolvedLaunchOptions;
   readonly #environments: NodeEnvironments;
   readonly #nodes = new Map<string, NodeProcess>();
   readonly #waiting = new Map<string, PromiseWithResolvers<StartedReport>>();
   readonly #env = new Map<string, Record<string, string>>();
   readonly #launchedAt = performance.now();
   readonly #deaths: NodeDeath[] = [];
+  readonly #replacing = new WeakSet<NodeProcess>(); // stopped on purpose by restart(): no death
+  readonly #restartsUnderWay = new Map<string, Promise<NodeProcess>>();
   #ready = Promise.withResolvers<number>();
   #stopping: Promise<void> | undefined;
   #failed = false;
@@ -138,32 +110,7 @@ export class Cluster {
   private constructor(file: ValidClusterFile, source: ClusterSource, options: LaunchOptions, local: string[]) {
     this.file = file;
     this.local = local;
-    const color = options.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR);
-    this.#o = {
-      restart: options.restart ?? "no",
-      graceMs: options.graceMs ?? 5000,
-      isolated: options.isolated ?? false,
-      output: options.output ?? "prefixed",
-      readyTimeout: options.readyTimeout ?? 30_000,
-      env: options.env ?? {},
-      color,
-      onRestarted:
-        options.onRestarted ?? ((name, n) => console.error(`cluster: node ${name} started again (restart ${n})`)),
-      onDeath:
-        options.onDeath ??
-        ((d) =>
-          console.error(
-            `cluster: node ${d.name} ${d.code === 0 ? "exited" : "died"} (${d.signal ? `signal ${d.signal}` : `exit code ${d.code}`})${d.restarting ? ", restarting it" : ""}`,
-          )),
-    };
-    if (!["no", "on-failure", "always"].includes(this.#o.restart))
-      throw new RangeError(
-        `Invalid launch option 'restart': expected "no", "on-failure" or "always", got '${this.#o.restart}'`,
-      );
-    if (options.host !== undefined && this.#o.isolated)
-      throw new RangeError(
-        "Invalid launch options: 'isolated' runs a cluster on ipc:// endpoints of one machine, 'host' one host's part of it",
-      );
+    this.#o = resolveLaunchOptions(options);
     this.#environments = new NodeEnvironments(file, source, this.#o.env, this.#o.isolated);
     this.#ready.promise.catch(() => undefined);
   }
@@ -205,6 +152,11 @@ export class Cluster {
     return this.#deaths;
   }
 
+  /** Whether {@linkcode stop} was called (the nodes may still be stopping). */
+  get stopping(): boolean {
+    return this.#stopping !== undefined;
+  }
+
   /** Whether a node failed (a non-zero exit or a signal) and was not restarted; the cluster then stops by itself. A node that exits cleanly is recorded in {@linkcode deaths} but fails nothing. */
   get failed(): boolean {
     return this.#failed;
@@ -229,13 +181,49 @@ export class Cluster {
     node.proc.kill(signal);
   }
 
+  /**
+   * Restarts one node: SIGTERM (SIGKILL after the grace period), then a new process with the same
+   * endpoints; resolves once it has started. The others see node_down, then node_up.
+   *
+   * @throws {RangeError} an unknown node. @throws {ClusterError} `CLUSTER_STOPPED`, or the new process's start failure.
+   */
+  restart(name: string): Promise<NodeProcess> {
+    // One restart of a node at a time: a second request while one is under way gets its result.
+    const underWay =
+      this.#restartsUnderWay.get(name) ?? this.#restart(name).finally(() => this.#restartsUnderWay.delete(name));
+    this.#restartsUnderWay.set(name, underWay);
+    return underWay;
+  }
+
+  async #restart(name: string): Promise<NodeProcess> {
+    const node = this.#nodes.get(name);
+    if (!node) throw new RangeError(`Unknown node '${name}': the cluster has ${[...this.#nodes.keys()].join(", ")}`);
+    if (this.#stopping) throw new ClusterError("CLUSTER_STOPPED", `Cannot restart '${name}': the cluster is stopping`);
+    this.#replacing.add(node);
+    node.restarting = true;
+    node.proc.kill("SIGTERM");
+    if (!(await within(node.proc.exited, this.#o.graceMs))) node.proc.kill("SIGKILL");
+    await node.proc.exited;
+    if (this.#stopping) throw new ClusterError("CLUSTER_STOPPED", `Cannot restart '${name}': the cluster is stopping`);
+    if (this.#nodes.get(name) !== node) return this.#nodes.get(name)!; // the restart policy was quicker
+    await this.#startNode(name);
+    return this.#nodes.get(name)!;
+  }
+
+  /** Each node's state, pid, restarts, rates, drops and RSS, in layout order (what `cluster status` shows). */
+  status(): NodeStatus[] {
+    const all = Object.keys(this.file.layout.nodes);
+    return [...this.#nodes.values()].map((node) => nodeStatus(node, all));
+  }
+
   async #startNode(name: string): Promise<void> {
     const env = this.#env.get(name) ?? this.#environments.of(name);
     this.#env.set(name, env); // a restart gets the same endpoints
     const started = Promise.withResolvers<StartedReport>();
     this.#waiting.set(name, started);
-    const proc = Bun.spawn([process.execPath, "--no-orphans", this.file.scripts[name] ?? NODE_MAIN], {
-      env: { ...process.env, ...env },
+    const command = nodeCommand(this.file.scripts[name]); // `bun --no-orphans`, or the single executable
+    const proc = Bun.spawn(command.cmd, {
+      env: { ...process.env, ...env, ...command.env },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -252,6 +240,9 @@ export class Cluster {
       metricsUrl: undefined,
       up: new Set(),
       restarts: previous ? previous.restarts + 1 : 0,
+      upSince: undefined,
+      stats: undefined,
+      restarting: false,
     };
     this.#nodes.set(name, node);
     const names = Object.keys(this.file.layout.nodes);
@@ -272,8 +263,14 @@ export class Cluster {
       if (node.restarts > 0) this.#o.onRestarted(name, node.restarts);
     } else if (message.type === "peers") {
       node.up = new Set(message.up);
+      if (node.up.size === Object.keys(this.file.layout.nodes).length - 1) node.upSince ??= Date.now();
       this.#checkReady();
-    }
+    } else if (message.type === "stats") node.stats = nextSample(node.stats, message, performance.now());
+    // Why it could not start, in one line (the process exits next; this rejection wins over its exit's).
+    else if (message.type === "failed")
+      this.#waiting
+        .get(name)
+        ?.reject(new ClusterError("NODE_FAILED", `Node '${name}' could not start: ${message.message}`));
   }
 
   #missing(): string {
@@ -289,7 +286,7 @@ export class Cluster {
   }
 
   #onExit(node: NodeProcess): void {
-    if (this.#stopping || this.#nodes.get(node.name) !== node) return;
+    if (this.#stopping || this.#nodes.get(node.name) !== node || this.#replacing.has(node)) return;
     const { exitCode: code, signalCode } = node.proc;
     const signal = signalCode === null ? null : String(signalCode);
     if (!node.id) {
@@ -304,6 +301,7 @@ export class Cluster {
     const failure = code !== 0 || signal !== null;
     const restarting = this.#o.restart === "always" || (this.#o.restart === "on-failure" && failure);
     const death = { name: node.name, code, signal, restarting };
+    node.restarting = restarting;
     this.#deaths.push(death);
     this.#o.onDeath(death);
     for (const other of this.#nodes.values()) other.up.delete(node.name);
@@ -316,7 +314,8 @@ export class Cluster {
         this.#failed = true;
         this.stop();
       };
-      setTimeout(() => !this.#stopping && this.#startNode(node.name).catch(restartFailed), delay);
+      const again = () => !this.#stopping && this.#nodes.get(node.name) === node; // not restarted by restart() meanwhile
+      setTimeout(() => again() && this.#startNode(node.name).catch(restartFailed), delay);
       return;
     }
     if (failure) {

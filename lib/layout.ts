@@ -6,6 +6,7 @@
 
 import { isIP } from "node:net";
 import { invalid } from "./_invalid.ts";
+import { didYouMean } from "./_suggest.ts";
 import { DEFAULT_CONFIG, resolveConfig, type ZeroMQConfig, type ZeroMQOptions } from "./config.ts";
 
 /** The role of a node (Zeek's `Cluster::NodeType`). */
@@ -81,7 +82,8 @@ export function validateLayout(layout: ClusterLayout): ValidLayout {
     throw invalid(TypeError, "layout: nodes", "an object of nodes by name", nodes);
   }
   for (const key of Object.keys(layout)) {
-    if (key !== "nodes" && key !== "managerIsLogger") throw new TypeError(`Invalid layout: unknown field '${key}'`);
+    if (key !== "nodes" && key !== "managerIsLogger")
+      throw new TypeError(`Invalid layout: unknown field '${key}'${didYouMean(key, ["nodes", "managerIsLogger"])}`);
   }
   if (managerIsLogger !== undefined && typeof managerIsLogger !== "boolean") {
     throw invalid(TypeError, "layout: managerIsLogger", "a boolean", managerIsLogger);
@@ -97,7 +99,8 @@ export function validateLayout(layout: ClusterLayout): ValidLayout {
     }
     if (typeof node !== "object" || node === null) throw invalid(TypeError, at(name), "an object", node);
     for (const field of Object.keys(node)) {
-      if (!NODE_FIELDS.has(field)) throw new TypeError(`Invalid ${at(name)} has unknown field '${field}'`);
+      if (!NODE_FIELDS.has(field))
+        throw new TypeError(`Invalid ${at(name)} has unknown field '${field}'${didYouMean(field, [...NODE_FIELDS])}`);
     }
     const types = NODE_TYPES.join(" | ");
     if (typeof node.type !== "string") throw invalid(TypeError, `${at(name)}.type`, types, node.type);

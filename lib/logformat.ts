@@ -5,8 +5,11 @@
  */
 
 import { formatAddr, formatSubnet, isIPv4, parseAddr, parseSubnet } from "./_addr.ts";
+import { checkerOf } from "./_log-check.ts";
+import type { LogFields } from "./_log-record.ts";
 
 export { decodeBatch, encodeBatch } from "./_log-msgpack.ts";
+export type { LogFields, LogFieldValue, LogRecord, LogRecordOf, LogScalarValue } from "./_log-record.ts";
 export {
   decodeZeekBatch,
   decodeZeekValue,
@@ -43,7 +46,7 @@ export type LogFieldType = LogScalarType | `set[${LogScalarType}]` | `vector[${L
 export type LogFieldSpec = LogFieldType | { type: LogFieldType; optional?: boolean };
 
 /** What {@linkcode defineStream} takes. */
-export interface LogStreamOptions {
+export interface LogStreamOptions<F extends LogFields = LogFields> {
   /** The stream's id: Zeek's `Log::ID` name, e.g. `Conn::LOG`, which a Zeek logger looks up. */
   id: string;
   /** Zeek's writer (`Log::Writer` name); a Zeek logger's filter must use the same. @default {"Log::WRITER_ASCII"} */
@@ -53,7 +56,7 @@ export interface LogStreamOptions {
   /** The path: the file name without extension, e.g. `conn`. */
   path: string;
   /** The fields in log order, by name (dots allowed: `id.orig_h`). */
-  fields: Record<string, LogFieldSpec>;
+  fields: F;
 }
 
 /** One field of a stream. */
@@ -66,8 +69,11 @@ export interface LogField {
   readonly optional: boolean;
 }
 
-/** A defined log stream. */
-export interface LogStream {
+/** Names the type-only member that carries a stream's field declaration (never set at run time). */
+declare const FIELDS: unique symbol;
+
+/** A defined log stream; `F`, its field declaration, types the records `log()` takes ({@linkcode LogRecord}). */
+export interface LogStream<F extends LogFields = LogFields> {
   /** The stream's id. */
   readonly id: string;
   /** Zeek's writer name. */
@@ -78,6 +84,8 @@ export interface LogStream {
   readonly path: string;
   /** The fields, in order. */
   readonly fields: readonly LogField[];
+  /** Type-only: the declaration the stream was defined with. */
+  readonly [FIELDS]?: F;
 }
 
 /**
@@ -182,8 +190,8 @@ const parsedTypes = new Map<string, { container: "set" | "vector" | undefined; s
  * @throws {TypeError} a definition of the wrong shape.
  * @throws {RangeError} an unknown field type, naming the stream and the field.
  */
-export function defineStream(options: LogStreamOptions): LogStream {
-  const { id, path, fields, writer = DEFAULT_WRITER, filter = DEFAULT_FILTER } = options ?? ({} as LogStreamOptions);
+export function defineStream<const F extends LogFields>(options: LogStreamOptions<F>): LogStream<F> {
+  const { id, path, fields, writer = DEFAULT_WRITER, filter = DEFAULT_FILTER } = options ?? ({} as LogStreamOptions<F>);
   if (typeof id !== "string" || id === "")
     throw new TypeError(`Invalid log stream: expected an id string, got ${JSON.stringify(id)}`);
   for (const [name, v] of [
@@ -341,9 +349,12 @@ function describe(v: unknown): string {
  * @throws {TypeError} a missing required field, an unknown field, or a value of the wrong type,
  * naming the stream and the field.
  */
-export function recordValues(stream: LogStream, record: Record<string, unknown>): unknown[] {
+export function recordValues(stream: LogStream, record: Readonly<Record<string, unknown>>): unknown[] {
   if (typeof record !== "object" || record === null)
     throw new TypeError(`Log stream '${stream.id}': expected a record object, got ${describe(record)}`);
+  // A stream from defineStream has a checker compiled for it; this loop checks any other the same way.
+  const compiled = checkerOf(stream);
+  if (compiled !== undefined) return compiled(record);
   let known = 0;
   const fields = stream.fields;
   const values = new Array<unknown>(fields.length);

@@ -11,7 +11,14 @@
 export type { SendResult } from "./_io-thread.ts";
 
 import { within } from "./_deadline.ts";
-import { encodeBatch, type LogBatch, type LogStream, recordValues } from "./logformat.ts";
+import {
+  encodeBatch,
+  type LogBatch,
+  type LogFields,
+  type LogRecord,
+  type LogStream,
+  recordValues,
+} from "./logformat.ts";
 
 export type { LogTransport, LogWriterOptions, LogWriterStats } from "./_logpush-types.ts";
 
@@ -158,7 +165,7 @@ export class LogWriter {
    *
    * @throws {TypeError} a record that does not match the stream, naming the stream and the field; nothing is sent.
    */
-  write(stream: LogStream, record: Record<string, unknown>, path: string = stream.path): boolean {
+  write<F extends LogFields>(stream: LogStream<F>, record: LogRecord<F>, path: string = stream.path): boolean {
     const values = recordValues(stream, record);
     if (this.#closed) {
       // The node is stopping (a handler still ran, or a timer fired): the record cannot go anywhere.

@@ -1,6 +1,7 @@
 /**
  * @module The HTTP side of metrics: a small Hono app serving `/metrics` (and, on the manager,
- * `/services.json` in Prometheus' HTTP service-discovery format), and a server for it on 127.0.0.1.
+ * `/services.json` in Prometheus' HTTP service-discovery format), the health checks `/healthz` and
+ * `/readyz` (for systemd, Kubernetes and load balancers), and a server for it on 127.0.0.1.
  */
 
 import { Hono } from "hono";
@@ -15,17 +16,33 @@ export interface ServiceGroup {
   labels: Record<string, string>;
 }
 
+/** What `/readyz` answers: whether the node can publish now and, when not, why. */
+export interface Readiness {
+  /** Connected and ready to publish: `/readyz` answers 200, else 503. */
+  ready: boolean;
+  /** Where the node is in its life: `starting`, `running`, `stopping` … */
+  state: string;
+  /** Why it is not ready, in words for an operator (what it waits for, where). */
+  reason?: string;
+}
+
 /** What the app serves. */
 export interface MetricsSource {
   /** The exposition text. */
   metrics(): Promise<string> | string;
   /** The service-discovery groups; leave out where `/services.json` should not exist. */
   services?: () => ServiceGroup[];
+  /** More routes, mounted at `/`: a node's dashboard (`/`, and on the manager its stream). */
+  dashboard?: Hono;
+  /** Whether the node is ready, for `/readyz`; leave out for a server that is ready whenever it answers. */
+  readiness?: () => Readiness;
 }
 
 /**
- * The Hono app: `GET /metrics` and, when `source.services` exists, `GET /services.json`; 404 for
- * anything else. Test it without a socket through `app.request("/metrics")`.
+ * The Hono app: `GET /metrics`; when `source.services` exists, `GET /services.json`; `GET /healthz`
+ * (200 while the process answers: a liveness probe) and `GET /readyz` (200 when `source.readiness`
+ * says ready, else 503 with the reason as JSON: a readiness probe); `source.dashboard`'s routes; HEAD
+ * works for each; 404 for anything else. Test it without a socket through `app.request("/metrics")`.
  *
  * @example Requesting /metrics without a socket
  * ```ts
@@ -35,10 +52,30 @@ export interface MetricsSource {
  * const res = await app.request("/metrics");
  * console.log(res.headers.get("content-type")); // "text/plain; version=0.0.4; charset=utf-8"
  * ```
+ *
+ * @example A readiness probe that fails with its reason
+ * ```ts
+ * import { metricsApp } from "./metrics-server.ts";
+ *
+ * const app = metricsApp({
+ *   metrics: () => "",
+ *   readiness: () => ({ ready: false, state: "starting", reason: "waiting for the broker" }),
+ * });
+ * const res = await app.request("/readyz");
+ * console.log(res.status, await res.json()); // 503 { status: "not ready", state: "starting", reason: "waiting for the broker" }
+ * ```
  */
 export function metricsApp(source: MetricsSource): Hono {
   const app = new Hono();
   app.get("/metrics", async (c) => c.body(await source.metrics(), 200, { "Content-Type": CONTENT_TYPE }));
+  // Probes must see the state of now, never a cached answer of a proxy in between.
+  const noStore = { "Cache-Control": "no-store" };
+  app.get("/healthz", (c) => c.json({ status: "alive" }, 200, noStore));
+  app.get("/readyz", (c) => {
+    const { ready, ...rest } = source.readiness?.() ?? { ready: true, state: "running" };
+    return c.json({ status: ready ? "ready" : "not ready", ...rest }, ready ? 200 : 503, noStore);
+  });
+  if (source.dashboard) app.route("/", source.dashboard);
   if (source.services) {
     const services = source.services;
     app.get("/services.json", (c) => c.json(services()));

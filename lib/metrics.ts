@@ -3,7 +3,7 @@
  * Prometheus text exposition format 0.0.4. Values can be kept here or read at scrape time.
  */
 
-export type { MetricsServerOptions, MetricsSource, ServiceGroup } from "./metrics-server.ts";
+export type { MetricsServerOptions, MetricsSource, Readiness, ServiceGroup } from "./metrics-server.ts";
 // zeek-zmq-cluster/metrics: the registry and text format, the Hono app, and a node's metrics.
 export { MetricsServer, metricsApp } from "./metrics-server.ts";
 export type { CoreMetricsLevel, MetricsOptions, NodeMetrics, TelemetryOptions } from "./telemetry.ts";

@@ -18,6 +18,8 @@ export interface NodeStats extends IoCounters, LogWriterStats, LogReceiverStats 
   outgoingEvents: number;
   /** `zeek_cluster_core_incoming_events_total`: events received and decoded. */
   incomingEvents: number;
+  /** Events `publish()`ed once `stop()` had begun (by handlers of events still arriving): dropped. */
+  stoppedDrops: number;
 }
 
 /** A handler of events by name; it receives the event's arguments. */

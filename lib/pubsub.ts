@@ -9,7 +9,7 @@
  * `_event-path.ts` → `decodeEvent` → the handlers (`_handlers.ts`).
  */
 
-import { deadline } from "./_deadline.ts";
+import { within } from "./_deadline.ts";
 import { EventPath } from "./_event-path.ts";
 import { Notice, noticeFrame } from "./_frames.ts";
 import { type EventContext, Handlers } from "./_handlers.ts";
@@ -17,13 +17,14 @@ import { IoThread } from "./_io-thread.ts";
 import { Lifecycle, type NodeState } from "./_lifecycle.ts";
 import { NodeLogging } from "./_node-logging.ts";
 import { type NodeOptions, resolveNodeOptions } from "./_node-options.ts";
+import { notReadyError } from "./_not-ready.ts";
 import { SeenTopics } from "./_subscriptions.ts";
 import type { ZeroMQConfig } from "./config.ts";
 import { Discovery } from "./discovery.ts";
 import { ClusterError } from "./errors.ts";
 import type { EventArgs, EventInput, EventType } from "./events.ts";
 import type { NodeType, ValidLayout } from "./layout.ts";
-import type { LogStream } from "./logformat.ts";
+import type { LogFields, LogRecord, LogStream } from "./logformat.ts";
 import type { LogReceiver } from "./logpull.ts";
 import type { LogWriter } from "./logpush.ts";
 import type { EventHandler, NodeBus, NodeStats, Reporter } from "./node-bus.ts";
@@ -90,6 +91,7 @@ export class ClusterNode implements NodeBus {
   readonly #io: IoThread;
   #broker: Broker | undefined;
   #readySeq = 0;
+  #stoppedDrops = 0;
   #failStart: ((err: ClusterError) => void) | undefined;
 
   /** @param options The node's name and options; see {@linkcode NodeOptions}. */
@@ -109,7 +111,9 @@ export class ClusterNode implements NodeBus {
     this.#handlers = new Handlers((message) => this.report("error", message));
     for (const backendEvent of Object.values(BACKEND_EVENTS)) this.#handlers.declare(backendEvent);
     this.#events = new EventPath(format, this.#handlers, {
-      publish: (topic, payload, length) => this.#io.publish(topic, payload, length, this.#life.live) === "sent",
+      publish: (topic, payload, length, priority) =>
+        this.#io.publish(topic, payload, length, this.#life.live, priority) === "sent",
+      full: () => this.#io.full(),
       telemetry: () => this.metrics.events,
       report: (level, message, key) => this.report(level, message, key),
     });
@@ -134,7 +138,7 @@ export class ClusterNode implements NodeBus {
       layout: this.layout,
       on: (event, handler) => this.on(event, handler),
       raise: (event, args) => this.raise(event, args),
-      publish: (topic, event, args) => this.#events.send(topic, event, args),
+      publish: (topic, event, args) => this.#events.send(topic, event, args, undefined, true),
       subscribe: (prefix) => this.subscribe(prefix),
       hasSubscription: (topic) => this.hasSubscription(topic),
       report: (level, message, key) => this.report(level, message, key),
@@ -251,7 +255,7 @@ export class ClusterNode implements NodeBus {
    * @throws {TypeError} a record that does not match the stream, naming the stream and the field.
    * @throws {ClusterError} `NO_LOG_ENDPOINTS` when this node has no logger to send to.
    */
-  log(stream: LogStream, record: Record<string, unknown>, path?: string): boolean {
+  log<F extends LogFields>(stream: LogStream<F>, record: LogRecord<F>, path?: string): boolean {
     if (!this.logWriter) {
       throw new ClusterError(
         "NO_LOG_ENDPOINTS",
@@ -274,18 +278,12 @@ export class ClusterNode implements NodeBus {
     const echoed = this.#seen.echo(topic);
     // A failed handshake ends the wait at once (a running node only reports it).
     const failed = new Promise<never>((_, reject) => (this.#failStart = reject));
-    const where = `${this.config.connectXpubEndpoint} / ${this.config.connectXsubEndpoint}`;
+    const { connectXpubEndpoint: xsub, connectXsubEndpoint: xpub } = this.config;
     this.subscribe(topic);
     try {
-      await deadline(
-        Promise.race([echoed.promise, failed]),
-        this.#readyTimeout,
-        () =>
-          new ClusterError(
-            "NODE_NOT_READY",
-            `Node '${this.name}' is not ready after ${this.#readyTimeout} ms: the broker (${where}) did not echo its subscription`,
-          ),
-      );
+      // Not ready in time: the error says whether anything listens where the node waited.
+      if (!(await within(Promise.race([echoed.promise, failed]), this.#readyTimeout)))
+        throw await notReadyError(this.name, this.#readyTimeout, xsub, xpub);
     } finally {
       this.#failStart = undefined;
       echoed.cancel();
@@ -343,6 +341,8 @@ export class ClusterNode implements NodeBus {
    * checked and encoded with their Zeek types. Returns `false` when the event had to wait in the local
    * queue because the I/O thread is behind: under BLOCK, `await node.drain()` before publishing more;
    * under DROP, events beyond `xpubSndhwm` queued locally are dropped and counted in `xpubDrops`.
+   * Once `stop()` has begun (a handler of an event still arriving) it drops the event, counts it in
+   * `stoppedDrops` and warns once, also `false`.
    *
    * @throws {TypeError} a topic or name that is not a string, args that do not fit, or a value the format cannot carry; nothing is sent.
    */
@@ -356,10 +356,10 @@ export class ClusterNode implements NodeBus {
   ): boolean {
     const state = this.#life.state;
     if (state === "stopping" || state === "stopped") {
-      throw new ClusterError(
-        "NODE_STOPPED",
-        `Cannot publish '${typeof event === "string" ? event : event?.name}': node '${this.name}' is ${state}`,
-      );
+      // A handler of an event that arrived while the node stops: dropped and counted, one line, no stack.
+      const what = `'${typeof event === "string" ? event : event?.name}' published while node '${this.name}' is ${state}`;
+      this.report("warning", `dropped ${what} (counted in stoppedDrops)`, "publish-stopped");
+      return (this.#stoppedDrops++, false);
     }
     // The features publish through the bus, which skips this check: the backend's own events go out while stopping.
     return this.#events.send(topic, event, args, metadata);
@@ -379,6 +379,7 @@ export class ClusterNode implements NodeBus {
       msgErrors: io.msgErrors + this.#events.msgErrors,
       outgoingEvents: this.#events.outgoing,
       incomingEvents: this.#events.incoming,
+      stoppedDrops: this.#stoppedDrops,
     };
   }
 

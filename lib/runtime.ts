@@ -4,9 +4,10 @@
  * file; `CLUSTER_LOG_DIR` and `CLUSTER_METRICS_PORT` may override where logs go and metrics are
  * served); `runNode()` reads them and returns a started node with its log writer and metrics server
  * (on the node's layout ip, so that it can be scraped from other hosts), stops it on SIGTERM or
- * SIGINT, and reports to the launcher over IPC.
+ * SIGINT, and reports to the launcher over IPC (started, the peers it sees, and its stats each second).
  */
 
+import { type StatsReport, statsReport } from "./_node-status.ts";
 import { type ClusterFile, loadClusterFile, type ValidClusterFile, validateClusterFile } from "./cluster-file.ts";
 import { ClusterError } from "./errors.ts";
 import { ClusterNode, type NodeOptions } from "./pubsub.ts";
@@ -22,7 +23,9 @@ export type NodeReport =
       logEndpoint?: string;
       metricsUrl?: string;
     }
-  | { type: "peers"; name: string; up: string[] };
+  | { type: "peers"; name: string; up: string[] }
+  | { type: "failed"; name: string; message: string; code?: string }
+  | StatsReport;
 
 /** Options of {@linkcode runNode}: anything a {@linkcode ClusterNode} takes, all optional. */
 export interface RunNodeOptions extends Partial<NodeOptions> {
@@ -103,7 +106,16 @@ export async function runNode(
   };
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
-  await node.start();
+  try {
+    await node.start();
+  } catch (err: unknown) {
+    if (!process.send) throw err;
+    // Under a launcher, why the node could not start (a port in use …) becomes one line of the
+    // launcher's error, not a stack trace in the node's output.
+    const { message, code } = err as Error & { code?: string };
+    report({ type: "failed", name, message, ...(typeof code === "string" ? { code } : {}) });
+    process.exit(1);
+  }
   report({
     type: "started",
     name,
@@ -113,5 +125,9 @@ export async function runNode(
     ...(node.metrics.url ? { metricsUrl: node.metrics.url } : {}),
   });
   peers();
+  // About once a second, what `cluster status` shows: event totals, drops, RSS. Not while stopping.
+  const stats = setInterval(() => node.state === "running" && report(statsReport(name, node.stats())), 1000);
+  stats.unref();
+  node.on(EVENTS.zeekDone, () => clearInterval(stats));
   return node;
 }

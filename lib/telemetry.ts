@@ -6,9 +6,17 @@
  */
 
 import { brokerMetrics } from "./_broker-metrics.ts";
+import { ClusterDashboard } from "./_dashboard.ts";
 import { processMetrics } from "./_process-metrics.ts";
+import { NodeReadiness } from "./_readiness.ts";
 import { type Counter, type Histogram, MESSAGE_SIZE_BOUNDS, Registry } from "./metrics.ts";
-import { MetricsServer, type MetricsServerOptions, metricsApp, type ServiceGroup } from "./metrics-server.ts";
+import {
+  MetricsServer,
+  type MetricsServerOptions,
+  metricsApp,
+  type Readiness,
+  type ServiceGroup,
+} from "./metrics-server.ts";
 import type { NodeBus, NodeFeature, NodeStats } from "./node-bus.ts";
 import type { BrokerCounters, ProxyStatistics } from "./proxy.ts";
 import { EVENTS } from "./topics.ts";
@@ -216,10 +224,13 @@ const DISCONNECT_SOCKETS = [
 export class NodeMetrics implements NodeFeature {
   readonly registry: Registry = new Registry();
   readonly events: EventTelemetry;
+  /** The live dashboard at `/`: announcements to the manager, and on the manager the cluster's view. */
+  readonly dashboard: ClusterDashboard;
   readonly #node: NodeBus;
   readonly #sources: MetricsSources;
   readonly #server: MetricsServerOptions | undefined;
   readonly #targets = new Map<string, string>();
+  readonly #readiness: NodeReadiness;
   #running: MetricsServer | undefined;
   #proxy: ProxyStatistics | undefined;
 
@@ -228,6 +239,8 @@ export class NodeMetrics implements NodeFeature {
     this.#node = node;
     this.#sources = sources;
     this.#server = serve;
+    this.dashboard = new ClusterDashboard(node, { ...sources, target: () => this.target });
+    this.#readiness = new NodeReadiness(node, () => sources.stats());
     // Announcements go to a topic only a manager of this library subscribes to: a Zeek manager never
     // sees an event it has no handler for (it would report each one as an error).
     const announceTopic = `${node.config.internalTopicPrefix}metrics-endpoints.`;
@@ -323,18 +336,30 @@ export class NodeMetrics implements NodeFeature {
 
   /** Starts the HTTP server, if the node has one. */
   start(): void {
+    this.dashboard.start(); // also without a server of its own: the node announces to the manager
     if (!this.#server || this.#running) return;
     const services = this.#node.type === "manager" ? () => this.services() : undefined;
     this.#running = MetricsServer.start(
-      metricsApp({ metrics: () => this.render(), ...(services ? { services } : {}) }),
+      metricsApp({
+        metrics: () => this.render(),
+        readiness: () => this.readiness(),
+        dashboard: this.dashboard.app,
+        ...(services ? { services } : {}),
+      }),
       this.#server,
     );
   }
 
   /** Stops the HTTP server gracefully. */
   async stop(): Promise<void> {
+    this.dashboard.stop(); // its streams end first, or the server would wait for them
     await this.#running?.stop();
     this.#running = undefined;
+  }
+
+  /** What `/readyz` answers: started, and connected to the broker now. */
+  readiness(): Readiness {
+    return this.#readiness.now();
   }
 
   /** The server's base URL while it runs. */

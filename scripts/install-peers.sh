@@ -4,7 +4,8 @@
 # whatever needs them is skipped (and says so too).
 #   test:  python3-zmq and python3-msgpack (pyzmq on Debian's own libzmq5) as interop peers,
 #          prometheus for `promtool check metrics`, and iproute2 (`ip`, `tc`) and nftables (`nft`)
-#          for the multi-host test in network namespaces. Runs before `npm test`.
+#          for the multi-host test in network namespaces, and chromium, the headless browser the
+#          dashboard test drives. Runs before `npm test`.
 #   bench: gcc and libzmq3-dev, to build bench/peers/c/zmqbench.c, the C ceiling. Runs before
 #          `bun run bench`; without them the C baseline is skipped with a note.
 set -u
@@ -16,6 +17,7 @@ case "$what" in
     command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
     command -v ip >/dev/null 2>&1 && command -v tc >/dev/null 2>&1 || packages+=(iproute2)
     command -v nft >/dev/null 2>&1 || packages+=(nftables)
+    command -v chromium >/dev/null 2>&1 || packages+=(chromium)
     consequence="tests that need them will be skipped" ;;
   bench)
     command -v gcc >/dev/null 2>&1 || packages+=(gcc libc6-dev)

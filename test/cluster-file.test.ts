@@ -107,6 +107,8 @@ describe("cluster files", () => {
     const dir = mkdtempSync(join(tmpdir(), "cluster-file-"));
     writeFileSync(join(dir, "bad.json"), "{ nodes: ");
     expect(loadClusterFile(join(dir, "missing.json"))).rejects.toThrow(/missing\.json' does not exist/);
-    expect(loadClusterFile(join(dir, "bad.json"))).rejects.toThrow(/bad\.json' is not valid JSON/);
+    expect(loadClusterFile(join(dir, "bad.json"))).rejects.toThrow(
+      /bad\.json:1:3: not valid JSON: expected a property name in double quotes, got 'n'$/,
+    );
   });
 });

@@ -26,6 +26,10 @@ const SEED_DEFAULTS: Record<string, string | number | boolean | readonly string[
   xpub_sndbuf: -1,
   xsub_rcvhwm: 1000,
   xsub_rcvbuf: -1,
+  listen_xsub_rcvhwm: 1000, // not Zeek's
+  listen_xsub_rcvbuf: -1, // not Zeek's
+  listen_xpub_sndhwm: 1000, // not Zeek's
+  listen_xpub_sndbuf: -1, // not Zeek's
   log_immediate: false,
   log_sndhwm: 1000,
   log_rcvhwm: 1000,

@@ -87,7 +87,9 @@ describe("records are checked against the schema", () => {
       { send: (records) => (sent.push(records), "sent"), drain: async () => {}, report: () => {} },
       { acknowledge: false },
     );
+    // @ts-expect-error: a wrong type is a compile error as well (test/typed-log.test.ts)
     expect(() => writer.write(CONN, { ...OK, uid: 5 })).toThrow(/field 'uid' expects a string/);
+    // @ts-expect-error: so is a field the stream does not have
     expect(() => writer.write(CONN, { ...OK, extra: true })).toThrow(/has no field 'extra'/);
     await writer.flush();
     expect(sent).toEqual([]);
