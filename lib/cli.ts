@@ -8,13 +8,14 @@
 import { CommanderError } from "commander";
 import { register as broker } from "./_cli-broker.ts";
 import { register as check } from "./_cli-check.ts";
+import { register as completion } from "./_cli-completion.ts";
 import { register as control } from "./_cli-control.ts";
 import { createCli, type Register, usageAfterErrors } from "./_cli-program.ts";
 import { register as subpub } from "./_cli-subpub.ts";
 import { register as up } from "./_cli-up.ts";
 
 /** Every command module, in the order `--help` lists their commands. */
-const COMMANDS: Register[] = [up, check, control, broker, subpub];
+const COMMANDS: Register[] = [up, check, control, broker, subpub, completion];
 
 async function main(argv: string[]): Promise<number> {
   const cli = createCli();

@@ -40,14 +40,18 @@ let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 50);
 const stopRequested = Promise.withResolvers<void>();
 const goRequested = Promise.withResolvers<void>();
+/** `mark`: the measured run starts now (counters read before it are left out of the result). */
+const markRequested = Promise.withResolvers<void>();
 process.on("SIGTERM", () => stopRequested.resolve());
 (async () => {
   for await (const chunk of Bun.stdin.stream()) {
     const text = new TextDecoder().decode(chunk);
     if (text.includes("go")) goRequested.resolve();
+    if (text.includes("mark")) markRequested.resolve();
     if (text.includes("stop")) stopRequested.resolve();
   }
   goRequested.resolve();
+  markRequested.resolve();
   stopRequested.resolve(); // stdin closed: the controller is gone
 })();
 
@@ -90,6 +94,8 @@ async function pub(): Promise<void> {
     if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
   }
   if (spec.warmup) await Bun.sleep(spec.settleMs ?? 1000); // let the subscriber finish the warm-up and collect its garbage
+  // Under DROP the warm-up may drop (it runs the drop path's code too): only the measured run counts.
+  const base = n.stats();
   say("armed");
   await goRequested.promise;
   const lag = lagProbe(); // while publishing
@@ -125,8 +131,8 @@ async function pub(): Promise<void> {
     startUs,
     endUs,
     drainWaits: waits,
-    xpubDrops: s.xpubDrops,
-    xpubBlocks: s.xpubBlocks,
+    xpubDrops: s.xpubDrops - base.xpubDrops,
+    xpubBlocks: s.xpubBlocks - base.xpubBlocks,
     maxLagMs,
     lagP99Ms,
     peakRssBytes: peakRss,
@@ -134,7 +140,7 @@ async function pub(): Promise<void> {
   await stopRequested.promise;
   // Drops can still happen after the result (the worker empties its queue): report the final count.
   const f = n.stats();
-  say("final", { xpubDrops: f.xpubDrops, xpubBlocks: f.xpubBlocks });
+  say("final", { xpubDrops: f.xpubDrops - base.xpubDrops, xpubBlocks: f.xpubBlocks - base.xpubBlocks });
   await n.stop();
 }
 
@@ -161,9 +167,11 @@ async function sub(): Promise<void> {
   n.subscribe("bench.");
   await n.start();
   say("ready");
+  let warmDrops = 0; // onloop drops of the warm-up, read when the controller marks the measured run
+  void markRequested.promise.then(() => (warmDrops = n.stats().onloopDrops));
   const progress = setInterval(() => {
     const s = n.stats();
-    say("progress", { received, onloopDrops: s.onloopDrops });
+    say("progress", { received, onloopDrops: s.onloopDrops - warmDrops });
   }, 100);
   await stopRequested.promise;
   clearInterval(progress);
@@ -173,7 +181,7 @@ async function sub(): Promise<void> {
     received,
     firstUs,
     lastUs,
-    onloopDrops: s.onloopDrops,
+    onloopDrops: s.onloopDrops - warmDrops,
     msgErrors: s.msgErrors,
     p50Us: percentile(sample, 0.5),
     p99Us: percentile(sample, 0.99),
