@@ -116,9 +116,16 @@ describe.skipIf(!CHROMIUM)("the dashboard in Chromium", () => {
       await page.goto(managerUrl);
       await allUp(page);
       // Rates need two announcements; every node sends and receives something.
+      // A node's rates show once the manager has two of its announcements (a dash before that).
       await page.waitForFunction(
-        () => Number(document.querySelector('tr[data-node="logger"] td[data-k=logReceived]')?.textContent) > 0,
-        undefined,
+        (names) => {
+          const value = (n: string, k: string) =>
+            Number(document.querySelector(`tr[data-node="${n}"] td[data-k=${k}]`)?.textContent);
+          return (
+            value("logger", "logReceived") > 0 && names.every((n) => value(n, "eventsOut") + value(n, "eventsIn") > 0)
+          );
+        },
+        NAMES,
         { timeout: 10_000 },
       );
       const rows = Object.fromEntries(await Promise.all(NAMES.map(async (n) => [n, (await row(page, n))!])));
