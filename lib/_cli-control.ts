@@ -11,6 +11,7 @@ import { Option } from "commander";
 import { type Cli, exits, positive } from "./_cli-program.ts";
 import { top } from "./_cli-top.ts";
 import { type ClusterStatus, type Control, NoLauncherError, openControl, request } from "./_control.ts";
+import { COMPILED } from "./_node-command.ts";
 import {
   clusterFileOf,
   defaultRunDir,
@@ -77,8 +78,7 @@ function target(file: string | undefined, o: { runDir?: string }): RunDir {
 
 /** How the command line is run again, in the background: this script (or the compiled executable) with `args`. */
 function self(args: string[]): string[] {
-  const compiled = import.meta.path.startsWith("/$bunfs/") || import.meta.path.startsWith("B:\\~BUN");
-  return compiled
+  return COMPILED
     ? [process.execPath, ...args]
     : [process.execPath, new URL("./cli.ts", import.meta.url).pathname, ...args];
 }

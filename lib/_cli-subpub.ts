@@ -13,6 +13,7 @@ import { hostname } from "node:os";
 import { Option } from "commander";
 import { type Cli, exits, positive } from "./_cli-program.ts";
 import { stopSignals } from "./_cli-signals.ts";
+import { probeEndpoint } from "./_not-ready.ts";
 import { Context, DONTWAIT, POLLIN, Poller, type Socket, SocketOption } from "./_zmq.ts";
 import { loadClusterFile } from "./cluster-file.ts";
 import { isEndpoint, resolveConfig } from "./config.ts";
@@ -244,22 +245,6 @@ function parseJsonArray(what: string, text: string): unknown[] {
   return value;
 }
 
-/** Whether something accepts TCP connections at a tcp:// endpoint (undefined for other transports). */
-async function listening(endpoint: string): Promise<boolean | undefined> {
-  const m = /^tcp:\/\/\[?([^\]]*?)\]?:(\d+)$/.exec(endpoint);
-  if (!m) return undefined;
-  const { promise, resolve } = Promise.withResolvers<boolean>();
-  const timer = setTimeout(() => resolve(false), 1000);
-  Bun.connect({
-    hostname: m[1]!,
-    port: Number(m[2]),
-    socket: { open: (s) => (s.end(), resolve(true)), error: () => resolve(false), data() {} },
-  }).catch(() => resolve(false));
-  const up = await promise;
-  clearTimeout(timer);
-  return up;
-}
-
 /**
  * `pub <topic> <event> <args>`: sends one event once a subscription covering `topic` has reached the
  * broker (XSUB passes every subscription on to publishers). Returns 0 once sent, 1 when nobody
@@ -300,7 +285,8 @@ export async function pub(options: PubOptions): Promise<number> {
       }
     }
     if (!covered) {
-      const up = await listening(xsub);
+      // Over TCP only: an ipc path that exists says little about a broker.
+      const up = xsub.startsWith("tcp://") ? (await probeEndpoint(xsub, 1000)).listening : undefined;
       const where =
         up === undefined ? "" : up ? " (the broker is there)" : " (nothing listens there: is the broker running?)";
       note(

@@ -26,17 +26,19 @@ interface UpOptions extends ControlOptions {
 }
 
 function summarize(cluster: Cluster, logDir: string): Timer {
-  // From the nodes' own stats reports to the launcher (about once a second): no metrics are scraped.
-  const sum = (pick: (n: NodeStatus) => number | null) => cluster.status().reduce((t, n) => t + (pick(n) ?? 0), 0);
   const manager = [...cluster.nodes.values()].find((n) => n.type === "manager");
   console.log(`cluster: logs in ${logDir}`);
-  if (manager?.metricsUrl)
+  if (manager?.metricsUrl) {
     console.log(
       `cluster: metrics at ${new URL("/metrics", manager.metricsUrl)} (every node: ${new URL("/services.json", manager.metricsUrl)})`,
     );
-  if (manager?.metricsUrl) console.log(`cluster: dashboard at ${manager.metricsUrl} (live, in a browser)`);
+    console.log(`cluster: dashboard at ${manager.metricsUrl} (live, in a browser)`);
+  }
   return setInterval(() => {
-    const up = cluster.status().filter((n) => n.state === "up").length;
+    // From the nodes' own stats reports to the launcher (about once a second): no metrics are scraped.
+    const nodes = cluster.status();
+    const sum = (pick: (n: NodeStatus) => number | null) => nodes.reduce((t, n) => t + (pick(n) ?? 0), 0);
+    const up = nodes.filter((n) => n.state === "up").length;
     console.log(
       `cluster: ${up}/${cluster.nodes.size} nodes up · ${sum((n) => n.eventsInPerSec)} events/s · ${sum((n) => n.logRecords)} log records written · ${sum((n) => n.drops)} drops`,
     );

@@ -43,7 +43,10 @@ export type Sample = Partial<Record<(typeof SAMPLE_KEYS)[number], number>> & { a
 
 /** The counters that mean loss: anything non-zero is highlighted. */
 export const LOSS_KEYS = ["xpubDrops", "onloopDrops", "msgErrors", "logDropped", "logLost", "logFailed"] as const;
-/** The counters summed into the cluster's drops (as the terminal summary sums them, plus the broker's). */
+/**
+ * The counters summed into the cluster's drops: the terminal summary's (XPUB, onloop, log records
+ * dropped and lost) and also failed log records and the broker's overflows.
+ */
 const DROP_KEYS = ["xpubDrops", "onloopDrops", "logDropped", "logLost", "logFailed", "brokerOverflows"] as const;
 const RATE_KEYS = ["eventsOut", "eventsIn", "logWritten", "logReceived", "brokerIn", "brokerOut"] as const;
 const TOTAL_KEYS = [...LOSS_KEYS, "xpubBlocks", "logBlocks", "disconnects", "brokerOverflows", "brokerDisconnects"];

@@ -12,26 +12,38 @@ import { ClusterError } from "./errors.ts";
 /** How long a connection attempt may take before the endpoint counts as not answering. */
 const PROBE_MS = 500;
 
-/** Whether anything accepts connections at `endpoint`, in words. */
-export function probeEndpoint(endpoint: string): Promise<string> {
+/** What trying to connect to an endpoint found. */
+export interface Probe {
+  /** Whether something accepts connections there; undefined where it was not tried. */
+  listening: boolean | undefined;
+  /** The same in words, e.g. "nothing listens there (connection refused)". */
+  words: string;
+}
+
+/** Whether anything accepts connections at `endpoint`, trying for at most `timeoutMs`. */
+export function probeEndpoint(endpoint: string, timeoutMs: number = PROBE_MS): Promise<Probe> {
   if (endpoint.startsWith("ipc://")) {
-    const path = endpoint.slice("ipc://".length);
-    return Promise.resolve(existsSync(path) ? "its socket file exists" : "nothing listens there (no socket file)");
+    const listening = existsSync(endpoint.slice("ipc://".length));
+    return Promise.resolve({
+      listening,
+      words: listening ? "its socket file exists" : "nothing listens there (no socket file)",
+    });
   }
   // tcp://[source;]host:port, the host maybe an IPv6 address in brackets.
   const m = /^tcp:\/\/(?:[^;]*;)?\[?([^\]]*?)\]?:(\d+)$/.exec(endpoint);
-  if (!m) return Promise.resolve("not probed");
+  if (!m) return Promise.resolve({ listening: undefined, words: "not probed" });
   const host = m[1] === "*" ? "127.0.0.1" : m[1]!;
   return new Promise((resolve) => {
-    const socket = createConnection({ host, port: Number(m[2]), timeout: PROBE_MS });
-    const done = (what: string) => {
+    const socket = createConnection({ host, port: Number(m[2]), timeout: timeoutMs });
+    const done = (listening: boolean, words: string) => {
       socket.destroy();
-      resolve(what);
+      resolve({ listening, words });
     };
-    socket.once("connect", () => done("something listens there"));
-    socket.once("timeout", () => done(`no answer within ${PROBE_MS} ms (a firewall, or the host is down)`));
+    socket.once("connect", () => done(true, "something listens there"));
+    socket.once("timeout", () => done(false, `no answer within ${timeoutMs} ms (a firewall, or the host is down)`));
     socket.once("error", (err: Error & { code?: string }) =>
       done(
+        false,
         err.code === "ECONNREFUSED"
           ? "nothing listens there (connection refused)"
           : `cannot connect (${err.code ?? err.message})`,
@@ -55,9 +67,9 @@ export function probeEndpoint(endpoint: string): Promise<string> {
  */
 export async function notReadyError(name: string, ms: number, xsub: string, xpub: string): Promise<ClusterError> {
   const endpoints = xsub === xpub ? [xsub] : [xsub, xpub];
-  const found = await Promise.all(endpoints.map(probeEndpoint));
-  const where = endpoints.map((ep, i) => `${ep}: ${found[i]}`).join("; ");
-  const listening = found.some((f) => f.startsWith("something") || f.startsWith("its socket"));
+  const found = await Promise.all(endpoints.map((ep) => probeEndpoint(ep)));
+  const where = endpoints.map((ep, i) => `${ep}: ${found[i]!.words}`).join("; ");
+  const listening = found.some((f) => f.listening === true);
   const fix = listening
     ? "Something is there but did not answer as this node's broker: another program on that port, or CURVE keys that do not match the broker's?"
     : "Start the node that runs the broker (the manager) first, or point connectXpubEndpoint / connectXsubEndpoint at its listen endpoints.";
