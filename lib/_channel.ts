@@ -4,7 +4,7 @@
  * The byte layouts they exchange on the inproc PAIRs and in batches are in `_frames.ts`. Not public.
  */
 
-import type { ContextHandle } from "./_zmq.ts";
+import type { ContextHandle, SocketHandle } from "./_zmq.ts";
 import type { ZeroMQConfig } from "./config.ts";
 
 /**
@@ -23,9 +23,20 @@ export const LOG_PAIR_HWM = 1000;
  * `drain` once it has read from it. `LogDepth` and `LogWantDrain`: the same for log batches.
  * `XpubFull`: 1 while the worker holds an event the XPUB did not take under DROP; main then drops new
  * events before encoding them, which makes a drop cost a load instead of an encode.
+ * `XpubLock`: whose turn it is on the XPUB, which both threads use (see {@linkcode tryLockXpub}).
+ * `BatchesDone`: publish batches the worker has finished (sent, or dropped), mod 2^32; main compares
+ * it with the batches it handed over to know that nothing it published waits in the worker.
  */
-export const Slot = { OnloopDepth: 0, WantDrain: 1, LogDepth: 2, LogWantDrain: 3, XpubFull: 4 } as const;
-const INT_SLOTS = 6; // even: the 64-bit counters after the slots must be 8-byte aligned
+export const Slot = {
+  OnloopDepth: 0,
+  WantDrain: 1,
+  LogDepth: 2,
+  LogWantDrain: 3,
+  XpubFull: 4,
+  XpubLock: 5,
+  BatchesDone: 6,
+} as const;
+const INT_SLOTS = 8; // even: the 64-bit counters after the slots must be 8-byte aligned
 
 /** 64-bit counters of the shared state, written by the worker. */
 export const Counter = {
@@ -60,6 +71,30 @@ export function createSharedState(
   buffer: SharedArrayBuffer = new SharedArrayBuffer(INT_SLOTS * 4 + COUNTERS * 8),
 ): SharedState {
   return { ints: new Int32Array(buffer, 0, INT_SLOTS), counters: new BigInt64Array(buffer, INT_SLOTS * 4, COUNTERS) };
+}
+
+// The XPUB lock, a futex-style mutex: 0 free, 1 held, 2 held with the worker waiting. Main only ever
+// tries (it never waits on the worker); the worker waits. libzmq allows a socket to move between
+// threads given a full memory barrier, which the Atomics operations are.
+
+/** Main: takes the XPUB if it is free; `false` if the worker has it. */
+export function tryLockXpub(state: SharedState): boolean {
+  return Atomics.compareExchange(state.ints, Slot.XpubLock, 0, 1) === 0;
+}
+
+/** Worker: takes the XPUB, waiting for main to finish with it (main holds it for one send at most). */
+export function lockXpub(state: SharedState): void {
+  const ints = state.ints;
+  let c = Atomics.compareExchange(ints, Slot.XpubLock, 0, 1);
+  while (c !== 0) {
+    if (c === 2 || Atomics.compareExchange(ints, Slot.XpubLock, 1, 2) !== 0) Atomics.wait(ints, Slot.XpubLock, 2, 5);
+    c = Atomics.compareExchange(ints, Slot.XpubLock, 0, 2);
+  }
+}
+
+/** Either side: gives the XPUB back, waking the worker if it waits. */
+export function unlockXpub(state: SharedState): void {
+  if (Atomics.exchange(state.ints, Slot.XpubLock, 0) === 2) Atomics.notify(state.ints, Slot.XpubLock, 1);
 }
 
 /** Adds to a counter (worker side). */
@@ -157,7 +192,7 @@ export type SendResult = "sent" | "queued" | "dropped";
 
 /** What the worker posts to main. `terminated`: its sockets are closed and the context is terminated. */
 export type IoWorkerEvent =
-  | { type: "ready"; logListen: string }
+  | { type: "ready"; logListen: string; xpub: SocketHandle }
   | { type: "batch"; buffer: ArrayBuffer; events: number; logs: number }
   | { type: "drain" }
   | { type: "log-drain" }

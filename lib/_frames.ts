@@ -77,6 +77,8 @@ export const Control = {
   ClosePull: 2,
   /** Frames `[tag, topic, payload]`: one of the backend's own events, sent ahead of the data PAIR's. */
   Publish: 3,
+  /** Main's sends on the XPUB may have taken its ZMQ_FD's signal while subscriptions wait: read them. */
+  XpubCheck: 4,
 } as const;
 
 /** The first byte of a publish batch on the data PAIR. */

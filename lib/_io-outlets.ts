@@ -162,10 +162,10 @@ export class PublishOutlet {
     if (!msg.receive(this.source, DONTWAIT)) return "none";
     if (msg.more) {
       while (msg.more && msg.receive(this.source, DONTWAIT));
-      return this.#malformed("a multipart message");
+      return this.#finished(this.#malformed("a multipart message"));
     }
     this.#load();
-    if (this.#bytes[0] !== PUBLISH_BATCH) return this.#malformed("not a batch");
+    if (this.#bytes[0] !== PUBLISH_BATCH) return this.#finished(this.#malformed("not a batch"));
     this.#pos = 1;
     return this.#sendAll(DONTWAIT);
   }
@@ -270,6 +270,12 @@ export class PublishOutlet {
       flags = DONTWAIT;
     }
     this.#setBlocked(false);
+    return this.#finished(sent);
+  }
+
+  /** Counts a batch from the PAIR as done (main sends on the XPUB itself once all are); passes `sent` on. */
+  #finished(sent: number): number {
+    Atomics.add(this.state.ints, Slot.BatchesDone, 1);
     return sent;
   }
 

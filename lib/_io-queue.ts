@@ -18,6 +18,8 @@ export class PairQueue {
   readonly pending: { frames: Uint8Array[]; weight: number; sent: (() => unknown) | undefined }[] = [];
   /** The sum of the weights of what waits. */
   waiting = 0;
+  /** Messages the PAIR took, mod 2^32 as an Int32 (compared with the worker's `Slot.BatchesDone`). */
+  handed = 0;
   #drained: (() => void)[] = [];
 
   constructor(
@@ -38,13 +40,18 @@ export class PairQueue {
 
   #trySend(frames: readonly Uint8Array[]): boolean {
     const socket = this.socket!;
-    if (socket.send(frames, DONTWAIT)) return true;
+    if (socket.send(frames, DONTWAIT)) return this.#took();
     // Full: ask for a wake-up, then try again, so that a worker emptying the PAIR meanwhile sees the flag.
     Atomics.store(this.state.ints, this.wantDrain, 1);
     // zmq_send processes the worker's "room again" notices at most once a millisecond; reading
     // ZMQ_EVENTS processes them now. Without this a stale EAGAIN could wait for a wake-up forever.
     socket.events();
-    return socket.send(frames, DONTWAIT);
+    return socket.send(frames, DONTWAIT) && this.#took();
+  }
+
+  #took(): true {
+    this.handed = (this.handed + 1) | 0;
+    return true;
   }
 
   /** Hands over what waits as far as the PAIR takes it; `true` once nothing waits. */
@@ -92,6 +99,18 @@ export class Publishes {
 
   constructor(state: SharedState) {
     this.queue = new PairQueue(state, Slot.WantDrain);
+  }
+
+  /**
+   * Whether nothing published waits, here or in the worker (every batch handed over is done): a new
+   * event may then go out on the XPUB from main without overtaking one.
+   */
+  get idle(): boolean {
+    return (
+      this.queue.pending.length === 0 &&
+      this.#batch.events === 0 &&
+      Atomics.load(this.queue.state.ints, Slot.BatchesDone) === this.queue.handed
+    );
   }
 
   /** Events waiting here (in the open batch or in batches the PAIR did not take). */

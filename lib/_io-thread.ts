@@ -21,9 +21,10 @@ import {
 } from "./_channel.ts";
 import { within } from "./_deadline.ts";
 import { BatchCursor, Control, Kind, logHeader, Notice, readLogHeader } from "./_frames.ts";
+import { DirectXpub } from "./_io-direct.ts";
 import { PairQueue, Publishes } from "./_io-queue.ts";
 import { ZapHandler } from "./_zap.ts";
-import { Context, DONTWAIT, type Socket, SocketOption } from "./_zmq.ts";
+import { Context, DONTWAIT, Socket, type SocketHandle, SocketOption } from "./_zmq.ts";
 import type { ZeroMQConfig } from "./config.ts";
 import { ClusterError } from "./errors.ts";
 
@@ -66,6 +67,9 @@ export class IoThread {
   #ctx: Context | undefined;
   #worker: Worker | undefined;
   #control: Socket | undefined;
+  /** Main's own sends on the XPUB (`_io-direct.ts`), from start until stop. */
+  #direct: DirectXpub | undefined;
+  #xpubHandle: SocketHandle | undefined;
   #zap: ZapHandler | undefined;
   /** Batches received and not yet processed in full; the first is being processed. */
   readonly #batches: BatchCursor[] = [];
@@ -86,6 +90,11 @@ export class IoThread {
   /** Whether {@linkcode start} has created the sockets. */
   get started(): boolean {
     return this.#control !== undefined;
+  }
+
+  /** Events main sent on the XPUB itself (`_io-direct.ts`) rather than through the worker. */
+  get directSends(): number {
+    return this.#direct?.sent ?? 0;
   }
 
   /** The endpoint the PULL socket bound (wildcard port resolved), or empty. */
@@ -153,12 +162,23 @@ export class IoThread {
       throw err;
     }
     [this.#events.queue.socket, this.#logs.socket, this.#control] = [data, logs, control];
+    if (this.#xpubHandle !== undefined) {
+      const id = encoder.encode(this.#nodeId);
+      this.#direct = new DirectXpub(
+        Socket.borrow(this.#xpubHandle, "XPUB"),
+        control,
+        this.#state,
+        id,
+        encoder.encode(format),
+      );
+    }
   }
 
   #onWorker(event: IoWorkerEvent, ready: PromiseWithResolvers<void>): void {
     switch (event.type) {
       case "ready":
         this.#logListen = event.logListen;
+        this.#xpubHandle = event.xpub;
         return ready.resolve();
       case "failed":
         ready.reject(new ClusterError("IO_THREAD_FAILED", event.message));
@@ -244,6 +264,8 @@ export class IoThread {
     }
     // The backend's own events skip the data queue: the control PAIR never waits, and the worker
     // sends them ahead of the data batches (libzmq copies the frames).
+    // While nothing published earlier waits, main sends on the XPUB itself (`_io-direct.ts`).
+    if (now && this.#direct && this.#events.idle && this.#direct.trySend(bytes, payload, length)) return "sent";
     if (priority && now && this.#control?.send([PRIORITY_TAG, bytes, payload.subarray(0, length)], DONTWAIT)) {
       return "sent";
     }
@@ -333,6 +355,9 @@ export class IoThread {
   async stop(graceMs: number): Promise<void> {
     const [worker, ctx, control] = [this.#worker, this.#ctx, this.#control];
     if (!worker || !ctx || !control) return;
+    // From here on only the worker uses the XPUB (what waits here goes through it).
+    this.#direct?.close();
+    this.#direct = undefined;
     if (!(await within(this.#events.drain(), graceMs))) {
       const lost = this.#events.discard();
       this.#handlers.report(`dropped ${lost} queued publishes at shutdown`);

@@ -13,12 +13,32 @@
  *   batches always, the worker stops reading instead, so nothing is lost and memory stays bounded.
  */
 
-import { bump, Counter, createSharedState, type IoWorkerEvent, type IoWorkerStart, Slot } from "./_channel.ts";
+import {
+  bump,
+  Counter,
+  createSharedState,
+  type IoWorkerEvent,
+  type IoWorkerStart,
+  lockXpub,
+  Slot,
+  unlockXpub,
+} from "./_channel.ts";
 import { BatchWriter, Control, EventFrame, Kind, LogFrame, MESSAGE_FRAMES, Notice } from "./_frames.ts";
 import { SocketMonitors } from "./_io-monitors.ts";
 import { LogOutlet, PublishOutlet } from "./_io-outlets.ts";
 import { openSockets, type WorkerSockets } from "./_io-sockets.ts";
-import { Context, DONTWAIT, ETERM, Message, NativeBuffer, POLLIN, Poller, type Socket, ZmqError } from "./_zmq.ts";
+import {
+  Context,
+  DONTWAIT,
+  ETERM,
+  Message,
+  NativeBuffer,
+  POLLIN,
+  Poller,
+  type Socket,
+  SocketOption,
+  ZmqError,
+} from "./_zmq.ts";
 
 declare const self: Worker;
 
@@ -49,7 +69,11 @@ function run(cfg: IoWorkerStart): void {
     post({ type: "failed", message: err instanceof Error ? err.message : String(err) });
     return;
   }
-  post({ type: "ready", logListen: s.pull?.lastEndpoint ?? "" });
+  // Main sends publishes on the XPUB itself while nothing of its waits here (one hop fewer), taking turns
+  // with this thread under `Slot.XpubLock`. So the XPUB is polled by its ZMQ_FD, never as a socket:
+  // zmq_poll would read the socket's state while main uses it.
+  const xpubFd = s.xpub.getInt(SocketOption.FD);
+  post({ type: "ready", logListen: s.pull?.lastEndpoint ?? "", xpub: s.xpub.handle });
   debug(`started, XPUB -> ${cfg.xpubEndpoint}, XSUB -> ${cfg.xsubEndpoint}`);
 
   const idBytes = new TextEncoder().encode(cfg.nodeId);
@@ -107,7 +131,9 @@ function run(cfg: IoWorkerStart): void {
     ]
       .filter(([, role]) => !paused.has(role))
       .map(([socket, role]) => ({ socket, role }));
-    poller = new Poller(items.map(({ socket }) => ({ socket, events: POLLIN })));
+    poller = new Poller(
+      items.map(({ socket, role }) => (role === "xpub" ? { fd: xpubFd, events: POLLIN } : { socket, events: POLLIN })),
+    );
   };
   rebuild();
   const setPaused = (role: string, pause: boolean) => {
@@ -213,6 +239,7 @@ function run(cfg: IoWorkerStart): void {
       events.priority(frames[1]!, frames[2]!);
       events.sendPriority();
     } else if (tag === Control.ClosePull) closePull();
+    else if (tag === Control.XpubCheck) xpubPending = true;
     else if (tag === Control.Stop && frames[1]?.length === 4) {
       stopBy = performance.now() + new DataView(frames[1].buffer, frames[1].byteOffset, 4).getUint32(0, true);
     }
@@ -229,8 +256,18 @@ function run(cfg: IoWorkerStart): void {
     post({ type: "pull-closed" });
   };
 
-  const drain = (read: () => boolean) => {
-    for (let n = 0; n < limit && read(); n++);
+  const drain = (read: () => boolean): boolean => {
+    for (let n = 0; n < limit; n++) if (!read()) return true;
+    return false;
+  };
+  /**
+   * Subscriptions may wait on the XPUB with its ZMQ_FD quiet: sends (main's or this thread's) process
+   * libzmq's commands, which takes the descriptor's signal. So before sleeping, with the XPUB held,
+   * ZMQ_EVENTS says whether to read; `xpubPending` also stands for main's `XpubCheck`.
+   */
+  let xpubPending = false;
+  const readNotices = () => {
+    xpubPending = !drain(readNotice);
   };
   // pollMaxMessages counts events: a batch of publishes counts for the events in it.
   const readOutlet = (outlet: PublishOutlet | LogOutlet, wantDrain: number, drainEvent: "drain" | "log-drain") => {
@@ -243,24 +280,40 @@ function run(cfg: IoWorkerStart): void {
   };
 
   // One loop turn; anything unexpected is reported and the loop goes on, except the context ending.
-  const turn = () => {
+  /** Runs `work` holding the XPUB (main may use it whenever this thread does not). */
+  const withXpub = <T>(work: () => T): T => {
+    lockXpub(state);
+    try {
+      return work();
+    } finally {
+      unlockXpub(state);
+    }
+  };
+  const beforePoll = (): number => {
     if (events.prioritized) events.sendPriority(); // the backend's own events go ahead of the data
     if (events.blocked) events.retry(); // each waits up to 10 ms inside libzmq
     if (logs.blocked) logs.retry();
+    if (xpubPending || s.xpub.events() & POLLIN) readNotices();
     // Never drop: stop reading while main is this far behind, and libzmq pushes back to the sender.
     setPaused("xsub", hwm === 0 && waitingOnMain() >= cfg.onloopBackpressureAt);
     setPaused("pull", s.pull !== undefined && logsWaitingOnMain() >= LOG_BACKPRESSURE_AT);
     const busy = events.blocked || logs.blocked;
-    const wait = busy || batch.size > 0 ? 0 : paused.size > 0 || events.prioritized ? 1 : -1;
+    const wait = busy || batch.size > 0 || xpubPending ? 0 : paused.size > 0 || events.prioritized ? 1 : -1;
     const recheck = monitors.tick(); // a socket libzmq will not connect again: how soon to look
-    const ready = poller.wait(recheck < 0 ? wait : wait < 0 ? recheck : Math.min(wait, recheck));
-    if (cfg.debug) debug(`poll: ${ready} ready, blocked=${busy}, paused=${[...paused]}`);
+    return recheck < 0 ? wait : wait < 0 ? recheck : Math.min(wait, recheck);
+  };
+  const turn = () => {
+    const ready = poller.wait(withXpub(beforePoll));
+    if (cfg.debug) debug(`poll: ${ready} ready, blocked=${events.blocked || logs.blocked}, paused=${[...paused]}`);
     if (ready === 0) return flush(); // the sockets ran dry: hand the batch over before sleeping
+    withXpub(afterPoll);
+  };
+  const afterPoll = () => {
     for (let i = 0; i < items.length; i++) {
       if (!(poller.revents(i) & POLLIN)) continue;
       const { socket, role } = items[i]!;
       if (role === "control") drain(readControl);
-      else if (role === "xpub") drain(readNotice);
+      else if (role === "xpub") readNotices();
       else if (role === "xsub") drain(readEvent);
       else if (role === "pull" && s.pull) drain(readLog);
       else if (role === "monitor") monitors.read(socket, limit);
@@ -286,6 +339,8 @@ function run(cfg: IoWorkerStart): void {
       batch.rollback();
     }
   }
+  // Main no longer uses the XPUB (it stops sending on it before it sends Stop): this thread keeps it.
+  lockXpub(state);
   try {
     flush();
     // Stopping: main has closed its ends of the PAIRs; what they hold goes out until the grace ends,

@@ -145,12 +145,20 @@ export function errnoName(errno: number): string {
  */
 export const POLLITEM_SIZE: number = process.platform === "win32" ? 24 : 16;
 /** Offset of `events` in a poll item; `revents` follows it. */
+/** Where `fd` sits in a `zmq_pollitem_t`, after the socket pointer. */
+export const POLLITEM_FD = 8;
 export const POLLITEM_EVENTS: number = process.platform === "win32" ? 16 : 12;
 /** Whether this host stores numbers little-endian: C structs are read in host order. */
 export const LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** An opaque reference to a context, passed to a Worker so it can create sockets in it. */
 export type ContextHandle = number & { readonly __contextHandle: unique symbol };
+
+/**
+ * An opaque reference to a socket, passed to another thread that borrows it (`Socket.borrow`). The two
+ * threads must never use it at the same time: a lock with a full memory barrier between their uses.
+ */
+export type SocketHandle = number & { readonly __socketHandle: unique symbol };
 
 /** Options of `Context`. */
 export interface ContextOptions {

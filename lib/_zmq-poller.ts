@@ -3,9 +3,8 @@
  * re-exports it. Its items are `zmq_pollitem_t` structs in a {@linkcode NativeBuffer}.
  */
 
-import { type NativeBuffer, poll, pollItems, ZmqError, zmqErrno } from "./_zmq.ts";
+import { type NativeBuffer, type PollEntry, poll, pollItems, ZmqError, zmqErrno } from "./_zmq.ts";
 import { EINTR, LITTLE_ENDIAN, POLLITEM_EVENTS, POLLITEM_SIZE } from "./_zmq-constants.ts";
-import type { Socket } from "./_zmq-socket.ts";
 import { ClusterError } from "./errors.ts";
 
 /**
@@ -28,8 +27,11 @@ export class Poller {
   readonly #items: NativeBuffer;
   readonly #count: number;
 
-  /** @param entries The sockets and the `POLLIN`/`POLLOUT` bits to wait for. */
-  constructor(entries: readonly { socket: Socket; events: number }[]) {
+  /**
+   * @param entries The sockets (or plain file descriptors, such as a socket's `ZMQ_FD` that another
+   * thread uses the socket of) and the `POLLIN`/`POLLOUT` bits to wait for.
+   */
+  constructor(entries: readonly PollEntry[]) {
     this.#items = pollItems(entries);
     this.#count = entries.length;
   }

@@ -6,12 +6,16 @@
 import {
   lastError,
   retryOrThrow,
+  socketBorrow,
   socketClose,
   socketEndpoint,
+  socketForget,
   socketGetOption,
+  socketHandle,
   socketMonitor,
   socketOpen,
   socketSend,
+  socketSendPrefix,
   socketSetOption,
   ZmqError,
   zmqErrno,
@@ -24,6 +28,7 @@ import {
   INT64_OPTIONS,
   LITTLE_ENDIAN,
   SNDMORE,
+  type SocketHandle,
   SocketOption,
   type SocketTypeName,
 } from "./_zmq-constants.ts";
@@ -61,12 +66,31 @@ export class Socket extends NativeObject {
   /** What {@linkcode recv} receives into: made on first use, closed with the socket. */
   #message: Message | undefined;
 
-  /** @internal created by `Context.socket` */
-  constructor(context: ContextHandle, type: SocketTypeName, onClose: () => void) {
+  /** Whether another thread created it (see {@linkcode borrow}): closing only forgets it here. */
+  readonly #borrowed: boolean;
+
+  /** @internal created by `Context.socket` (or {@linkcode borrow}, with `borrowed`) */
+  constructor(context: ContextHandle, type: SocketTypeName, onClose: () => void, borrowed?: SocketHandle) {
     super("SOCKET_CLOSED", `${type} socket`);
     this.type = type;
     this.#onClose = onClose;
-    socketOpen(this, context, type);
+    this.#borrowed = borrowed !== undefined;
+    if (borrowed !== undefined) socketBorrow(this, borrowed);
+    else socketOpen(this, context, type);
+  }
+
+  /**
+   * Uses a socket another thread created (its {@linkcode handle} was posted here). libzmq sockets are
+   * not thread-safe: the two threads must take turns under a lock (a full memory barrier between
+   * them), and only the creator closes it; `close()` here only forgets it.
+   */
+  static borrow(handle: SocketHandle, type: SocketTypeName): Socket {
+    return new Socket(0 as ContextHandle, type, () => {}, handle);
+  }
+
+  /** The handle to post to a thread that {@linkcode borrow}s this socket. */
+  get handle(): SocketHandle {
+    return socketHandle(this);
   }
 
   #check(rc: number, action: string): void {
@@ -177,6 +201,14 @@ export class Socket extends NativeObject {
   }
 
   /**
+   * Sends `bytes[0, length)` as one frame with exactly `flags`, without making a subarray. Returns
+   * `false` on `EAGAIN` or `EINTR`, like {@linkcode sendFrame}.
+   */
+  sendPrefix(bytes: Uint8Array, length: number, flags = 0): boolean {
+    return socketSendPrefix(this, bytes, length, flags) >= 0 || retryOrThrow(`Cannot send on the ${this.type} socket`);
+  }
+
+  /**
    * Receives one whole multipart message as copied frames, or `null` when `DONTWAIT` is given (or a
    * receive timeout expires) and nothing is waiting.
    */
@@ -198,6 +230,7 @@ export class Socket extends NativeObject {
 
   /** Closes the socket. Idempotent. */
   close(): void {
+    if (this.#borrowed) return void socketForget(this);
     if (!socketClose(this)) return;
     this.#message?.close();
     this.#message = undefined;

@@ -20,7 +20,9 @@ import {
   ETERM,
   LITTLE_ENDIAN,
   POLLITEM_EVENTS,
+  POLLITEM_FD,
   POLLITEM_SIZE,
+  type SocketHandle,
   SocketType,
   type SocketTypeName,
 } from "./_zmq-constants.ts";
@@ -33,7 +35,7 @@ export { ZmqError } from "./_libzmq.ts";
 // The classes built on this module. They call into it only when used, never while loading, so this
 // cycle of imports is safe whichever module loads first.
 export { NativeBuffer } from "./_zmq-buffer.ts";
-export type { ContextHandle, ContextOptions, Frame, SocketTypeName } from "./_zmq-constants.ts";
+export type { ContextHandle, ContextOptions, Frame, SocketHandle, SocketTypeName } from "./_zmq-constants.ts";
 export {
   ContextOption,
   DONTWAIT,
@@ -134,6 +136,21 @@ export function socketOpen(socket: Socket, ctx: ContextHandle, type: SocketTypeN
   Pointers.set(socket, p);
 }
 
+/** The socket's address as a handle for another thread (see `Socket.borrow`). */
+export function socketHandle(socket: Socket): SocketHandle {
+  return Pointers.of(socket) as unknown as SocketHandle;
+}
+
+/** Puts a socket another thread created into `socket`'s slot: a borrowed socket, never closed here. */
+export function socketBorrow(socket: Socket, handle: SocketHandle): void {
+  Pointers.set(socket, handle as unknown as Pointer);
+}
+
+/** Forgets a borrowed socket's address without closing it; `false` if it was forgotten already. */
+export function socketForget(socket: Socket): boolean {
+  return Pointers.set(socket, undefined) !== undefined;
+}
+
 /** `zmq_close`; `false` if it was closed already. */
 export function socketClose(socket: Socket): boolean {
   const p = Pointers.set(socket, undefined);
@@ -181,6 +198,11 @@ export function socketMonitor(socket: Socket, endpoint: string, events: number):
 /** `zmq_send` of one frame (libzmq copies it). */
 export function socketSend(socket: Socket, bytes: Uint8Array, flags: number): number {
   return lib().zmq_send(Pointers.of(socket), bytes.length ? bytes : null, bytes.length, flags);
+}
+
+/** `zmq_send` of `bytes[0, length)` (libzmq copies it): no subarray to make per frame. */
+export function socketSendPrefix(socket: Socket, bytes: Uint8Array, length: number, flags: number): number {
+  return lib().zmq_send(Pointers.of(socket), length ? bytes : null, length, flags);
 }
 
 /** A `zmq_msg_t` in C memory (`zmq_msg_init`), into `msg`'s slot. */
@@ -257,12 +279,18 @@ export function bufferCopyFrom(buf: NativeBuffer, offset: number, msg: Message, 
   if (size) libzmq().libc.memcpy((Pointers.of(buf) + offset) as Pointer, Pointers.data(msg), size);
 }
 
+/** What a poll item waits on: a libzmq socket, or a plain file descriptor. */
+export type PollEntry = { socket: Socket; events: number } | { fd: number; events: number };
+
 /** Poll items in a new buffer: one `zmq_pollitem_t` per entry (see `POLLITEM_SIZE`), for {@linkcode poll}. */
-export function pollItems(entries: readonly { socket: Socket; events: number }[]): NativeBuffer {
+export function pollItems(entries: readonly PollEntry[]): NativeBuffer {
   const items = new NativeBuffer(Math.max(1, entries.length) * POLLITEM_SIZE);
   for (let i = 0; i < items.length; i++) items.setUint8(i, 0);
-  entries.forEach(({ socket, events }, i) => {
-    items.setBigUint64(i * POLLITEM_SIZE, BigInt(Pointers.of(socket)), LITTLE_ENDIAN);
+  entries.forEach((entry, i) => {
+    // A plain file descriptor (a socket's ZMQ_FD) goes in `fd`, with a null socket pointer.
+    if ("fd" in entry) items.setUint32(i * POLLITEM_SIZE + POLLITEM_FD, entry.fd, LITTLE_ENDIAN);
+    else items.setBigUint64(i * POLLITEM_SIZE, BigInt(Pointers.of(entry.socket)), LITTLE_ENDIAN);
+    const { events } = entry;
     items.setInt16(i * POLLITEM_SIZE + POLLITEM_EVENTS, events, LITTLE_ENDIAN);
   });
   return items;

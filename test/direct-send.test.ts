@@ -1,0 +1,134 @@
+// Main's own sends on the XPUB (lib/_io-direct.ts): an event published while nothing earlier waits in
+// the I/O Worker goes out from publish() itself; everything else takes the worker's path. These tests
+// check that the switch between the two keeps every event and its order, and that subscriptions
+// arriving while main sends are still seen (main's sends can take the XPUB descriptor's signal).
+// Real sockets over loopback, a broker in this process, raw XSUB subscribers.
+
+import { afterEach, describe, expect, test } from "bun:test";
+import { IoThread } from "../lib/_io-thread.ts";
+import { Context, DONTWAIT, type Socket, SocketOption } from "../lib/_zmq.ts";
+import { resolveConfig } from "../lib/config.ts";
+import { Broker, type BrokerEndpoints } from "../lib/proxy.ts";
+import { ANY_PORT, bytes, text, waitFor } from "./helpers.ts";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function startBroker(): Promise<BrokerEndpoints> {
+  const broker = new Broker({ listenXsubEndpoint: ANY_PORT, listenXpubEndpoint: ANY_PORT });
+  cleanups.push(() => broker.stop());
+  return broker.start();
+}
+
+function rawSubscriber(ep: BrokerEndpoints, prefix: string): Socket {
+  const ctx = new Context();
+  const sub = ctx.socket("XSUB");
+  sub.setOption(SocketOption.LINGER, 0);
+  sub.connect(ep.xpub);
+  sub.send([bytes(`\x01${prefix}`)]);
+  cleanups.push(() => ctx.close());
+  return sub;
+}
+
+async function startIo(ep: BrokerEndpoints, notices: string[]): Promise<IoThread> {
+  const io = new IoThread("direct-node", {
+    notice: (on, topic) => notices.push(`${on ? "+" : "-"}${text(topic)}`),
+    event: () => undefined,
+    log: () => undefined,
+    logDropped: () => undefined,
+    report: () => undefined,
+    handshakeFailed: () => undefined,
+  });
+  const config = resolveConfig({ connectXpubEndpoint: ep.xsub, connectXsubEndpoint: ep.xpub }, {});
+  await io.start(config, "BLOCK", "msgpack-v1");
+  cleanups.push(() => io.stop(1000));
+  return io;
+}
+
+/** Reads what waits; returns the payloads (as numbers) of `[topic, sender, format, payload]` messages. */
+function readAll(sub: Socket, into: number[]): void {
+  for (let m = sub.recv(DONTWAIT); m; m = sub.recv(DONTWAIT)) {
+    expect(m).toHaveLength(4);
+    into.push(Number(text(m[3]!)));
+  }
+}
+
+describe("main's own sends on the XPUB", () => {
+  test("every event arrives once and in order as publishing switches between main and the worker", async () => {
+    const ep = await startBroker();
+    const notices: string[] = [];
+    const sub = rawSubscriber(ep, "seq.");
+    const io = await startIo(ep, notices);
+    await waitFor(() => notices.includes("+seq."), "the subscription at the node");
+    const got: number[] = [];
+    let n = 0;
+    const send = () => {
+      const p = bytes(String(n++));
+      return io.publish("seq.n", p, p.length, true);
+    };
+    // One at a time with the path empty: main sends each itself.
+    for (let i = 0; i < 200; i++) {
+      send();
+      await Bun.sleep(0);
+      readAll(sub, got);
+    }
+    const direct = io.directSends;
+    expect(direct).toBeGreaterThanOrEqual(150);
+    // Batches for the worker (publishes made before a node is live wait for flushPending()) with single
+    // events between them: those must wait behind the batches, then main takes over again.
+    for (let round = 0; round < 20; round++) {
+      // Each round from an empty path (the worker asleep), where an event that overtook would show.
+      await waitFor(() => (readAll(sub, got), got.length >= n), `round ${round}'s start`, 10_000);
+      for (let i = 0; i < 100; i++) {
+        const p = bytes(String(n++));
+        io.publish("seq.n", p, p.length, false);
+      }
+      io.flushPending();
+      for (let i = 0; i < 20; i++) send();
+    }
+    await waitFor(() => (readAll(sub, got), got.length >= n), "every event at the subscriber", 10_000);
+    // The path is empty again: single events go from main once more.
+    const before = io.directSends;
+    for (let i = 0; i < 50; i++) {
+      send();
+      await Bun.sleep(0);
+    }
+    await waitFor(() => (readAll(sub, got), got.length >= n), "the last events at the subscriber", 10_000);
+    expect(io.directSends - before).toBeGreaterThanOrEqual(25);
+    expect(got.length).toBe(n);
+    expect(got.every((v, i) => v === i)).toBe(true);
+  });
+
+  test("subscriptions that arrive while main keeps sending are seen, and their subscribers get the events", async () => {
+    const ep = await startBroker();
+    const notices: string[] = [];
+    const first = rawSubscriber(ep, "a.");
+    const io = await startIo(ep, notices);
+    await waitFor(() => notices.includes("+a."), "the first subscription");
+    const seen: number[] = [];
+    // Keep publishing one event per turn (main's own sends) while 20 new subscribers come and go.
+    let n = 0;
+    let running = true;
+    const pump = (async () => {
+      while (running) {
+        const p = bytes(String(n++));
+        io.publish("a.x", p, p.length, true);
+        readAll(first, seen);
+        await Bun.sleep(0);
+      }
+    })();
+    for (let i = 0; i < 20; i++) {
+      const s = rawSubscriber(ep, `a.${i}.`);
+      await waitFor(() => notices.includes(`+a.${i}.`), `subscription ${i} at the node while it sends`, 5000);
+      s.send([bytes(`\x00a.${i}.`)]);
+      await waitFor(() => notices.includes(`-a.${i}.`), `unsubscription ${i} at the node while it sends`, 5000);
+    }
+    running = false;
+    await pump;
+    expect(io.directSends).toBeGreaterThan(n / 2);
+    await waitFor(() => (readAll(first, seen), seen.length === n), "every event at the first subscriber", 5000);
+    expect(seen.every((v, i) => v === i)).toBe(true);
+  });
+});
