@@ -26,6 +26,7 @@ export const LOG_PAIR_HWM = 1000;
  * `XpubLock`: whose turn it is on the XPUB, which both threads use (see {@linkcode tryLockXpub}).
  * `BatchesDone`: publish batches the worker has finished (sent, or dropped), mod 2^32; main compares
  * it with the batches it handed over to know that nothing it published waits in the worker.
+ * `XsubOwner`: see {@linkcode XsubOwner}.
  */
 export const Slot = {
   OnloopDepth: 0,
@@ -35,7 +36,14 @@ export const Slot = {
   XpubFull: 4,
   XpubLock: 5,
   BatchesDone: 6,
+  XsubOwner: 7,
 } as const;
+
+/**
+ * Who reads the XSUB (`Slot.XsubOwner`): the worker; main, lent it by the worker; or the worker, with
+ * main waiting to be lent it (`Atomics.waitAsync`) because it has nothing else to do.
+ */
+export const XsubOwner = { Worker: 0, Main: 1, MainWaiting: 2 } as const;
 const INT_SLOTS = 8; // even: the 64-bit counters after the slots must be 8-byte aligned
 
 /** 64-bit counters of the shared state, written by the worker. */
@@ -192,7 +200,7 @@ export type SendResult = "sent" | "queued" | "dropped";
 
 /** What the worker posts to main. `terminated`: its sockets are closed and the context is terminated. */
 export type IoWorkerEvent =
-  | { type: "ready"; logListen: string; xpub: SocketHandle }
+  | { type: "ready"; logListen: string; xpub: SocketHandle; xsub: SocketHandle }
   | { type: "batch"; buffer: ArrayBuffer; events: number; logs: number }
   | { type: "drain" }
   | { type: "log-drain" }

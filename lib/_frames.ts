@@ -79,6 +79,8 @@ export const Control = {
   Publish: 3,
   /** Main's sends on the XPUB may have taken its ZMQ_FD's signal while subscriptions wait: read them. */
   XpubCheck: 4,
+  /** Main has read the XSUB the worker lent it and gives it back. */
+  XsubBack: 5,
 } as const;
 
 /** The first byte of a publish batch on the data PAIR. */

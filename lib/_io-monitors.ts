@@ -97,15 +97,18 @@ export class SocketMonitors {
     }
   }
 
-  /** Connects again what libzmq left disconnected; returns how soon to look again (ms), or -1: no need. */
-  tick(): number {
+  /**
+   * Connects again what libzmq left disconnected; returns how soon to look again (ms), or -1: no need.
+   * A socket `inUse` says another thread has now is left for a later look.
+   */
+  tick(inUse: (socket: Socket) => boolean = () => false): number {
     if (this.#pending.size === 0) return -1;
     const now = performance.now();
     let next = Infinity;
     for (const [m, since] of this.#pending) {
       const due = Math.max(since + OWN_RECONNECT_MS, (this.#lastReconnect.get(m) ?? -Infinity) + RECONNECT_EVERY_MS);
-      if (due > now) {
-        next = Math.min(next, due - now);
+      if (due > now || inUse(m.socket)) {
+        next = Math.min(next, Math.max(1, due - now));
         continue;
       }
       this.#pending.delete(m);

@@ -20,11 +20,14 @@ import {
   workerStart,
 } from "./_channel.ts";
 import { within } from "./_deadline.ts";
-import { BatchCursor, Control, Kind, logHeader, Notice, readLogHeader } from "./_frames.ts";
+import { type BatchCursor, BatchWriter, Control, logHeader, readLogHeader } from "./_frames.ts";
 import { DirectXpub } from "./_io-direct.ts";
+import { Inbox } from "./_io-inbox.ts";
 import { PairQueue, Publishes } from "./_io-queue.ts";
+import { MessageReader } from "./_io-reader.ts";
+import { XsubLoan } from "./_io-xsub-loan.ts";
 import { ZapHandler } from "./_zap.ts";
-import { Context, DONTWAIT, Socket, type SocketHandle, SocketOption } from "./_zmq.ts";
+import { Context, DONTWAIT, NativeBuffer, Socket, type SocketHandle, SocketOption } from "./_zmq.ts";
 import type { ZeroMQConfig } from "./config.ts";
 import { ClusterError } from "./errors.ts";
 
@@ -46,8 +49,6 @@ export interface IoHandlers {
   handshakeFailed(message: string): void;
 }
 
-/** How long main works through received messages before it lets timers and I/O run again. */
-const SLICE_MS = 4;
 const encoder = new TextEncoder();
 const PRIORITY_TAG = new Uint8Array([Control.Publish]);
 let seq = 0;
@@ -69,12 +70,14 @@ export class IoThread {
   #control: Socket | undefined;
   /** Main's own sends on the XPUB (`_io-direct.ts`), from start until stop. */
   #direct: DirectXpub | undefined;
-  #xpubHandle: SocketHandle | undefined;
+  /** Main's turns on the XSUB while it is idle (`_io-xsub-loan.ts`), from start until stop. */
+  #loan: XsubLoan | undefined;
+  #handles: { xpub: SocketHandle; xsub: SocketHandle } | undefined;
+  /** Problems reported so far, by kind: each is reported once, whichever thread saw it. */
+  readonly #reported = new Set<string>();
   #zap: ZapHandler | undefined;
-  /** Batches received and not yet processed in full; the first is being processed. */
-  readonly #batches: BatchCursor[] = [];
-  /** Called once every batch received so far has been processed. */
-  readonly #whenProcessed: (() => void)[] = [];
+  /** What the worker (or main's own turn on the XSUB) received, processed a slice at a time. */
+  readonly #inbox: Inbox;
   #logListen = "";
   #dropReported = false;
   #terminated = Promise.withResolvers<void>();
@@ -85,6 +88,8 @@ export class IoThread {
     this.#handlers = handlers;
     this.#events = new Publishes(this.#state);
     this.#logs = new PairQueue(this.#state, Slot.LogWantDrain);
+    // Idle: read the next events from the XSUB here (`_io-xsub-loan.ts`).
+    this.#inbox = new Inbox(this.#state, handlers, () => this.#loan?.wait());
   }
 
   /** Whether {@linkcode start} has created the sockets. */
@@ -162,32 +167,58 @@ export class IoThread {
       throw err;
     }
     [this.#events.queue.socket, this.#logs.socket, this.#control] = [data, logs, control];
-    if (this.#xpubHandle !== undefined) {
-      const id = encoder.encode(this.#nodeId);
-      this.#direct = new DirectXpub(
-        Socket.borrow(this.#xpubHandle, "XPUB"),
-        control,
-        this.#state,
-        id,
-        encoder.encode(format),
-      );
-    }
+    const handles = this.#handles;
+    if (!handles) return;
+    const id = encoder.encode(this.#nodeId);
+    this.#direct = new DirectXpub(
+      Socket.borrow(handles.xpub, "XPUB"),
+      control,
+      this.#state,
+      id,
+      encoder.encode(format),
+    );
+    const reader = new MessageReader(new BatchWriter(new NativeBuffer(64 * 1024)), {
+      state: this.#state,
+      idBytes: id,
+      maxTopicLength: c.maxTopicLength,
+      onloopHwm: c.onloopQueueHwm,
+      report: (key, message) => this.#report(key, message),
+    });
+    this.#loan = new XsubLoan(
+      Socket.borrow(handles.xsub, "XSUB"),
+      control,
+      this.#state,
+      reader,
+      c.pollMaxMessages || Infinity,
+      (buffer) => this.#inbox.received(buffer),
+      (message) => this.#handlers.report(message),
+    );
+    this.#loan.wait();
+  }
+
+  #report(key: string, message: string): void {
+    if (this.#reported.has(key)) return;
+    if (this.#reported.add(key).size > 1000) this.#reported.clear();
+    this.#handlers.report(message);
+  }
+
+  /** Events main read from the XSUB itself while idle (`_io-xsub-loan.ts`). */
+  get loanedReads(): number {
+    return this.#loan?.read ?? 0;
   }
 
   #onWorker(event: IoWorkerEvent, ready: PromiseWithResolvers<void>): void {
     switch (event.type) {
       case "ready":
         this.#logListen = event.logListen;
-        this.#xpubHandle = event.xpub;
+        this.#handles = { xpub: event.xpub, xsub: event.xsub };
         return ready.resolve();
       case "failed":
         ready.reject(new ClusterError("IO_THREAD_FAILED", event.message));
         for (const p of [this.#terminated, this.#pullClosed]) p.resolve();
         return;
       case "batch":
-        this.#batches.push(new BatchCursor(event.buffer));
-        if (this.#batches.length === 1) setImmediate(this.#processBatches);
-        return;
+        return this.#inbox.received(event.buffer);
       case "drain":
         return this.#events.flush();
       case "log-drain":
@@ -195,7 +226,7 @@ export class IoThread {
       case "log-dropped":
         return this.#handlers.logDropped(event.batches);
       case "report":
-        return this.#handlers.report(event.message);
+        return this.#report(event.key, event.message);
       case "handshake-failed":
         return this.#handlers.handshakeFailed(event.message);
       case "pull-closed":
@@ -203,53 +234,6 @@ export class IoThread {
       case "terminated":
         return this.#terminated.resolve();
     }
-  }
-
-  // Bun delivers a stream of worker messages ahead of timers, so a busy worker could starve them.
-  // Batches are queued here and processed from setImmediate, which lets timers and I/O run between,
-  // and a few ms at a time: a batch holds thousands of messages, which can each cost microseconds
-  // (malformed ones too), so a whole batch at once would hold up the event loop. Each event leaves
-  // the onloop queue as it is processed, so the worker's drops at `onloop_queue_hwm` stay exact.
-  readonly #processBatches = (): void => {
-    const deadline = performance.now() + SLICE_MS;
-    let events = 0;
-    let logs = 0;
-    try {
-      for (let cursor = this.#batches[0]; cursor; cursor = this.#batches[0]) {
-        while (cursor.next()) {
-          if (cursor.kind === Kind.Event) {
-            events++;
-            this.#handlers.event(cursor);
-          } else if (cursor.kind === Kind.Log) {
-            // A log batch counts as waiting until its sink is done with it: that is the logger's backpressure.
-            const done = this.#handlers.log(cursor);
-            if (done) done.then(this.#logDone, this.#logDone);
-            else logs++;
-          } else
-            this.#handlers.notice(
-              cursor.bytes[cursor.start(0)] === Notice.Subscribe,
-              cursor.bytes.subarray(cursor.start(0) + 1, cursor.end(0)),
-            );
-          if (performance.now() >= deadline) return;
-        }
-        this.#batches.shift();
-      }
-    } finally {
-      Atomics.sub(this.#state.ints, Slot.OnloopDepth, events);
-      if (logs > 0) Atomics.sub(this.#state.ints, Slot.LogDepth, logs);
-      if (this.#batches.length > 0) setImmediate(this.#processBatches);
-      else for (const resolve of this.#whenProcessed.splice(0)) resolve();
-    }
-  };
-
-  readonly #logDone = (): void => {
-    Atomics.sub(this.#state.ints, Slot.LogDepth, 1);
-  };
-
-  /** Resolves once every batch received so far has been processed. */
-  #processed(): Promise<void> {
-    if (this.#batches.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#whenProcessed.push(resolve));
   }
 
   /**
@@ -323,7 +307,7 @@ export class IoThread {
     if (!this.#control || this.#logListen === "") return;
     this.#control.send([new Uint8Array([Control.ClosePull])], DONTWAIT);
     await within(this.#pullClosed.promise, 2000);
-    await within(this.#processed(), 2000); // the last batches, a slice at a time
+    await within(this.#inbox.processed(), 2000); // the last batches, a slice at a time
   }
 
   /** The transport counters. */
@@ -358,6 +342,8 @@ export class IoThread {
     // From here on only the worker uses the XPUB (what waits here goes through it).
     this.#direct?.close();
     this.#direct = undefined;
+    this.#loan?.close();
+    this.#loan = undefined;
     if (!(await within(this.#events.drain(), graceMs))) {
       const lost = this.#events.discard();
       this.#handlers.report(`dropped ${lost} queued publishes at shutdown`);

@@ -22,23 +22,14 @@ import {
   lockXpub,
   Slot,
   unlockXpub,
+  XsubOwner,
 } from "./_channel.ts";
-import { BatchWriter, Control, EventFrame, Kind, LogFrame, MESSAGE_FRAMES, Notice } from "./_frames.ts";
+import { BatchWriter, Control } from "./_frames.ts";
 import { SocketMonitors } from "./_io-monitors.ts";
 import { LogOutlet, PublishOutlet } from "./_io-outlets.ts";
+import { MessageReader } from "./_io-reader.ts";
 import { openSockets, type WorkerSockets } from "./_io-sockets.ts";
-import {
-  Context,
-  DONTWAIT,
-  ETERM,
-  Message,
-  NativeBuffer,
-  POLLIN,
-  Poller,
-  type Socket,
-  SocketOption,
-  ZmqError,
-} from "./_zmq.ts";
+import { Context, DONTWAIT, ETERM, NativeBuffer, POLLIN, Poller, type Socket, SocketOption, ZmqError } from "./_zmq.ts";
 
 declare const self: Worker;
 
@@ -73,7 +64,8 @@ function run(cfg: IoWorkerStart): void {
   // with this thread under `Slot.XpubLock`. So the XPUB is polled by its ZMQ_FD, never as a socket:
   // zmq_poll would read the socket's state while main uses it.
   const xpubFd = s.xpub.getInt(SocketOption.FD);
-  post({ type: "ready", logListen: s.pull?.lastEndpoint ?? "", xpub: s.xpub.handle });
+  const xsubFd = s.xsub.getInt(SocketOption.FD);
+  post({ type: "ready", logListen: s.pull?.lastEndpoint ?? "", xpub: s.xpub.handle, xsub: s.xsub.handle });
   debug(`started, XPUB -> ${cfg.xpubEndpoint}, XSUB -> ${cfg.xsubEndpoint}`);
 
   const idBytes = new TextEncoder().encode(cfg.nodeId);
@@ -96,7 +88,6 @@ function run(cfg: IoWorkerStart): void {
     idBytes,
   );
   const postDropped = () => logs.dropped.length > 0 && post({ type: "log-dropped", batches: logs.dropped.splice(0) });
-  const msg = new Message();
   const batch = new BatchWriter(new NativeBuffer(256 * 1024));
   const limit = cfg.pollMaxMessages || Infinity;
   const hwm = cfg.onloopQueueHwm;
@@ -110,6 +101,11 @@ function run(cfg: IoWorkerStart): void {
     (message) => post({ type: "handshake-failed", message }),
     report,
   );
+
+  /** Whether main has the XSUB now (see `lend` below); XSUB input left for the next turn; held updates. */
+  let lent = false;
+  let xsubPending = false;
+  const heldUpdates: Uint8Array[] = [];
 
   // The poll set changes when the PULL closes or a socket pauses; items are addressed by role.
   let items: { socket: Socket; role: string }[] = [];
@@ -132,8 +128,19 @@ function run(cfg: IoWorkerStart): void {
       .filter(([, role]) => !paused.has(role))
       .map(([socket, role]) => ({ socket, role }));
     poller = new Poller(
-      items.map(({ socket, role }) => (role === "xpub" ? { fd: xpubFd, events: POLLIN } : { socket, events: POLLIN })),
+      items.map(({ socket, role }) =>
+        role === "xpub"
+          ? { fd: xpubFd, events: POLLIN }
+          : role === "xsub"
+            ? { fd: xsubFd, events: lent ? 0 : POLLIN }
+            : { socket, events: POLLIN },
+      ),
     );
+  };
+  /** Polls the XSUB's descriptor, or not while main has the socket. */
+  const pollXsub = (on: boolean) => {
+    const index = items.findIndex((item) => item.role === "xsub");
+    if (index >= 0) poller.setEvents(index, on ? POLLIN : 0);
   };
   rebuild();
   const setPaused = (role: string, pause: boolean) => {
@@ -153,88 +160,51 @@ function run(cfg: IoWorkerStart): void {
   const waitingOnMain = () => Atomics.load(state.ints, Slot.OnloopDepth) + batch.events;
   const logsWaitingOnMain = () => Atomics.load(state.ints, Slot.LogDepth) + batch.logs;
 
-  /** Set by `readInto` when a frame was longer than its limit: nothing of the message was kept. */
-  let oversized = false;
-  /**
-   * Copies one multipart message into the batch; returns its frame count, or -1 if none waited. Frame
-   * `limited` may hold `limit` bytes: beyond, the message is read to its end but nothing is copied.
-   */
-  const readInto = (socket: Socket, kind: Kind, maxFrames: number, limited: number, limit: number): number => {
-    let size = msg.receiveSize(socket, DONTWAIT);
-    if (size < 0) return -1;
-    batch.begin(kind);
-    oversized = false;
-    let parts = 0;
-    for (;;) {
-      if (parts === limited && size > limit) {
-        oversized = true;
-        batch.rollback();
-      }
-      if (parts < maxFrames && !oversized) batch.frame(msg, size);
-      parts++;
-      if (!msg.more || (size = msg.receiveSize(socket, DONTWAIT)) < 0) return parts;
-    }
-  };
-  const malformed = (key: string, message: string) => {
-    batch.rollback();
-    bump(state, Counter.MsgErrors);
-    report(key, message);
-  };
-  // A topic (or a node id, which goes into topics) beyond maxTopicLength is malformed and never reaches
-  // main: libzmq keeps a trie node per byte of a subscription, and main would keep the text.
-  const maxTopic = cfg.maxTopicLength;
-  const tooLong = (what: string) => `${what} longer than maxTopicLength (${maxTopic} bytes)`;
+  const read = new MessageReader(batch, {
+    state,
+    idBytes,
+    maxTopicLength: cfg.maxTopicLength,
+    onloopHwm: hwm,
+    report,
+  });
+  const readNotice = () => read.readNotice(s.xpub);
+  const readEvent = () => read.readEvent(s.xsub);
+  const readLog = () => read.readLog(s.pull!);
 
-  const readNotice = (): boolean => {
-    const parts = readInto(s.xpub, Kind.Notice, 1, 0, maxTopic + 1);
-    if (parts < 0) return false;
-    const first = batch.firstByte(0);
-    if (parts !== 1) malformed("xpub-parts", `xpub: error: expected 1 part, have ${parts}!`);
-    else if (oversized) malformed("xpub-topic", `xpub: error: ${tooLong("a subscription")}`);
-    else if (first !== Notice.Unsubscribe && first !== Notice.Subscribe)
-      batch.rollback(); // not a (un)subscription: ignored, as in Zeek
-    else batch.commit();
+  // Main reads the XSUB itself while it has nothing else to do (`_io-xsub-loan.ts`): it waits with
+  // `Slot.XsubOwner` at MainWaiting, and when events arrive and nothing of the worker's waits for main
+  // (their order), the worker lends it the socket instead of reading, one hop between threads fewer.
+  // Main gives it back with `XsubBack` once it has read what waited. While lent, this thread does not
+  // touch the XSUB: its subscription changes wait, its descriptor is not polled.
+  const lend = (): boolean => {
+    if (batch.events > 0 || Atomics.load(state.ints, Slot.OnloopDepth) > 0) return false;
+    if (Atomics.compareExchange(state.ints, Slot.XsubOwner, XsubOwner.MainWaiting, XsubOwner.Main) !== 2) return false;
+    Atomics.notify(state.ints, Slot.XsubOwner);
+    lent = true;
+    xsubPending = false;
+    pollXsub(false);
     return true;
   };
-
-  /** Onloop drops not yet added to the shared counter (once per loop turn: a BigInt add costs). */
-  let onloopDrops = 0;
-  const readEvent = (): boolean => {
-    // An event main has no room for is dropped: its format and payload are not even copied.
-    const full = hwm > 0 && waitingOnMain() >= hwm;
-    const parts = readInto(s.xsub, Kind.Event, full ? 2 : MESSAGE_FRAMES, EventFrame.Topic, maxTopic);
-    if (parts < 0) return false;
-    const fromSelf = batch.frameEquals(EventFrame.Sender, idBytes);
-    if (parts !== MESSAGE_FRAMES) {
-      malformed("xsub-parts", `xsub: error: expected 4 parts, have ${parts}!`);
-    } else if (oversized) {
-      malformed("xsub-topic", `xsub: error: ${tooLong("a topic")}`);
-    } else if (fromSelf) {
-      batch.rollback();
-    } else if (full) {
-      batch.rollback();
-      onloopDrops++;
-      report("onloop-drop", "warn: dropped a message due to onloop queue full");
-    } else {
-      batch.commit();
-    }
-    return true;
+  const takeBack = () => {
+    lent = false;
+    xsubPending = true; // main read until the socket ran dry, but more may have come since
+    pollXsub(true);
+    for (const notice of heldUpdates.splice(0)) s.xsub.sendFrame(notice, DONTWAIT);
   };
-
-  const readLog = (): boolean => {
-    const parts = readInto(s.pull!, Kind.Log, MESSAGE_FRAMES, LogFrame.Sender, maxTopic);
-    if (parts < 0) return false;
-    if (parts !== MESSAGE_FRAMES) malformed("log-parts", `log: error: expected 4 parts, have ${parts}!`);
-    else if (oversized) malformed("log-sender", `log: error: ${tooLong("a sender id")}`);
-    else batch.commit();
-    return true;
+  /** Reads the XSUB (or lends it to main); what is left past pollMaxMessages is read next turn. */
+  const serveXsub = () => {
+    if (lent || paused.has("xsub") || lend()) return;
+    xsubPending = !drain(readEvent);
   };
 
   const readControl = (): boolean => {
     const frames = s.control.recv(DONTWAIT);
     if (!frames) return false;
     const tag = frames[0]?.[0];
-    if (tag === Control.XsubUpdate && frames[1]) s.xsub.sendFrame(frames[1], DONTWAIT);
+    if (tag === Control.XsubUpdate && frames[1]) {
+      if (lent) heldUpdates.push(frames[1]);
+      else s.xsub.sendFrame(frames[1], DONTWAIT);
+    } else if (tag === Control.XsubBack) takeBack();
     else if (tag === Control.Publish && frames.length === 3) {
       events.priority(frames[1]!, frames[2]!);
       events.sendPriority();
@@ -294,12 +264,20 @@ function run(cfg: IoWorkerStart): void {
     if (events.blocked) events.retry(); // each waits up to 10 ms inside libzmq
     if (logs.blocked) logs.retry();
     if (xpubPending || s.xpub.events() & POLLIN) readNotices();
+    // Like the XPUB, the XSUB is polled by its descriptor: reads and sends take its signal.
+    if (!lent && !paused.has("xsub") && (xsubPending || s.xsub.events() & POLLIN)) serveXsub();
     // Never drop: stop reading while main is this far behind, and libzmq pushes back to the sender.
     setPaused("xsub", hwm === 0 && waitingOnMain() >= cfg.onloopBackpressureAt);
     setPaused("pull", s.pull !== undefined && logsWaitingOnMain() >= LOG_BACKPRESSURE_AT);
     const busy = events.blocked || logs.blocked;
-    const wait = busy || batch.size > 0 || xpubPending ? 0 : paused.size > 0 || events.prioritized ? 1 : -1;
-    const recheck = monitors.tick(); // a socket libzmq will not connect again: how soon to look
+    const wait =
+      busy || batch.size > 0 || xpubPending || (xsubPending && !paused.has("xsub"))
+        ? 0
+        : paused.size > 0 || events.prioritized
+          ? 1
+          : -1;
+    // A socket libzmq will not connect again: how soon to look (not the XSUB while main has it).
+    const recheck = monitors.tick((socket) => lent && socket === s.xsub);
     return recheck < 0 ? wait : wait < 0 ? recheck : Math.min(wait, recheck);
   };
   const turn = () => {
@@ -314,15 +292,14 @@ function run(cfg: IoWorkerStart): void {
       const { socket, role } = items[i]!;
       if (role === "control") drain(readControl);
       else if (role === "xpub") readNotices();
-      else if (role === "xsub") drain(readEvent);
+      else if (role === "xsub") serveXsub();
       else if (role === "pull" && s.pull) drain(readLog);
       else if (role === "monitor") monitors.read(socket, limit);
       else if (role === "data" && !events.blocked) readOutlet(events, Slot.WantDrain, "drain");
       else if (role === "logs" && !logs.blocked) readOutlet(logs, Slot.LogWantDrain, "log-drain");
     }
     if (batch.size >= FLUSH_BYTES || batch.events >= flushEvents) flush();
-    if (onloopDrops > 0) bump(state, Counter.OnloopDrops, onloopDrops);
-    onloopDrops = 0;
+    read.countDrops();
     postDropped();
   };
 
@@ -362,8 +339,7 @@ function run(cfg: IoWorkerStart): void {
   }
   debug("stopping");
   poller.close();
-  msg.close();
-  batch.close();
+  read.close();
   events.close();
   logs.close();
   monitors.close();

@@ -1,10 +1,13 @@
-// Main's own sends on the XPUB (lib/_io-direct.ts): an event published while nothing earlier waits in
-// the I/O Worker goes out from publish() itself; everything else takes the worker's path. These tests
-// check that the switch between the two keeps every event and its order, and that subscriptions
-// arriving while main sends are still seen (main's sends can take the XPUB descriptor's signal).
-// Real sockets over loopback, a broker in this process, raw XSUB subscribers.
+// Main's own turns on the node's sockets. Sends on the XPUB (lib/_io-direct.ts): an event published
+// while nothing earlier waits in the I/O Worker goes out from publish() itself; everything else takes
+// the worker's path. Reads of the XSUB (lib/_io-xsub-loan.ts): an idle main is lent the socket and
+// reads what arrives itself; a busy one gets the worker's batches. These tests check that switching
+// between the two keeps every event and its order, and that subscriptions arriving while main sends
+// are still seen (main's sends can take the XPUB descriptor's signal). Real sockets over loopback, a
+// broker in this process, raw XSUB subscribers and a raw XPUB publisher.
 
 import { afterEach, describe, expect, test } from "bun:test";
+import type { BatchCursor } from "../lib/_frames.ts";
 import { IoThread } from "../lib/_io-thread.ts";
 import { Context, DONTWAIT, type Socket, SocketOption } from "../lib/_zmq.ts";
 import { resolveConfig } from "../lib/config.ts";
@@ -32,10 +35,14 @@ function rawSubscriber(ep: BrokerEndpoints, prefix: string): Socket {
   return sub;
 }
 
-async function startIo(ep: BrokerEndpoints, notices: string[]): Promise<IoThread> {
+async function startIo(
+  ep: BrokerEndpoints,
+  notices: string[],
+  event: (record: BatchCursor) => void = () => undefined,
+): Promise<IoThread> {
   const io = new IoThread("direct-node", {
     notice: (on, topic) => notices.push(`${on ? "+" : "-"}${text(topic)}`),
-    event: () => undefined,
+    event,
     log: () => undefined,
     logDropped: () => undefined,
     report: () => undefined,
@@ -130,5 +137,47 @@ describe("main's own sends on the XPUB", () => {
     expect(io.directSends).toBeGreaterThan(n / 2);
     await waitFor(() => (readAll(first, seen), seen.length === n), "every event at the first subscriber", 5000);
     expect(seen.every((v, i) => v === i)).toBe(true);
+  });
+});
+
+describe("main's turns on the XSUB", () => {
+  test("events in random bursts arrive in order, read by an idle main and by the worker in turn", async () => {
+    const ep = await startBroker();
+    const notices: string[] = [];
+    const got: number[] = [];
+    let slowUntil = 0;
+    const io = await startIo(ep, notices, (record) => {
+      got.push(Number(text(record.bytes.subarray(record.start(3), record.end(3)))));
+      // A busy stretch now and then: the worker reads meanwhile and hands batches over.
+      while (performance.now() < slowUntil);
+    });
+    io.xsubUpdate(bytes("\x01t."));
+    const ctx = new Context();
+    cleanups.push(() => ctx.close());
+    const pub = ctx.socket("XPUB");
+    pub.setOption(SocketOption.LINGER, 0);
+    pub.setOption(SocketOption.XPUB_NODROP, 1); // waits at its HWM instead of dropping (while main is busy)
+    pub.connect(ep.xsub);
+    await waitFor(() => pub.recv(DONTWAIT), "the node's subscription at the publisher");
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    let sent = 0;
+    for (let round = 0; round < 1500; round++) {
+      const burst = 1 + Math.floor(random() * 4);
+      for (let i = 0; i < burst; i++) {
+        const frames = ["t.x", "sender", "msgpack-v1", String(sent)];
+        while (!pub.send(frames, DONTWAIT)) await Bun.sleep(1);
+        sent++;
+      }
+      if (round % 300 === 150) slowUntil = performance.now() + 30;
+      if (random() < 0.5) await Bun.sleep(0);
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor(() => got.length >= sent, `all ${sent} events at the node`, 10_000);
+    expect(got.length).toBe(sent);
+    expect(got.every((v, i) => v === i)).toBe(true);
+    expect(io.loanedReads).toBeGreaterThan(sent / 20); // main read many itself...
+    expect(io.loanedReads).toBeLessThan(sent); // ...and the worker the rest
+    expect(io.counters().msgErrors).toBe(0);
   });
 });

@@ -1,0 +1,136 @@
+/**
+ * @module Reading what arrives on a node's sockets into a batch (`_frames.ts`), with every check made
+ * before anything reaches the handlers: frame counts, lengths (a topic or node id beyond
+ * `maxTopicLength`), the node's own events, and the onloop queue's HWM. The I/O Worker reads its
+ * sockets with one; main reads the XSUB with one of its own while the worker lends it the socket
+ * (`_io-xsub-loan.ts`). Not part of the public API.
+ */
+
+import { bump, Counter, type SharedState, Slot } from "./_channel.ts";
+import { type BatchWriter, EventFrame, Kind, LogFrame, MESSAGE_FRAMES, Notice } from "./_frames.ts";
+import { DONTWAIT, Message, type Socket } from "./_zmq.ts";
+
+/** What a reader needs to know of its node. */
+export interface ReaderOptions {
+  state: SharedState;
+  /** This node's id: its own events, which the broker echoes, are skipped. */
+  idBytes: Uint8Array;
+  maxTopicLength: number;
+  /** `onloop_queue_hwm`: events waiting for main beyond which new ones are dropped (0: never). */
+  onloopHwm: number;
+  /** Reports a problem once per key. */
+  report(key: string, message: string): void;
+}
+
+/** Reads multipart messages into a batch, one socket kind per method. */
+export class MessageReader {
+  readonly #msg = new Message();
+  /** Set by `#readInto` when a frame was longer than its limit: nothing of the message was kept. */
+  #oversized = false;
+  /** Onloop drops not yet added to the shared counter (a BigInt add costs: the caller adds them up). */
+  onloopDrops = 0;
+
+  constructor(
+    readonly batch: BatchWriter,
+    readonly o: ReaderOptions,
+  ) {}
+
+  /** Events waiting for main: handed over and not processed yet, plus those in this batch. */
+  waitingOnMain(): number {
+    return Atomics.load(this.o.state.ints, Slot.OnloopDepth) + this.batch.events;
+  }
+
+  /**
+   * Copies one multipart message into the batch; returns its frame count, or -1 if none waited. Frame
+   * `limited` may hold `limit` bytes: beyond, the message is read to its end but nothing is copied.
+   */
+  #readInto(socket: Socket, kind: Kind, maxFrames: number, limited: number, limit: number): number {
+    const { batch } = this;
+    const msg = this.#msg;
+    let size = msg.receiveSize(socket, DONTWAIT);
+    if (size < 0) return -1;
+    batch.begin(kind);
+    this.#oversized = false;
+    let parts = 0;
+    for (;;) {
+      if (parts === limited && size > limit) {
+        this.#oversized = true;
+        batch.rollback();
+      }
+      if (parts < maxFrames && !this.#oversized) batch.frame(msg, size);
+      parts++;
+      if (!msg.more || (size = msg.receiveSize(socket, DONTWAIT)) < 0) return parts;
+    }
+  }
+
+  #malformed(key: string, message: string): void {
+    this.batch.rollback();
+    bump(this.o.state, Counter.MsgErrors);
+    this.o.report(key, message);
+  }
+
+  // A topic (or a node id, which goes into topics) beyond maxTopicLength is malformed and never reaches
+  // main: libzmq keeps a trie node per byte of a subscription, and main would keep the text.
+  #tooLong(what: string): string {
+    return `${what} longer than maxTopicLength (${this.o.maxTopicLength} bytes)`;
+  }
+
+  /** One subscription notice from the XPUB; `false` if none waited. */
+  readNotice(xpub: Socket): boolean {
+    const parts = this.#readInto(xpub, Kind.Notice, 1, 0, this.o.maxTopicLength + 1);
+    if (parts < 0) return false;
+    const first = this.batch.firstByte(0);
+    if (parts !== 1) this.#malformed("xpub-parts", `xpub: error: expected 1 part, have ${parts}!`);
+    else if (this.#oversized) this.#malformed("xpub-topic", `xpub: error: ${this.#tooLong("a subscription")}`);
+    else if (first !== Notice.Unsubscribe && first !== Notice.Subscribe)
+      this.batch.rollback(); // not a (un)subscription: ignored, as in Zeek
+    else this.batch.commit();
+    return true;
+  }
+
+  /** One event from the XSUB; `false` if none waited. */
+  readEvent(xsub: Socket): boolean {
+    const { batch, o } = this;
+    // An event main has no room for is dropped: its format and payload are not even copied.
+    const full = o.onloopHwm > 0 && this.waitingOnMain() >= o.onloopHwm;
+    const parts = this.#readInto(xsub, Kind.Event, full ? 2 : MESSAGE_FRAMES, EventFrame.Topic, o.maxTopicLength);
+    if (parts < 0) return false;
+    const fromSelf = batch.frameEquals(EventFrame.Sender, o.idBytes);
+    if (parts !== MESSAGE_FRAMES) {
+      this.#malformed("xsub-parts", `xsub: error: expected 4 parts, have ${parts}!`);
+    } else if (this.#oversized) {
+      this.#malformed("xsub-topic", `xsub: error: ${this.#tooLong("a topic")}`);
+    } else if (fromSelf) {
+      batch.rollback();
+    } else if (full) {
+      batch.rollback();
+      this.onloopDrops++;
+      o.report("onloop-drop", "warn: dropped a message due to onloop queue full");
+    } else {
+      batch.commit();
+    }
+    return true;
+  }
+
+  /** One log message from the PULL; `false` if none waited. */
+  readLog(pull: Socket): boolean {
+    const parts = this.#readInto(pull, Kind.Log, MESSAGE_FRAMES, LogFrame.Sender, this.o.maxTopicLength);
+    if (parts < 0) return false;
+    if (parts !== MESSAGE_FRAMES) this.#malformed("log-parts", `log: error: expected 4 parts, have ${parts}!`);
+    else if (this.#oversized) this.#malformed("log-sender", `log: error: ${this.#tooLong("a sender id")}`);
+    else this.batch.commit();
+    return true;
+  }
+
+  /** Adds the onloop drops counted so far to the shared counter. */
+  countDrops(): void {
+    if (this.onloopDrops > 0) bump(this.o.state, Counter.OnloopDrops, this.onloopDrops);
+    this.onloopDrops = 0;
+  }
+
+  /** Frees the message and the batch's C memory. */
+  close(): void {
+    this.#msg.close();
+    this.batch.close();
+  }
+}
