@@ -69,18 +69,12 @@ export function noticeFrame(flag: (typeof Notice)[keyof typeof Notice], topic: s
 
 /** Control PAIR (main → worker): `[tag, payload…]`. */
 export const Control = {
-  /** Payload: a notice to send on the XSUB. */
-  XsubUpdate: 0,
-  /** Payload: u32 grace in ms. Main has closed its PAIRs; send what they hold within the grace, then end. */
-  Stop: 1,
-  /** Read what the PULL socket holds, close it, then post `pull-closed`. */
-  ClosePull: 2,
-  /** Frames `[tag, topic, payload]`: one of the backend's own events, sent ahead of the data PAIR's. */
-  Publish: 3,
-  /** Main's sends on the XPUB may have taken its ZMQ_FD's signal while subscriptions wait: read them. */
-  XpubCheck: 4,
-  /** Main has read the XSUB the worker lent it and gives it back. */
-  XsubBack: 5,
+  XsubUpdate: 0, // payload: a notice to send on the XSUB
+  Stop: 1, // payload: u32 grace in ms; main has closed its PAIRs: send what they hold within it, then end
+  ClosePull: 2, // read what the PULL socket holds, close it, then post `pull-closed`
+  Publish: 3, // `[tag, topic, payload]`: one of the backend's own events, sent ahead of the data PAIR's
+  XpubCheck: 4, // main's XPUB sends may have taken its ZMQ_FD signal while subscriptions wait: read them
+  XsubBack: 5, // main has read the XSUB the worker lent it and gives it back
 } as const;
 
 /** The first byte of a publish batch on the data PAIR. */

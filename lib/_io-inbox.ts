@@ -29,6 +29,8 @@ export class Inbox {
     readonly handlers: InboxHandlers,
     /** Called whenever everything received has been processed. */
     readonly idle: () => void,
+    /** Called when a slice ends with more to process: main is busy. */
+    readonly busy: () => void,
   ) {}
 
   /** Queues a batch (its events counted as waiting on main by whoever read them). */
@@ -69,8 +71,10 @@ export class Inbox {
     } finally {
       Atomics.sub(this.state.ints, Slot.OnloopDepth, events);
       if (logs > 0) Atomics.sub(this.state.ints, Slot.LogDepth, logs);
-      if (this.#batches.length > 0) setImmediate(this.#process);
-      else {
+      if (this.#batches.length > 0) {
+        this.busy();
+        setImmediate(this.#process);
+      } else {
         for (const resolve of this.#whenProcessed.splice(0)) resolve();
         this.idle();
       }

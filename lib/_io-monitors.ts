@@ -97,6 +97,11 @@ export class SocketMonitors {
     }
   }
 
+  /** Whether a socket waits to be connected again ({@linkcode tick} has work). */
+  get waiting(): boolean {
+    return this.#pending.size > 0;
+  }
+
   /**
    * Connects again what libzmq left disconnected; returns how soon to look again (ms), or -1: no need.
    * A socket `inUse` says another thread has now is left for a later look.

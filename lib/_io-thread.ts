@@ -88,8 +88,13 @@ export class IoThread {
     this.#handlers = handlers;
     this.#events = new Publishes(this.#state);
     this.#logs = new PairQueue(this.#state, Slot.LogWantDrain);
-    // Idle: read the next events from the XSUB here (`_io-xsub-loan.ts`).
-    this.#inbox = new Inbox(this.#state, handlers, () => this.#loan?.wait());
+    // Idle: read the next events from the XSUB here (`_io-xsub-loan.ts`); busy: let the worker read them.
+    this.#inbox = new Inbox(
+      this.#state,
+      handlers,
+      () => this.#loan?.wait(),
+      () => this.#loan?.release(),
+    );
   }
 
   /** Whether {@linkcode start} has created the sockets. */

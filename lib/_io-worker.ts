@@ -177,7 +177,9 @@ function run(cfg: IoWorkerStart): void {
   // Main gives it back with `XsubBack` once it has read what waited. While lent, this thread does not
   // touch the XSUB: its subscription changes wait, its descriptor is not polled.
   const lend = (): boolean => {
-    if (batch.events > 0 || Atomics.load(state.ints, Slot.OnloopDepth) > 0) return false;
+    // Only for events that wait (the descriptor also signals libzmq's other commands), and only when
+    // nothing read earlier still waits for main: main processes what it reads at once.
+    if (batch.events > 0 || Atomics.load(state.ints, Slot.OnloopDepth) > 0 || !(s.xsub.events() & POLLIN)) return false;
     if (Atomics.compareExchange(state.ints, Slot.XsubOwner, XsubOwner.MainWaiting, XsubOwner.Main) !== 2) return false;
     Atomics.notify(state.ints, Slot.XsubOwner);
     lent = true;
@@ -186,8 +188,7 @@ function run(cfg: IoWorkerStart): void {
     return true;
   };
   const takeBack = () => {
-    lent = false;
-    xsubPending = true; // main read until the socket ran dry, but more may have come since
+    lent = false; // what came meanwhile shows in ZMQ_EVENTS before the next poll
     pollXsub(true);
     for (const notice of heldUpdates.splice(0)) s.xsub.sendFrame(notice, DONTWAIT);
   };
@@ -195,6 +196,7 @@ function run(cfg: IoWorkerStart): void {
   const serveXsub = () => {
     if (lent || paused.has("xsub") || lend()) return;
     xsubPending = !drain(readEvent);
+    read.countDrops(); // before this thread may sleep: main reads the counter any time
   };
 
   const readControl = (): boolean => {
@@ -207,7 +209,7 @@ function run(cfg: IoWorkerStart): void {
     } else if (tag === Control.XsubBack) takeBack();
     else if (tag === Control.Publish && frames.length === 3) {
       events.priority(frames[1]!, frames[2]!);
-      events.sendPriority();
+      withXpub(() => events.sendPriority());
     } else if (tag === Control.ClosePull) closePull();
     else if (tag === Control.XpubCheck) xpubPending = true;
     else if (tag === Control.Stop && frames[1]?.length === 4) {
@@ -236,6 +238,9 @@ function run(cfg: IoWorkerStart): void {
    * ZMQ_EVENTS says whether to read; `xpubPending` also stands for main's `XpubCheck`.
    */
   let xpubPending = false;
+  /** Whether this thread used the XPUB since it last looked for subscriptions waiting there. */
+  let xpubUsed = true;
+  /** Reads subscription notices; the caller holds the XPUB. */
   const readNotices = () => {
     xpubPending = !drain(readNotice);
   };
@@ -249,21 +254,32 @@ function run(cfg: IoWorkerStart): void {
     if (Atomics.exchange(state.ints, wantDrain, 0) === 1) post({ type: drainEvent });
   };
 
-  // One loop turn; anything unexpected is reported and the loop goes on, except the context ending.
-  /** Runs `work` holding the XPUB (main may use it whenever this thread does not). */
+  /**
+   * Runs `work` holding the XPUB. Main sends on it whenever this thread does not hold it, so it is
+   * held only for what needs it: a turn that only reads the XSUB leaves main's sends alone.
+   */
   const withXpub = <T>(work: () => T): T => {
     lockXpub(state);
+    xpubUsed = true;
     try {
       return work();
     } finally {
       unlockXpub(state);
     }
   };
+  // One loop turn; anything unexpected is reported and the loop goes on, except the context ending.
   const beforePoll = (): number => {
-    if (events.prioritized) events.sendPriority(); // the backend's own events go ahead of the data
-    if (events.blocked) events.retry(); // each waits up to 10 ms inside libzmq
+    if (events.prioritized || events.blocked) {
+      withXpub(() => {
+        if (events.prioritized) events.sendPriority(); // the backend's own events go ahead of the data
+        if (events.blocked) events.retry(); // waits up to 10 ms inside libzmq
+      });
+    }
     if (logs.blocked) logs.retry();
-    if (xpubPending || s.xpub.events() & POLLIN) readNotices();
+    if (xpubPending || xpubUsed) {
+      withXpub(() => (xpubPending || s.xpub.events() & POLLIN) && readNotices());
+      xpubUsed = false;
+    }
     // Like the XPUB, the XSUB is polled by its descriptor: reads and sends take its signal.
     if (!lent && !paused.has("xsub") && (xsubPending || s.xsub.events() & POLLIN)) serveXsub();
     // Never drop: stop reading while main is this far behind, and libzmq pushes back to the sender.
@@ -277,25 +293,26 @@ function run(cfg: IoWorkerStart): void {
           ? 1
           : -1;
     // A socket libzmq will not connect again: how soon to look (not the XSUB while main has it).
-    const recheck = monitors.tick((socket) => lent && socket === s.xsub);
+    const recheck = monitors.waiting ? withXpub(() => monitors.tick((socket) => lent && socket === s.xsub)) : -1;
     return recheck < 0 ? wait : wait < 0 ? recheck : Math.min(wait, recheck);
   };
   const turn = () => {
-    const ready = poller.wait(withXpub(beforePoll));
+    const timeout = beforePoll(); // first: it may rebuild the poller
+    const ready = poller.wait(timeout);
     if (cfg.debug) debug(`poll: ${ready} ready, blocked=${events.blocked || logs.blocked}, paused=${[...paused]}`);
     if (ready === 0) return flush(); // the sockets ran dry: hand the batch over before sleeping
-    withXpub(afterPoll);
+    afterPoll();
   };
   const afterPoll = () => {
     for (let i = 0; i < items.length; i++) {
       if (!(poller.revents(i) & POLLIN)) continue;
       const { socket, role } = items[i]!;
       if (role === "control") drain(readControl);
-      else if (role === "xpub") readNotices();
+      else if (role === "xpub") withXpub(readNotices);
       else if (role === "xsub") serveXsub();
       else if (role === "pull" && s.pull) drain(readLog);
       else if (role === "monitor") monitors.read(socket, limit);
-      else if (role === "data" && !events.blocked) readOutlet(events, Slot.WantDrain, "drain");
+      else if (role === "data" && !events.blocked) withXpub(() => readOutlet(events, Slot.WantDrain, "drain"));
       else if (role === "logs" && !logs.blocked) readOutlet(logs, Slot.LogWantDrain, "log-drain");
     }
     if (batch.size >= FLUSH_BYTES || batch.events >= flushEvents) flush();

@@ -2,8 +2,8 @@
  * @module Main's turns on the node's XSUB. While main has nothing to process it waits for the I/O
  * Worker to lend it the XSUB (`Atomics.waitAsync` on `Slot.XsubOwner`); when events arrive the worker
  * lends it instead of reading them, and main reads what waits with its own {@linkcode MessageReader}
- * (the same checks), gives the socket back and processes the batch next (from setImmediate, as the
- * worker's batches). An event arriving at an idle node so skips the worker's copy and `postMessage`,
+ * (the same checks), processes the batch next (from setImmediate, as the worker's batches) and then
+ * gives the socket back. An event arriving at an idle node so skips the worker's copy and `postMessage`,
  * a wake-up of main that costs more than an `Atomics.notify` (docs/performance.md); a busy node's
  * events take the worker's path as before. Not part of the public API; `_io-thread.ts` owns it.
  */
@@ -19,6 +19,13 @@ const XSUB_BACK = new Uint8Array([Control.XsubBack]);
 export class XsubLoan {
   #waiting = false;
   #closed = false;
+  /**
+   * Main keeps the XSUB while it processes what it read, unless that takes longer than a slice: the
+   * worker, woken by `XsubBack`, would otherwise compete for the CPU with the handlers (and their
+   * replies) on a small machine; a busy main gives it back at once (`release`), so that the worker
+   * reads ahead into the onloop queue, with its HWM, as without the loan.
+   */
+  #holding = false;
   /** Events main read this way. */
   read = 0;
 
@@ -36,8 +43,16 @@ export class XsubLoan {
     readonly report: (message: string) => void,
   ) {}
 
+  /** Main is busy (a slice of processing ended with more to do): the worker may read the XSUB. */
+  release(): void {
+    if (!this.#holding) return;
+    this.#holding = false;
+    this.#giveBack();
+  }
+
   /** Main has nothing to process: wait to be lent the XSUB (once; again after each turn). */
   wait(): void {
+    this.release();
     if (this.#closed || this.#waiting) return;
     const ints = this.state.ints;
     if (Atomics.compareExchange(ints, Slot.XsubOwner, XsubOwner.Worker, XsubOwner.MainWaiting) !== XsubOwner.Worker) {
@@ -70,10 +85,13 @@ export class XsubLoan {
       reader.batch.rollback();
       this.report(`io: error: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
-      this.#giveBack();
       reader.countDrops();
     }
-    if (reader.batch.size === 0) return this.wait();
+    if (reader.batch.size === 0) {
+      this.#giveBack();
+      return this.wait();
+    }
+    this.#holding = true;
     const taken = reader.batch.take();
     this.read += taken.events;
     Atomics.add(this.state.ints, Slot.OnloopDepth, taken.events);
@@ -89,6 +107,8 @@ export class XsubLoan {
   close(): void {
     this.#closed = true;
     const ints = this.state.ints;
+    if (this.#holding) this.#giveBack();
+    this.#holding = false;
     if (
       Atomics.compareExchange(ints, Slot.XsubOwner, XsubOwner.MainWaiting, XsubOwner.Worker) === XsubOwner.MainWaiting
     ) {

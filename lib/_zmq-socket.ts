@@ -24,6 +24,7 @@ import {
   bytesOf,
   type ContextHandle,
   EAGAIN,
+  EINTR,
   type Frame,
   INT64_OPTIONS,
   LITTLE_ENDIAN,
@@ -186,6 +187,10 @@ export class Socket extends NativeObject {
     for (let i = 0; i <= last; i++) {
       if (socketSend(this, bytesOf(frames[i] ?? ""), flags | (i < last ? SNDMORE : 0)) >= 0) continue;
       const errno = zmqErrno();
+      if (errno === EINTR) {
+        i--; // a signal (a profiler's, say) interrupted the call: send the frame again
+        continue;
+      }
       if (errno === EAGAIN && i === 0) return false;
       throw new ZmqError(errno, `Cannot send on the ${this.type} socket`);
     }
