@@ -62,11 +62,17 @@ export function checkerOf(stream: LogStream): RecordChecker | undefined {
 function compile(stream: LogStream): RecordChecker {
   const fields = stream.fields;
   const lines: string[] = [];
+  const remembered: string[] = [];
   for (let i = 0; i < fields.length; i++) {
     const { name, type, optional } = fields[i]!;
     // The name only ever appears as a string literal (JSON is valid JavaScript for a string).
     const key = JSON.stringify(name);
-    const inline = INLINE[type];
+    let inline = INLINE[type];
+    if (type === "addr") {
+      // Addresses repeat from record to record: the last one that passed is not parsed again.
+      remembered.push(`last${i}`);
+      inline = `typeof v === "string" && (v === last${i} || (isIPv4(v) && ((last${i} = v), true)))`;
+    }
     lines.push(
       `v = r[${key}];`,
       `if (v === undefined || v === null) { ${optional ? `if (${key} in r) k++; a${i} = null;` : `required(${i});`} }`,
@@ -76,6 +82,7 @@ function compile(stream: LogStream): RecordChecker {
   const values = fields.map((_, i) => `a${i}`).join(", ");
   const body = [
     `"use strict";`,
+    ...remembered.map((name) => `let ${name};`),
     `return function check(r) {`,
     `let k = 0, v, ${values};`,
     ...lines,

@@ -59,6 +59,8 @@ export function writeZeekLines(
 
 /** The most bytes a line takes per field beyond its key and text: a number, an address, a separator. */
 const FIELD_ROOM = 24;
+/** The most bytes of a field's text kept for the next record (a double's digits or a quoted IPv4 address: 17 at most). */
+const LAST_ROOM = 18;
 
 /**
  * Appends the lines of `header.numRecords` records read from `r` (after the header) to `o`. The line
@@ -76,6 +78,16 @@ function zeekLines(r: Reader, header: ZeekBatchHeader, lines: LineWriter, o: Byt
   let buf = o.buf;
   let q = o.pos;
   let p = r.pos;
+  // Per double or address field: the last value the fast path printed, and its text (none yet: length 0).
+  const lastValue = new Float64Array(n);
+  const lastLength = new Int32Array(n);
+  const last = new Uint8Array(n * LAST_ROOM);
+  const remember = (j: number, value: number, from: Uint8Array, start: number, end: number) => {
+    if (end - start > LAST_ROOM) return;
+    lastValue[j] = value;
+    lastLength[j] = end - start;
+    for (let k = start, t = j * LAST_ROOM; k < end; k++) last[t++] = from[k]!;
+  };
   for (let i = 0; i < numRecords; i++) {
     if (q + room > buf.length) {
       o.pos = q;
@@ -124,9 +136,17 @@ function zeekLines(r: Reader, header: ZeekBatchHeader, lines: LineWriter, o: Byt
           p = at + 12;
           break;
         }
-        case 11:
-          // An IPv4 address (JSON: quoted).
+        case 11: {
+          // An IPv4 address (JSON: quoted); the field's last one again is its text again.
           if (at + 5 > end || src[at] !== 4) break;
+          p = at + 5;
+          const a = view.getUint32(at + 1);
+          const cached = lastLength[j]!;
+          if (cached > 0 && a === lastValue[j]) {
+            for (let k = j * LAST_ROOM, e = k + cached; k < e; k++) buf[q++] = last[k]!;
+            break;
+          }
+          const from = q;
           if (json) buf[q++] = 34;
           q = putUint(buf, q, src[at + 1]!);
           buf[q++] = 46;
@@ -136,8 +156,9 @@ function zeekLines(r: Reader, header: ZeekBatchHeader, lines: LineWriter, o: Byt
           buf[q++] = 46;
           q = putUint(buf, q, src[at + 4]!);
           if (json) buf[q++] = 34;
-          p = at + 5;
+          remember(j, a, buf, from, q);
           break;
+        }
         case 7: // string, enum, func, file
         case 9:
         case 17:
@@ -174,10 +195,19 @@ function zeekLines(r: Reader, header: ZeekBatchHeader, lines: LineWriter, o: Byt
         case 6: {
           if (at + 8 > end) fail();
           const d = view.getFloat64(at);
+          p = at + 8;
+          // A value the field had before (a duration, a timestamp of the same millisecond): its digits again.
+          const cached = lastLength[j]!;
+          if (cached > 0 && d === lastValue[j]) {
+            for (let k = j * LAST_ROOM, e = k + cached; k < e; k++) buf[q++] = last[k]!;
+            break;
+          }
           o.pos = q;
           // Its fast path first (what it does for these, in TSV not for a double); the LineWriter if that declines.
-          if (!((json || tag !== 4) && o.decimal(d, json))) lines.value(o, j, d);
-          p = at + 8;
+          if ((json || tag !== 4) && o.decimal(d, json)) {
+            // Only what the fast path printed is kept: it prints a value the same way every time.
+            remember(j, d, o.buf, q, o.pos);
+          } else lines.value(o, j, d);
           if (o.pos + room > o.buf.length) o.ensure(room); // what it printed may have been long
           buf = o.buf;
           q = o.pos;

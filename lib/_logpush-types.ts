@@ -3,7 +3,7 @@
  */
 
 import type { SendResult } from "./_io-thread.ts";
-import type { LogBatch } from "./logformat.ts";
+import type { LogBatch, LogStream } from "./logformat.ts";
 
 /** Options of the log writer (Zeek's `Log::` settings, and what this library adds). */
 export interface LogWriterOptions {
@@ -29,8 +29,11 @@ export interface LogWriterOptions {
 export interface LogTransport {
   /** Sends a batch to the loggers; `seq` 0 asks for no acknowledgment. */
   send(records: number, seq: number, payload: Uint8Array): SendResult;
-  /** Encodes a batch in the format `send` names. @default {msgpack-log-v1's encodeBatch} */
-  encode?: (batch: LogBatch) => Uint8Array;
+  /**
+   * Encodes a batch in the format `send` names; may write the bytes into `spare` (a buffer of an
+   * acknowledged batch) and return a view of it when they fit. @default {msgpack-log-v1's encodeBatch}
+   */
+  encode?: (batch: LogBatch, spare?: Uint8Array) => Uint8Array;
   /** Resolves once everything handed to `send` has left for the I/O thread. */
   drain(): Promise<void>;
   /** Reports a problem once per `key`. */
@@ -62,4 +65,25 @@ export interface LogWriterStats {
    */
   logUnackedRecords: number;
   logUnackedBatches: number;
+}
+
+/** Records waiting for their batch, per stream (as its key was made: a stream object may change) and path. */
+export interface Buffered {
+  key: string;
+  stream: LogStream;
+  id: string;
+  writer: string;
+  filter: string;
+  path: string;
+  records: unknown[][];
+}
+
+/** A batch encoded and not yet acknowledged. */
+export interface Pending {
+  seq: number;
+  records: number;
+  payload: Uint8Array;
+  /** The buffer `payload` views, to reuse once acknowledged; none once sent again. */
+  spare: Uint8Array | undefined;
+  sentAt: number;
 }

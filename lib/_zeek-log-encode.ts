@@ -294,7 +294,11 @@ const INLINE_VALUE: Record<number, [string, string, number]> = {
   18: STRING,
 };
 
-const take = (): Uint8Array => {
+const take = (spare?: Uint8Array): Uint8Array => {
+  if (spare !== undefined && spare.length >= pos) {
+    spare.set(buf.subarray(0, pos));
+    return spare.subarray(0, pos);
+  }
   const out = new Uint8Array(pos);
   out.set(buf.subarray(0, pos));
   return out;
@@ -304,6 +308,8 @@ const take = (): Uint8Array => {
  * Encodes a batch as a Zeek node does: Zeek's writer and filter default to `Log::WRITER_ASCII` and
  * `default`. Values are those {@linkcode checkValue} accepts (a port may be `"80/tcp"` to carry its
  * protocol); {@linkcode ZeekValue}s and fields with a `subtype` are written exactly as they are.
+ * With `spare`, the bytes go into it when they fit and the result is a view of it (a writer reuses the
+ * buffers of acknowledged batches: fresh memory costs a page fault per 4 KiB); otherwise into a new one.
  *
  * @example One record of a two-field stream
  * ```ts
@@ -317,7 +323,7 @@ const take = (): Uint8Array => {
  *
  * @throws {TypeError} a value its field's type cannot carry.
  */
-export function encodeZeekBatch(batch: LogBatch): Uint8Array {
+export function encodeZeekBatch(batch: LogBatch, spare?: Uint8Array): Uint8Array {
   pos = 0;
   str(batch.stream);
   str(batch.writer ?? "Log::WRITER_ASCII");
@@ -341,7 +347,7 @@ export function encodeZeekBatch(batch: LogBatch): Uint8Array {
   view.setUint32(pos, batch.records.length);
   pos += 4;
   recordsEncoder(tags)(batch.records);
-  return take();
+  return take(spare);
 }
 
 /**

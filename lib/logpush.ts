@@ -22,14 +22,7 @@ import {
 
 export type { LogTransport, LogWriterOptions, LogWriterStats } from "./_logpush-types.ts";
 
-import type { LogTransport, LogWriterOptions, LogWriterStats } from "./_logpush-types.ts";
-
-interface Pending {
-  seq: number;
-  records: number;
-  payload: Uint8Array;
-  sentAt: number;
-}
+import type { Buffered, LogTransport, LogWriterOptions, LogWriterStats, Pending } from "./_logpush-types.ts";
 
 /**
  * Batches, sends and accounts for the log records of one node. Created by the node; use
@@ -63,12 +56,22 @@ interface Pending {
 export class LogWriter {
   readonly #transport: LogTransport;
   readonly #o: Required<LogWriterOptions>;
-  readonly #buffers = new Map<string, { stream: LogStream; path: string; records: unknown[][] }>();
+  readonly #buffers = new Map<string, Buffered>();
+  /** The buffer the last record went to (until it is sealed). */
+  #last: Buffered | undefined;
   readonly #queue: Pending[] = [];
   readonly #inFlight = new Map<number, Pending>();
   readonly #waiters: { ready: () => boolean; resolve: () => void }[] = [];
   readonly #stats: LogWriterStats = LogWriter.emptyStats();
-  readonly #encode: (batch: LogBatch) => Uint8Array;
+  readonly #encode: (batch: LogBatch, spare?: Uint8Array) => Uint8Array;
+  /**
+   * Buffers of acknowledged batches, for the bytes of the next ones: a fresh buffer of a batch's size
+   * costs a page fault per 4 KiB when it is first written (about 15 % of a writer's main thread). As
+   * many as may be in flight; let go when the writer is idle for a flush interval.
+   */
+  readonly #spares: Uint8Array[] = [];
+  #spareSize = 64 * 1024;
+  #sealedSinceTick = false;
   /** Loggers known not to acknowledge (they came up without saying they do). */
   readonly #silentLoggers = new Set<string>();
   /** Loggers that came up and have not said yet whether they acknowledge: nothing is sent again meanwhile. */
@@ -176,12 +179,27 @@ export class LogWriter {
       );
       return false;
     }
-    const key = `${stream.id}\0${stream.writer}\0${stream.filter}\0${path}`;
-    let buffer = this.#buffers.get(key);
-    if (!buffer) this.#buffers.set(key, (buffer = { stream, path, records: [] }));
+    // Records come stream after stream: the last buffer is found without making and hashing its key.
+    let buffer = this.#last;
+    if (
+      buffer === undefined ||
+      buffer.stream !== stream ||
+      buffer.path !== path ||
+      buffer.id !== stream.id ||
+      buffer.writer !== stream.writer ||
+      buffer.filter !== stream.filter
+    ) {
+      const key = `${stream.id}\0${stream.writer}\0${stream.filter}\0${path}`;
+      buffer = this.#buffers.get(key);
+      if (!buffer) {
+        const { id, writer, filter } = stream;
+        this.#buffers.set(key, (buffer = { key, stream, id, writer, filter, path, records: [] }));
+      }
+      this.#last = buffer;
+    }
     buffer.records.push(values);
     this.#stats.logRecordsWritten++;
-    if (buffer.records.length >= this.#o.writeBufferSize) this.#seal(key);
+    if (buffer.records.length >= this.#o.writeBufferSize) this.#seal(buffer.key);
     return this.#queue.length === 0;
   }
 
@@ -209,7 +227,14 @@ export class LogWriter {
 
   /** A logger acknowledged batches. */
   onAck(seqs: readonly number[]): void {
-    for (const seq of seqs) if (this.#inFlight.delete(seq)) this.#stats.logBatchesAcked++;
+    for (const seq of seqs) {
+      const p = this.#inFlight.get(seq);
+      if (p === undefined) continue;
+      this.#inFlight.delete(seq);
+      this.#stats.logBatchesAcked++;
+      // Acknowledged after its only send: libzmq copied it before the logger could have it, nothing holds it.
+      if (p.spare !== undefined && this.#spares.length < this.#o.maxInFlight) this.#spares.push(p.spare);
+    }
     this.#pump();
   }
 
@@ -264,6 +289,7 @@ export class LogWriter {
     const buffer = this.#buffers.get(key);
     if (!buffer || buffer.records.length === 0) return;
     this.#buffers.delete(key);
+    if (this.#last === buffer) this.#last = undefined;
     const seq = ++this.#seq;
     const { id, writer, filter, fields } = buffer.stream;
     const batch: LogBatch = {
@@ -281,7 +307,14 @@ export class LogWriter {
     }
     // msgpack-log-v1 carries the request in the payload too (frame 0 carries it for every format).
     if (this.acknowledging) batch.seq = seq;
-    this.#queue.push({ seq, records: buffer.records.length, payload: this.#encode(batch), sentAt: 0 });
+    this.#sealedSinceTick = true;
+    const spare = this.#spares.pop() ?? new Uint8Array(this.#spareSize);
+    const payload = this.#encode(batch, spare);
+    const used = payload.buffer === spare.buffer;
+    if (!used && payload.length <= spare.length)
+      this.#spares.push(spare); // an encoder that takes none
+    else if (!used) this.#spareSize = payload.length + (payload.length >> 2); // too small: larger ones from now on
+    this.#queue.push({ seq, records: buffer.records.length, payload, spare: used ? spare : undefined, sentAt: 0 });
     this.#pump();
   }
 
@@ -317,6 +350,7 @@ export class LogWriter {
     for (const p of this.#inFlight.values()) {
       if (!which(p)) continue;
       p.sentAt = performance.now();
+      p.spare = undefined; // the transport may hold it after the first send is acknowledged
       this.#stats.logBatchesResent++;
       if (this.#transport.send(p.records, p.seq, p.payload) === "dropped") {
         this.#inFlight.delete(p.seq);
@@ -327,6 +361,8 @@ export class LogWriter {
   }
 
   #tick(): void {
+    if (!this.#sealedSinceTick) this.#spares.length = 0; // idle: no memory kept for batches that may never come
+    this.#sealedSinceTick = false;
     for (const key of [...this.#buffers.keys()]) this.#seal(key);
     const cutoff = performance.now() - this.#o.resendAfter;
     if (this.#o.resendAfter > 0) this.#resend((p) => p.sentAt < cutoff);

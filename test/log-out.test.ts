@@ -166,5 +166,39 @@ describe("zeek-bin-serializer batches formatted as they are read", () => {
         for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
       }
     });
+
+    test(`${format}: doubles and addresses that repeat (a field's text printed once) give the reference's lines`, () => {
+      // Millisecond timestamps a few records each, a constant duration, and values the fast path
+      // declines (a tie at the seventh decimal, 0, -0, NaN) repeated between them, in double fields too;
+      // addresses that repeat, with IPv6 ones and unset ones between them.
+      const fields: LogField[] = [
+        { name: "ts", type: "time", optional: true },
+        { name: "d", type: "interval", optional: true },
+        { name: "x", type: "double", optional: true },
+        { name: "h", type: "addr", optional: true },
+      ];
+      const odd = [0.0000005, 0, -0, Number.NaN, 1700000000.0000005, 2147483646.9999995];
+      const records = Array.from({ length: 400 }, (_, i) => [
+        i % 50 === 7 ? pick(odd) : 1_700_000_000 + Math.floor(i / 3) / 1000,
+        i % 40 === 9 ? null : i % 60 === 11 ? pick(odd) : 0.25,
+        i % 2 ? 1.5 : pick([1.5, 3.25, ...odd]),
+        i % 3 ? "10.0.0.1" : pick(["10.0.0.1", "192.168.100.200", "::1", "10.0.0.10", null]),
+      ]);
+      const dir = mkdtempSync(join(tmpdir(), "zeek-lines-"));
+      try {
+        const files = new LogFiles({ dir, format });
+        const batch = (from: number, to: number) =>
+          encodeZeekBatch({ stream: "Test::LOG", path: "p", fields, records: records.slice(from, to) });
+        files.write(decodeZeekBatch(batch(0, 1))); // a path's first batch goes the usual way
+        expect(writeZeekLines(files, batch(1, 200))).toBe(199);
+        expect(writeZeekLines(files, batch(200, 400))).toBe(200);
+        files.close();
+        const lines = readFileSync(join(dir, "p.log"), "utf8").split(/(?<=\n)/);
+        const body = format === "json" ? lines : lines.filter((l) => !l.startsWith("#"));
+        expect(body.join("")).toBe(records.map((r) => reference(format, fields, r)).join(""));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   }
 });

@@ -1,5 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { decodeBatch, defineStream, encodeBatch, recordValues } from "../lib/logformat.ts";
+import {
+  decodeBatch,
+  decodeZeekBatch,
+  defineStream,
+  encodeBatch,
+  encodeZeekBatch,
+  recordValues,
+} from "../lib/logformat.ts";
 import { LogWriter } from "../lib/logpush.ts";
 
 const CONN = defineStream({
@@ -81,6 +88,17 @@ describe("records are checked against the schema", () => {
     });
   }
 
+  test("an address that passed is remembered, and only that one", () => {
+    const at = (addr: string) => recordValues(CONN, { ...OK, "id.orig_h": addr })[2];
+    expect(at("10.0.0.1")).toBe("10.0.0.1");
+    expect(at("10.0.0.1")).toBe("10.0.0.1");
+    expect(() => at("10.0.0.256")).toThrow(/field 'id.orig_h' expects an IP address/);
+    expect(() => at("10.0.0.01")).toThrow(/field 'id.orig_h' expects an IP address/);
+    expect(at("2001:DB8::1")).toBe("2001:db8::1"); // not a dotted quad: checked and made canonical as before
+    expect(() => at("")).toThrow(/field 'id.orig_h' expects an IP address/);
+    expect(at("10.0.0.2")).toBe("10.0.0.2");
+  });
+
   test("schema errors raise in write() before anything is buffered or sent", async () => {
     const sent: number[] = [];
     const writer = new LogWriter(
@@ -97,6 +115,40 @@ describe("records are checked against the schema", () => {
     writer.write(CONN, OK);
     await writer.flush();
     expect(sent).toEqual([1]);
+  });
+});
+
+describe("the writer's payload buffers", () => {
+  test("an acknowledged batch's buffer carries a later batch; one sent twice never does", () => {
+    const sent: { seq: number; payload: Uint8Array; copy: Uint8Array }[] = [];
+    const writer = new LogWriter(
+      {
+        send: (_records, seq, payload) => (sent.push({ seq, payload, copy: payload.slice() }), "sent"),
+        encode: encodeZeekBatch,
+        drain: async () => {},
+        report: () => {},
+      },
+      { writeBufferSize: 2, flushInterval: 0, resendAfter: 0 },
+    );
+    let uid = 0;
+    const write = (n: number) => {
+      for (let i = 0; i < n; i++) writer.write(CONN, { ...OK, uid: `C${uid++}` });
+    };
+    write(6); // batches 1-3
+    writer.onAck([1]);
+    writer.onLoggerStopped(); // 2 and 3 go again: the transport may hold them
+    writer.onAck([2, 3]);
+    write(6); // batches 4-6
+    expect(sent.map((s) => s.seq)).toEqual([1, 2, 3, 2, 3, 4, 5, 6]);
+    const buffers = sent.map((s) => s.payload.buffer);
+    expect(buffers[5]).toBe(buffers[0]!); // batch 4 in batch 1's buffer
+    for (const later of buffers.slice(6)) expect([buffers[1], buffers[2]]).not.toContain(later);
+    // Every payload said what was written when it went, and the ones not reused still do.
+    for (const [i, s] of sent.entries()) {
+      const first = [0, 2, 4, 2, 4, 6, 8, 10][i]!;
+      expect(decodeZeekBatch(s.copy).records.map((r) => r[1])).toEqual([`C${first}`, `C${first + 1}`]);
+      if (i !== 0) expect(s.payload).toEqual(s.copy);
+    }
   });
 });
 
