@@ -40,11 +40,10 @@ export class DirectXpub {
     if (this.#closed || !tryLockXpub(this.state)) return false;
     try {
       const x = this.xpub;
-      // Only the first frame can meet the HWM; on EAGAIN, ZMQ_EVENTS lets libzmq process its throttled
-      // "room again" commands before we give up.
-      if (!x.sendFrame(topic, DONTWAIT | SNDMORE) && !(x.events(), x.sendFrame(topic, DONTWAIT | SNDMORE))) {
-        return false;
-      }
+      // Only the first frame can meet the HWM. On EAGAIN the worker's path takes the event (and looks
+      // again, after libzmq's throttled "room again" commands): no second try here, which under DROP
+      // at saturation would cost every event two more calls.
+      if (!x.sendFrame(topic, DONTWAIT | SNDMORE)) return false;
       x.sendFrame(this.sender, SNDMORE);
       x.sendFrame(this.format, SNDMORE);
       x.sendPrefix(payload, length, 0);

@@ -35,6 +35,7 @@ declare const self: Worker;
 
 const FLUSH_BYTES = 512 * 1024;
 const LOG_BACKPRESSURE_AT = 100; // log batches waiting on main before the PULL pauses
+const QUIET_MS = 0.05; // a poll that slept this long: events arrive one by one, main may read them
 
 function post(event: IoWorkerEvent, transfer?: ArrayBuffer[]): void {
   self.postMessage(event, transfer ? { transfer } : undefined);
@@ -105,6 +106,8 @@ function run(cfg: IoWorkerStart): void {
   /** Whether main has the XSUB now (see `lend` below); XSUB input left for the next turn; held updates. */
   let lent = false;
   let xsubPending = false;
+  /** Whether the last poll slept (at least `QUIET_MS`): the node is not in a stream of events. */
+  let slept = false;
   const heldUpdates: Uint8Array[] = [];
 
   // The poll set changes when the PULL closes or a socket pauses; items are addressed by role.
@@ -177,9 +180,12 @@ function run(cfg: IoWorkerStart): void {
   // Main gives it back with `XsubBack` once it has read what waited. While lent, this thread does not
   // touch the XSUB: its subscription changes wait, its descriptor is not polled.
   const lend = (): boolean => {
-    // Only for events that wait (the descriptor also signals libzmq's other commands), and only when
-    // nothing read earlier still waits for main: main processes what it reads at once.
-    if (batch.events > 0 || Atomics.load(state.ints, Slot.OnloopDepth) > 0 || !(s.xsub.events() & POLLIN)) return false;
+    // Only to a main that waits, after this thread slept too (events come one now and then: the hop
+    // matters; in a stream, batches cost less per event than loans), for events that wait (the
+    // descriptor also signals libzmq's other commands), and when nothing read earlier still waits for
+    // main: main processes what it reads at once.
+    if (!slept || batch.events > 0 || Atomics.load(state.ints, Slot.OnloopDepth) > 0) return false;
+    if (!(s.xsub.events() & POLLIN)) return false;
     if (Atomics.compareExchange(state.ints, Slot.XsubOwner, XsubOwner.MainWaiting, XsubOwner.Main) !== 2) return false;
     Atomics.notify(state.ints, Slot.XsubOwner);
     lent = true;
@@ -298,7 +304,9 @@ function run(cfg: IoWorkerStart): void {
   };
   const turn = () => {
     const timeout = beforePoll(); // first: it may rebuild the poller
+    const start = performance.now();
     const ready = poller.wait(timeout);
+    slept = performance.now() - start >= QUIET_MS;
     if (cfg.debug) debug(`poll: ${ready} ready, blocked=${events.blocked || logs.blocked}, paused=${[...paused]}`);
     if (ready === 0) return flush(); // the sockets ran dry: hand the batch over before sleeping
     afterPoll();

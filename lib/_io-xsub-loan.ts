@@ -36,7 +36,7 @@ export class XsubLoan {
     readonly control: Socket,
     readonly state: SharedState,
     readonly reader: MessageReader,
-    /** Messages main reads per turn at most (`pollMaxMessages`, as the worker). */
+    /** Messages main reads per turn at most. */
     readonly limit: number,
     /** Takes a batch main read (its events already counted as waiting on main), to process it next. */
     readonly deliver: (buffer: ArrayBuffer) => void,

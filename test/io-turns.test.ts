@@ -123,6 +123,8 @@ describe("main's own sends on the XPUB", () => {
     const pump = (async () => {
       while (running) {
         const p = bytes(String(n++));
+        const apart = performance.now() + 0.06; // events on their own, as main sends them itself
+        while (performance.now() < apart);
         io.publish("a.x", p, p.length, true);
         readAll(first, seen);
         await Bun.sleep(0);
