@@ -55,6 +55,29 @@ async function startIo(
   return io;
 }
 
+/** A raw XPUB on the broker's XSUB that waits at its HWM (`NODROP`), once `io` subscribed to `t.`. */
+async function rawPublisher(ep: BrokerEndpoints, io: IoThread): Promise<Socket> {
+  io.xsubUpdate(bytes("\x01t."));
+  const ctx = new Context();
+  cleanups.push(() => ctx.close());
+  const pub = ctx.socket("XPUB");
+  pub.setOption(SocketOption.LINGER, 0);
+  pub.setOption(SocketOption.XPUB_NODROP, 1); // waits instead of dropping while the node is busy
+  pub.connect(ep.xsub);
+  await waitFor(() => pub.recv(DONTWAIT), "the node's subscription at the publisher");
+  return pub;
+}
+
+/** A broker, a node and a raw subscriber of `prefix` whose subscription the node has seen. */
+async function withSubscriber(prefix: string) {
+  const ep = await startBroker();
+  const notices: string[] = [];
+  const sub = rawSubscriber(ep, prefix);
+  const io = await startIo(ep, notices);
+  await waitFor(() => notices.includes(`+${prefix}`), `the subscription to ${prefix} at the node`);
+  return { ep, notices, sub, io };
+}
+
 /** Reads what waits; returns the payloads (as numbers) of `[topic, sender, format, payload]` messages. */
 function readAll(sub: Socket, into: number[]): void {
   for (let m = sub.recv(DONTWAIT); m; m = sub.recv(DONTWAIT)) {
@@ -65,11 +88,7 @@ function readAll(sub: Socket, into: number[]): void {
 
 describe("main's own sends on the XPUB", () => {
   test("every event arrives once and in order as publishing switches between main and the worker", async () => {
-    const ep = await startBroker();
-    const notices: string[] = [];
-    const sub = rawSubscriber(ep, "seq.");
-    const io = await startIo(ep, notices);
-    await waitFor(() => notices.includes("+seq."), "the subscription at the node");
+    const { sub, io } = await withSubscriber("seq.");
     const got: number[] = [];
     let n = 0;
     const send = () => {
@@ -111,11 +130,7 @@ describe("main's own sends on the XPUB", () => {
   });
 
   test("subscriptions that arrive while main keeps sending are seen, and their subscribers get the events", async () => {
-    const ep = await startBroker();
-    const notices: string[] = [];
-    const first = rawSubscriber(ep, "a.");
-    const io = await startIo(ep, notices);
-    await waitFor(() => notices.includes("+a."), "the first subscription");
+    const { ep, notices, sub: first, io } = await withSubscriber("a.");
     const seen: number[] = [];
     // Keep publishing one event per turn (main's own sends) while 20 new subscribers come and go.
     let n = 0;
@@ -157,14 +172,7 @@ describe("main's turns on the XSUB", () => {
       const until = performance.now() + (slow ? 0.2 : 0);
       while (performance.now() < until);
     });
-    io.xsubUpdate(bytes("\x01t."));
-    const ctx = new Context();
-    cleanups.push(() => ctx.close());
-    const pub = ctx.socket("XPUB");
-    pub.setOption(SocketOption.LINGER, 0);
-    pub.setOption(SocketOption.XPUB_NODROP, 1); // waits at its HWM instead of dropping (while main is busy)
-    pub.connect(ep.xsub);
-    await waitFor(() => pub.recv(DONTWAIT), "the node's subscription at the publisher");
+    const pub = await rawPublisher(ep, io);
     let seed = 7;
     const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     let sent = 0;
@@ -200,14 +208,7 @@ describe("main's turns on the XSUB", () => {
       },
       { onloopQueueHwm: 100 },
     );
-    io.xsubUpdate(bytes("\x01t."));
-    const ctx = new Context();
-    cleanups.push(() => ctx.close());
-    const pub = ctx.socket("XPUB");
-    pub.setOption(SocketOption.LINGER, 0);
-    pub.setOption(SocketOption.XPUB_NODROP, 1);
-    pub.connect(ep.xsub);
-    await waitFor(() => pub.recv(DONTWAIT), "the node's subscription at the publisher");
+    const pub = await rawPublisher(ep, io);
     const sent = 2000;
     for (let i = 0; i < sent; i++)
       while (!pub.send(["t.x", "s", "msgpack-v1", String(i)], DONTWAIT)) await Bun.sleep(1);
