@@ -1,8 +1,12 @@
 /**
  * @module A node's I/O Worker, as one program read top-down: this loop, the sockets it opens
- * (`_io-sockets.ts`) and the outlets it sends through (`_io-outlets.ts`); its main-thread side is
- * `_io-thread.ts`. It owns every socket of the node (XPUB and XSUB to the broker, PUSH to the loggers, PULL on a logger, the inproc
- * PAIRs from the main thread) and sits in `zmq_poll`, so the main thread never waits on libzmq.
+ * (`_io-sockets.ts`), the outlets it sends through (`_io-outlets.ts`) and the reader it reads with
+ * (`_io-reader.ts`); its main-thread side is `_io-thread.ts`. It creates every socket of the node
+ * (XPUB and XSUB to the broker, PUSH to the loggers, PULL on a logger, the inproc PAIRs from the main
+ * thread) and sits in `zmq_poll`, so the main thread never waits on libzmq. Main takes two turns of
+ * its own: it sends an event on its own on the XPUB (under `Slot.XpubLock`, `_io-direct.ts`), and an
+ * idle main is lent the XSUB to read arriving events itself (`_io-xsub-loan.ts`); either saves a hop
+ * between threads where latency counts.
  *
  * - Publishes (data PAIR → XPUB) and log batches (log PAIR → PUSH) each follow their overflow policy
  *   on their own: DROP discards and counts; BLOCK counts a block and waits in a blocking send with a
@@ -61,9 +65,8 @@ function run(cfg: IoWorkerStart): void {
     post({ type: "failed", message: err instanceof Error ? err.message : String(err) });
     return;
   }
-  // Main sends publishes on the XPUB itself while nothing of its waits here (one hop fewer), taking turns
-  // with this thread under `Slot.XpubLock`. So the XPUB is polled by its ZMQ_FD, never as a socket:
-  // zmq_poll would read the socket's state while main uses it.
+  // Main uses the XPUB and the XSUB too, in turns (see the module's doc). So both are polled by their
+  // ZMQ_FD, never as sockets: zmq_poll would read a socket's state while main uses it.
   const xpubFd = s.xpub.getInt(SocketOption.FD);
   const xsubFd = s.xsub.getInt(SocketOption.FD);
   post({ type: "ready", logListen: s.pull?.lastEndpoint ?? "", xpub: s.xpub.handle, xsub: s.xsub.handle });
@@ -177,8 +180,9 @@ function run(cfg: IoWorkerStart): void {
   // Main reads the XSUB itself while it has nothing else to do (`_io-xsub-loan.ts`): it waits with
   // `Slot.XsubOwner` at MainWaiting, and when events arrive and nothing of the worker's waits for main
   // (their order), the worker lends it the socket instead of reading, one hop between threads fewer.
-  // Main gives it back with `XsubBack` once it has read what waited. While lent, this thread does not
-  // touch the XSUB: its subscription changes wait, its descriptor is not polled.
+  // Main gives it back with `XsubBack` once it has processed what it read (at once if that takes long).
+  // While lent, this thread does not touch the XSUB: its subscription changes wait, its descriptor is
+  // not polled.
   const lend = (): boolean => {
     // Only to a main that waits, after this thread slept too (events come one now and then: the hop
     // matters; in a stream, batches cost less per event than loans), for events that wait (the
@@ -186,7 +190,8 @@ function run(cfg: IoWorkerStart): void {
     // main: main processes what it reads at once.
     if (!slept || batch.events > 0 || Atomics.load(state.ints, Slot.OnloopDepth) > 0) return false;
     if (!(s.xsub.events() & POLLIN)) return false;
-    if (Atomics.compareExchange(state.ints, Slot.XsubOwner, XsubOwner.MainWaiting, XsubOwner.Main) !== 2) return false;
+    const waiting = XsubOwner.MainWaiting;
+    if (Atomics.compareExchange(state.ints, Slot.XsubOwner, waiting, XsubOwner.Main) !== waiting) return false;
     Atomics.notify(state.ints, Slot.XsubOwner);
     lent = true;
     xsubPending = false;
