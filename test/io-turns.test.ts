@@ -7,9 +7,11 @@
 // broker in this process, raw XSUB subscribers and a raw XPUB publisher.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import type { BatchCursor } from "../lib/_frames.ts";
+import { createSharedState } from "../lib/_channel.ts";
+import { type BatchCursor, Control } from "../lib/_frames.ts";
+import { DirectXpub } from "../lib/_io-direct.ts";
 import { IoThread } from "../lib/_io-thread.ts";
-import { Context, DONTWAIT, type Socket, SocketOption } from "../lib/_zmq.ts";
+import { Context, DONTWAIT, POLLIN, type Socket, SocketOption } from "../lib/_zmq.ts";
 import { resolveConfig, type ZeroMQOptions } from "../lib/config.ts";
 import { Broker, type BrokerEndpoints } from "../lib/proxy.ts";
 import { ANY_PORT, bytes, text, waitFor } from "./helpers.ts";
@@ -156,6 +158,42 @@ describe("main's own sends on the XPUB", () => {
     expect(io.directSends).toBeGreaterThan(n / 10); // main sent many itself while subscriptions came and went
     await waitFor(() => (readAll(first, seen), seen.length === n), "every event at the first subscriber", 5000);
     expect(seen.every((v, i) => v === i)).toBe(true);
+  });
+});
+
+describe("main's sends and the subscriptions waiting on the XPUB", () => {
+  // The I/O Worker sleeps on the XPUB's descriptor; a send by main can take that descriptor's signal
+  // while a subscription waits unread. Main must then tell the worker (`XpubCheck`), and only then.
+  test("a send that leaves a subscription waiting tells the worker; one that does not, does not", async () => {
+    const ctx = new Context();
+    cleanups.push(() => ctx.close());
+    const xpub = ctx.socket("XPUB");
+    xpub.setOption(SocketOption.LINGER, 0);
+    xpub.bind(ANY_PORT);
+    const [control, worker] = [ctx.socket("PAIR"), ctx.socket("PAIR")];
+    control.bind("inproc://direct-xpub-check");
+    worker.connect("inproc://direct-xpub-check");
+    const sub = ctx.socket("XSUB");
+    sub.setOption(SocketOption.LINGER, 0);
+    sub.connect(xpub.lastEndpoint);
+    sub.send([bytes("\x01t.")]);
+    await waitFor(() => xpub.events() & POLLIN, "the subscription waiting on the XPUB");
+    const direct = new DirectXpub(xpub, control, createSharedState(), bytes("me"), bytes("msgpack-v1"));
+    const payload = bytes("one");
+    expect(direct.trySend(bytes("t.x"), payload, payload.length)).toBe(true);
+    await Promise.resolve(); // the check runs after the run of sends
+    expect(worker.recv(DONTWAIT)?.map(text)).toEqual([text(new Uint8Array([Control.XpubCheck]))]);
+    expect((await waitFor(() => sub.recv(DONTWAIT), "the event"))?.map(text)).toEqual([
+      "t.x",
+      "me",
+      "msgpack-v1",
+      "one",
+    ]);
+    // The worker read the subscription: a send now leaves nothing waiting, and says nothing.
+    expect(xpub.recv(DONTWAIT)?.map(text)).toEqual(["\x01t."]);
+    expect(direct.trySend(bytes("t.x"), payload, payload.length)).toBe(true);
+    await Promise.resolve();
+    expect(worker.recv(DONTWAIT)).toBeNull();
   });
 });
 
