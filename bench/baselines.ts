@@ -6,8 +6,8 @@
  */
 
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import type { ChainCpu, RoundTrip } from "./chain.ts";
-import { cpuWindow, killPeers, type Peer, type PeerMessage, spawnPeer } from "./proc.ts";
+import { type ChainCpu, type RoundTrip, roundTripOf } from "./chain.ts";
+import { cpuWindow, killPeers, num, type Peer, spawnPeer } from "./proc.ts";
 
 const ZMQJS_PEER = new URL("./peers/zmqjs.mjs", import.meta.url).pathname;
 const C_SOURCE = new URL("./peers/c/zmqbench.c", import.meta.url).pathname;
@@ -49,8 +49,6 @@ interface Roles {
   pub: (xsub: string, count: number) => string[];
   sub: (xpub: string, count: number) => string[];
 }
-
-const num = (m: PeerMessage, k: string): number => Number(m[k] ?? 0);
 
 /** Starts broker, subscriber, publisher (in that order, each ready before the next) and collects results. */
 async function runChain(roles: Roles, count: number): Promise<ChainResult> {
@@ -199,14 +197,7 @@ export async function cRoundTrip(count: number, warmup: number): Promise<RoundTr
     const r = await ping.next("result", 60_000 + count * 2 + warmup * 2);
     for (const peer of [pong, broker]) peer.proc.kill("SIGTERM");
     await Promise.all([ping, pong, broker].map((peer) => peer.exited(5_000)));
-    return {
-      impl: `C libzmq ${libzmqVersion()}`,
-      format: "msgpack-v1",
-      count: num(r, "count"),
-      lost: num(r, "lost"),
-      p50Us: num(r, "p50Us"),
-      p99Us: num(r, "p99Us"),
-    };
+    return roundTripOf(`C libzmq ${libzmqVersion()}`, "msgpack-v1", r);
   } finally {
     killPeers();
   }

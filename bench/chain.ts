@@ -7,7 +7,7 @@
  */
 
 import type { ZeroMQOptions } from "../lib/config.ts";
-import { cpuWindow, killPeers, type PeerMessage, rssBytes, spawnPeer } from "./proc.ts";
+import { cpuWindow, killPeers, num, type PeerMessage, rssBytes, spawnPeer } from "./proc.ts";
 
 const PEER = new URL("./peers/bun-node.ts", import.meta.url).pathname;
 const BUSY = new URL("./peers/busy.ts", import.meta.url).pathname;
@@ -85,8 +85,6 @@ export interface ChainRun extends ChainSpec {
 // BLOCK runs are the lossless set-up Zeek recommends (no onloop HWM: the subscriber pushes back
 // instead of dropping); DROP runs keep Zeek's default HWMs on both sides.
 const LOSSLESS = { BLOCK: { onloopHwm: 0 }, DROP: {} } as const;
-
-const num = (m: PeerMessage, k: string) => Number(m[k] ?? 0);
 
 /** Runs one broker → sub → pub chain and returns what it measured; every process is gone afterwards. */
 export async function runChain(spec: ChainSpec): Promise<ChainRun> {
@@ -204,6 +202,11 @@ export interface RoundTrip {
   p99Us: number;
 }
 
+/** A round trip as a pinger (this library's or C's) reports it. */
+export function roundTripOf(impl: string, format: string, r: PeerMessage): RoundTrip {
+  return { impl, format, count: num(r, "count"), lost: num(r, "lost"), p50Us: num(r, "p50Us"), p99Us: num(r, "p99Us") };
+}
+
 /**
  * `count` round trips (ping → broker → pong → broker → ping), one at a time at 1,000/s, between two
  * nodes of this library through a broker of this library, after `warmup` unpaced ones.
@@ -224,14 +227,7 @@ export async function roundTrip(
     const r = await ping.next("result", 60_000 + count * 2 + warmup * 2);
     for (const peer of [ping, pong, broker]) peer.send("stop");
     await Promise.all([ping.exited(), pong.exited(), broker.exited()]);
-    return {
-      impl: "bun",
-      format,
-      count: num(r, "count"),
-      lost: num(r, "lost"),
-      p50Us: num(r, "p50Us"),
-      p99Us: num(r, "p99Us"),
-    };
+    return roundTripOf("bun", format, r);
   } finally {
     killPeers();
   }

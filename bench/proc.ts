@@ -13,6 +13,9 @@ import { within } from "../lib/_deadline.ts";
 /** A line a peer printed: `type` plus whatever it reports. */
 export type PeerMessage = { type: string } & Record<string, unknown>;
 
+/** A numeric field of a peer's message (0 when absent). */
+export const num = (m: PeerMessage, k: string): number => Number(m[k] ?? 0);
+
 /** A running peer. */
 export interface Peer {
   readonly name: string;

@@ -13,6 +13,7 @@ import {
   type IoCounters,
   type IoWorkerEvent,
   LOG_PAIR_HWM,
+  QUIET_MS,
   readCounter,
   type SendResult,
   type SharedState,
@@ -50,8 +51,6 @@ export interface IoHandlers {
 }
 
 const encoder = new TextEncoder();
-/** An event published this long after the one before is on its own (ms). */
-const QUIET_MS = 0.05;
 const PRIORITY_TAG = new Uint8Array([Control.Publish]);
 let seq = 0;
 

@@ -24,6 +24,7 @@ import {
   type IoWorkerEvent,
   type IoWorkerStart,
   lockXpub,
+  QUIET_MS,
   Slot,
   unlockXpub,
   XsubOwner,
@@ -39,7 +40,6 @@ declare const self: Worker;
 
 const FLUSH_BYTES = 512 * 1024;
 const LOG_BACKPRESSURE_AT = 100; // log batches waiting on main before the PULL pauses
-const QUIET_MS = 0.05; // a poll that slept this long: events arrive one by one, main may read them
 
 function post(event: IoWorkerEvent, transfer?: ArrayBuffer[]): void {
   self.postMessage(event, transfer ? { transfer } : undefined);
@@ -163,7 +163,6 @@ function run(cfg: IoWorkerStart): void {
     Atomics.add(state.ints, Slot.LogDepth, taken.logs);
     post({ type: "batch", ...taken }, [taken.buffer]);
   };
-  const waitingOnMain = () => Atomics.load(state.ints, Slot.OnloopDepth) + batch.events;
   const logsWaitingOnMain = () => Atomics.load(state.ints, Slot.LogDepth) + batch.logs;
 
   const read = new MessageReader(batch, {
@@ -294,7 +293,7 @@ function run(cfg: IoWorkerStart): void {
     // Like the XPUB, the XSUB is polled by its descriptor: reads and sends take its signal.
     if (!lent && !paused.has("xsub") && (xsubPending || s.xsub.events() & POLLIN)) serveXsub();
     // Never drop: stop reading while main is this far behind, and libzmq pushes back to the sender.
-    setPaused("xsub", hwm === 0 && waitingOnMain() >= cfg.onloopBackpressureAt);
+    setPaused("xsub", hwm === 0 && read.waitingOnMain() >= cfg.onloopBackpressureAt);
     setPaused("pull", s.pull !== undefined && logsWaitingOnMain() >= LOG_BACKPRESSURE_AT);
     const busy = events.blocked || logs.blocked;
     const wait =

@@ -1,5 +1,8 @@
 /** Helpers shared by the tests: bounded waits, subprocesses killed by pid, and peer detection. */
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { DONTWAIT, type Socket } from "../lib/_zmq.ts";
 
@@ -13,6 +16,59 @@ const encoder = new TextEncoder();
 export const text = (bytes: Uint8Array | undefined): string => decoder.decode(bytes ?? new Uint8Array());
 /** UTF-8 encode. */
 export const bytes = (s: string): Uint8Array => encoder.encode(s);
+
+/**
+ * Event-loop lag: how much later than scheduled an `intervalMs` timer fires, the largest so far in ms.
+ * `tick` runs at each firing (a sampler that shares the timer).
+ */
+export function lagMonitor(intervalMs: number, tick?: () => void): { readonly maxMs: number; stop(): void } {
+  let maxMs = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxMs = Math.max(maxMs, now - last - intervalMs);
+    last = now;
+    tick?.();
+  }, intervalMs);
+  return {
+    get maxMs() {
+      return maxMs;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** The lines of standard input, trimmed, empty ones left out, until it closes (a fixture's commands). */
+export async function* stdinLines(): AsyncGenerator<string> {
+  const utf8 = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of Bun.stdin.stream()) {
+    buffered += utf8.decode(chunk, { stream: true });
+    for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+      const line = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      if (line) yield line;
+    }
+  }
+}
+
+/** Temporary directories named `<prefix>…`, removed by `cleanup()` (a test file calls it in `afterEach`). */
+export class TempDirs {
+  readonly #made: string[] = [];
+  constructor(readonly prefix: string) {}
+
+  /** A new empty directory. */
+  readonly make = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), this.prefix));
+    this.#made.push(dir);
+    return dir;
+  };
+
+  /** Removes every directory made so far. */
+  readonly cleanup = (): void => {
+    for (const dir of this.#made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  };
+}
 
 /** Polls `fn` until it returns a truthy value, failing after `timeoutMs`. */
 export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 5000): Promise<NonNullable<T>> {

@@ -4,8 +4,7 @@
 // as unacknowledged. Also the `logSerializer` option, and hostile batches sent over the network.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ackRequest } from "../lib/_frames.ts";
 import { Context, DONTWAIT, type Socket } from "../lib/_zmq.ts";
@@ -21,19 +20,15 @@ import {
 } from "../lib/logformat.ts";
 import { ClusterNode } from "../lib/pubsub.ts";
 import { makeNode, startManager, via } from "./cluster-helpers.ts";
-import { ANY_PORT, bytes, text, waitFor } from "./helpers.ts";
+import { ANY_PORT, bytes, TempDirs, text, waitFor } from "./helpers.ts";
 
-const dirs: string[] = [];
+const dirs = new TempDirs("zeek-acks-");
 const contexts: Context[] = [];
 afterEach(() => {
   for (const ctx of contexts.splice(0)) ctx.close();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  dirs.cleanup();
 });
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), "zeek-acks-"));
-  dirs.push(dir);
-  return dir;
-};
+const tempDir = dirs.make;
 const IP = "127.0.0.1";
 const TEST = defineStream({ id: "Test::LOG", path: "test", fields: { ts: "time", writer: "string", seq: "count" } });
 

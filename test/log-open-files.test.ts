@@ -4,23 +4,16 @@
 // counted and reported once. The limits that matter are real ones: `ulimit -n` on child processes.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LogFiles } from "../lib/_logfiles.ts";
 import { defineStream, type LogBatch, recordValues } from "../lib/logformat.ts";
 import { makeNode } from "./cluster-helpers.ts";
-import { ANY_PORT, type Child, spawnChild, statsOf } from "./helpers.ts";
+import { ANY_PORT, type Child, spawnChild, statsOf, TempDirs } from "./helpers.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), "zeek-open-files-"));
-  dirs.push(dir);
-  return dir;
-};
+const dirs = new TempDirs("zeek-open-files-");
+afterEach(dirs.cleanup);
+const tempDir = dirs.make;
 
 const MANY = defineStream({ id: "Many::LOG", path: "many", fields: { path: "string", seq: "count" } });
 const batch = (path: string, from: number, n: number): LogBatch => ({

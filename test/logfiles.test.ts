@@ -1,21 +1,14 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LogFiles, rotationStamp } from "../lib/_logfiles.ts";
 import { defineStream, recordValues } from "../lib/logformat.ts";
 import { makeNode } from "./cluster-helpers.ts";
-import { ANY_PORT } from "./helpers.ts";
+import { ANY_PORT, TempDirs } from "./helpers.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), "zeek-files-"));
-  dirs.push(dir);
-  return dir;
-};
+const dirs = new TempDirs("zeek-files-");
+afterEach(dirs.cleanup);
+const tempDir = dirs.make;
 
 const TEST = defineStream({
   id: "Test::LOG",

@@ -1,24 +1,17 @@
 // Remote logging end to end: writers PUSH batches, loggers PULL, write files and acknowledge.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Context } from "../lib/_zmq.ts";
 import type { ClusterLayout } from "../lib/layout.ts";
 import { defineStream, encodeBatch, LOG_FORMAT, recordValues, ZEEK_LOG_FORMAT } from "../lib/logformat.ts";
 import { makeNode, startManager, via } from "./cluster-helpers.ts";
-import { ANY_PORT, bytes, startNodeProcess, statsOf, waitFor } from "./helpers.ts";
+import { ANY_PORT, bytes, startNodeProcess, statsOf, TempDirs, waitFor } from "./helpers.ts";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "zeek-logs-"));
-  dirs.push(dir);
-  return dir;
-}
+const dirs = new TempDirs("zeek-logs-");
+afterEach(dirs.cleanup);
+const tempDir = dirs.make;
 
 const IP = "127.0.0.1";
 

@@ -4,25 +4,19 @@
 // JSON files a Zeek logger wrote from it). test/zeek-logging.test.ts redoes the latter with Zeek running.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { rapidjsonDouble } from "../lib/_json-double.ts";
 import { LogFiles } from "../lib/_logfiles.ts";
 import { jsonDouble, jsonKey, jsonString, metaStamp, tsvDouble, tsvString, tsvTime } from "../lib/_zeek-ascii.ts";
 import { decodeZeekBatch } from "../lib/_zeek-log-format.ts";
 import { defineStream, recordValues } from "../lib/logformat.ts";
+import { TempDirs } from "./helpers.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), "zeek-ascii-"));
-  dirs.push(dir);
-  return dir;
-};
+const dirs = new TempDirs("zeek-ascii-");
+afterEach(dirs.cleanup);
+const tempDir = dirs.make;
 const stamps = (text: string) => text.replace(/^#(open|close)\t.*$/gm, "#$1\tSTAMP");
 
 describe("doubles as Zeek prints them", () => {

@@ -6,26 +6,22 @@
 // itself wrote for them. The Bun logger's files must be the same bytes, header times aside.
 
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LogFiles } from "../lib/_logfiles.ts";
 import { makeNode } from "./cluster-helpers.ts";
-import { ANY_PORT, PYTHON, spawnChild, waitFor } from "./helpers.ts";
+import { ANY_PORT, PYTHON, spawnChild, TempDirs, waitFor } from "./helpers.ts";
 
 const FIXTURES = join(import.meta.dir, "fixtures");
 const OPTIONAL =
   "service,duration,orig_bytes,resp_bytes,conn_state,local_orig,history,tunnel_parents,byte_balance,bytes_per_sec";
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const dirs = new TempDirs("zeek-py-log-");
+afterEach(dirs.cleanup);
 
 test.skipIf(!PYTHON)(
   "a Python peer's zeek-bin-serializer batches of Zeek baseline records: the Bun logger writes Zeek's TSV and JSON",
   async () => {
-    const dir = mkdtempSync(join(tmpdir(), "zeek-py-log-"));
-    dirs.push(dir);
+    const dir = dirs.make();
     const json = new LogFiles({ dir: join(dir, "json"), format: "json" });
     let received = 0;
     const logger = makeNode({
