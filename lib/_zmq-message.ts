@@ -69,7 +69,7 @@ export class Message extends NativeObject {
 
   /**
    * Receives the next frame from `socket`, replacing the content. Returns `false` on `EAGAIN` (with
-   * `DONTWAIT` or after a receive timeout) or `EINTR`.
+   * `DONTWAIT` or after a receive timeout); a call a signal interrupted (`EINTR`) is made again.
    */
   receive(socket: Socket, flags = 0): boolean {
     return this.receiveSize(socket, flags) >= 0;
@@ -85,7 +85,7 @@ export class Message extends NativeObject {
 
   /**
    * Sends the content on `socket`; on success the message is empty afterwards. Returns `false` on
-   * `EAGAIN` or `EINTR`, and the content is kept for a retry.
+   * `EAGAIN`, and the content is kept for a retry.
    */
   sendTo(socket: Socket, flags = 0): boolean {
     this.#size = -1;
@@ -94,7 +94,7 @@ export class Message extends NativeObject {
 
   /**
    * Sends bytes `[offset, offset + length)` of the content as one frame on `socket` (libzmq copies
-   * them); the message itself is unchanged. Returns `false` on `EAGAIN` or `EINTR`.
+   * them); the message itself is unchanged. Returns `false` on `EAGAIN`.
    *
    * @throws {RangeError} a range outside the content.
    */

@@ -24,7 +24,6 @@ import {
   bytesOf,
   type ContextHandle,
   EAGAIN,
-  EINTR,
   type Frame,
   INT64_OPTIONS,
   LITTLE_ENDIAN,
@@ -187,10 +186,6 @@ export class Socket extends NativeObject {
     for (let i = 0; i <= last; i++) {
       if (socketSend(this, bytesOf(frames[i] ?? ""), flags | (i < last ? SNDMORE : 0)) >= 0) continue;
       const errno = zmqErrno();
-      if (errno === EINTR) {
-        i--; // a signal (a profiler's, say) interrupted the call: send the frame again
-        continue;
-      }
       if (errno === EAGAIN && i === 0) return false;
       throw new ZmqError(errno, `Cannot send on the ${this.type} socket`);
     }
@@ -199,7 +194,8 @@ export class Socket extends NativeObject {
 
   /**
    * Sends one frame with exactly `flags` (add `SNDMORE` for a frame that is not the last). Returns
-   * `false` on `EAGAIN` (with `DONTWAIT`, or when a send timeout expires) or `EINTR`.
+   * `false` on `EAGAIN` (with `DONTWAIT`, or when a send timeout expires); a call a signal interrupted
+   * (`EINTR`) is made again.
    */
   sendFrame(frame: Frame, flags = 0): boolean {
     return socketSend(this, bytesOf(frame), flags) >= 0 || retryOrThrow(`Cannot send on the ${this.type} socket`);
@@ -207,7 +203,7 @@ export class Socket extends NativeObject {
 
   /**
    * Sends `bytes[0, length)` as one frame with exactly `flags`, without making a subarray. Returns
-   * `false` on `EAGAIN` or `EINTR`, like {@linkcode sendFrame}.
+   * `false` on `EAGAIN`, like {@linkcode sendFrame}.
    */
   sendPrefix(bytes: Uint8Array, length: number, flags = 0): boolean {
     return socketSendPrefix(this, bytes, length, flags) >= 0 || retryOrThrow(`Cannot send on the ${this.type} socket`);

@@ -197,12 +197,20 @@ export function socketMonitor(socket: Socket, endpoint: string, events: number):
 
 /** `zmq_send` of one frame (libzmq copies it). */
 export function socketSend(socket: Socket, bytes: Uint8Array, flags: number): number {
-  return lib().zmq_send(Pointers.of(socket), bytes.length ? bytes : null, bytes.length, flags);
+  return socketSendPrefix(socket, bytes, bytes.length, flags);
 }
+
+// A send or receive that a signal interrupted (EINTR: a profiler's, say) did nothing: each call below
+// makes it again, as libzmq asks, so that -1 means EAGAIN or an error. Returning it to the caller as
+// "not now" would cut a multipart message, whose later frames nobody retries.
 
 /** `zmq_send` of `bytes[0, length)` (libzmq copies it): no subarray to make per frame. */
 export function socketSendPrefix(socket: Socket, bytes: Uint8Array, length: number, flags: number): number {
-  return lib().zmq_send(Pointers.of(socket), length ? bytes : null, length, flags);
+  const p = Pointers.of(socket);
+  const data = length ? bytes : null;
+  let rc = lib().zmq_send(p, data, length, flags);
+  while (rc < 0 && lib().zmq_errno() === EINTR) rc = lib().zmq_send(p, data, length, flags);
+  return rc;
 }
 
 /** A `zmq_msg_t` in C memory (`zmq_msg_init`), into `msg`'s slot. */
@@ -223,19 +231,30 @@ export function messageClose(msg: Message): boolean {
 
 /** `zmq_msg_recv`: the frame's size, or -1. */
 export function messageReceive(msg: Message, socket: Socket, flags: number): number {
-  return lib().zmq_msg_recv(Pointers.changed(msg), Pointers.of(socket), flags);
+  const m = Pointers.changed(msg);
+  const s = Pointers.of(socket);
+  let rc = lib().zmq_msg_recv(m, s, flags);
+  while (rc < 0 && lib().zmq_errno() === EINTR) rc = lib().zmq_msg_recv(m, s, flags);
+  return rc;
 }
 
 /** `zmq_msg_send`: on success the message is empty afterwards; on failure it is kept. */
 export function messageSend(msg: Message, socket: Socket, flags: number): number {
-  return lib().zmq_msg_send(Pointers.changed(msg), Pointers.of(socket), flags);
+  const m = Pointers.changed(msg);
+  const s = Pointers.of(socket);
+  let rc = lib().zmq_msg_send(m, s, flags);
+  while (rc < 0 && lib().zmq_errno() === EINTR) rc = lib().zmq_msg_send(m, s, flags);
+  return rc;
 }
 
 /** `zmq_send` of bytes `[offset, offset + length)` of the content, which the caller checked. */
 export function messageSendRange(msg: Message, socket: Socket, offset: number, length: number, flags: number): number {
   // The address is libzmq's, stable while the message is unchanged, and used within this call only.
   const data = length ? ((Pointers.data(msg) + offset) as Pointer) : null;
-  return lib().zmq_send(Pointers.of(socket), data, length, flags);
+  const s = Pointers.of(socket);
+  let rc = lib().zmq_send(s, data, length, flags);
+  while (rc < 0 && lib().zmq_errno() === EINTR) rc = lib().zmq_send(s, data, length, flags);
+  return rc;
 }
 
 /** Replaces the content with a copy of `bytes`. */
