@@ -63,6 +63,19 @@ export function makeNode(options: NodeOptions): ClusterNode & { reports: Reports
   return Object.assign(node, { reports });
 }
 
+/** A node without a layout that runs the broker for the others on ephemeral ports, started. */
+export async function startHub(options: Partial<NodeOptions> = {}): Promise<ClusterNode & { reports: Reports }> {
+  const hub = makeNode({
+    name: "hub",
+    runProxyThread: true,
+    listenXsubEndpoint: ANY_PORT,
+    listenXpubEndpoint: ANY_PORT,
+    ...options,
+  });
+  await hub.start();
+  return hub;
+}
+
 /** A manager that runs the broker on ephemeral ports, started. */
 export async function startManager(
   layout: ClusterLayout,

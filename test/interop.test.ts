@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { defineStream } from "../lib/logformat.ts";
 import { MSGPACK_V1 } from "../lib/serializer.ts";
 import { EVENTS } from "../lib/topics.ts";
-import { expectEntry, layoutOf, makeNode, record, startManager } from "./cluster-helpers.ts";
-import { ANY_PORT, PYTHON, spawnChild } from "./helpers.ts";
+import { expectEntry, layoutOf, record, startHub, startManager } from "./cluster-helpers.ts";
+import { PYTHON, spawnChild } from "./helpers.ts";
 
 const DOCS = join(import.meta.dir, "..", "docs");
 
@@ -56,16 +56,12 @@ describe("interop: logs", () => {
   test.skipIf(!PYTHON)("the Python logger from docs/examples reads batches written by a node", async () => {
     const py = spawnChild([PYTHON!, join(DOCS, "examples/python_logger.py"), "30"]);
     const endpoint = (await py.waitForLine(/^listening (\S+)$/))[1]!;
-    const hub = makeNode({
+    const hub = await startHub({
       name: "py-log-writer",
-      runProxyThread: true,
-      listenXsubEndpoint: ANY_PORT,
-      listenXpubEndpoint: ANY_PORT,
       connectLogEndpoints: [endpoint],
       logSerializer: "msgpack-log-v1",
       logging: { acknowledge: false, writeBufferSize: 7 },
     });
-    await hub.start();
     const CONN = defineStream({
       id: "Conn::LOG",
       path: "conn",

@@ -19,7 +19,7 @@ import {
   ZEEK_LOG_FORMAT,
 } from "../lib/logformat.ts";
 import { ClusterNode } from "../lib/pubsub.ts";
-import { makeNode, startManager, via } from "./cluster-helpers.ts";
+import { makeNode, startHub, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, TempDirs, text, waitFor } from "./helpers.ts";
 
 const dirs = new TempDirs("zeek-acks-");
@@ -93,15 +93,10 @@ describe("the acknowledgment request", () => {
 describe("a logger that does not acknowledge", () => {
   test("without a layout, acknowledge: false sends plain log-write and counts every batch as unacknowledged", async () => {
     const { pull, endpoint } = rawLogger();
-    const hub = makeNode({
-      name: "hub",
-      runProxyThread: true,
-      listenXsubEndpoint: ANY_PORT,
-      listenXpubEndpoint: ANY_PORT,
+    const hub = await startHub({
       connectLogEndpoints: [endpoint],
       logging: { acknowledge: false, writeBufferSize: 5 },
     });
-    await hub.start();
     for (let seq = 0; seq < 20; seq++) hub.log(TEST, { ts: 1, writer: "hub", seq });
     expect(await hub.flushLogs(5000)).toBe(true);
     const got = await waitFor(() => {
@@ -209,15 +204,7 @@ describe("the logSerializer option", () => {
 
   test("the default is Zeek's: a writer's batches go as zeek-bin-serializer, Zeek's stream, writer and filter names", async () => {
     const { pull, endpoint } = rawLogger();
-    const hub = makeNode({
-      name: "hub",
-      runProxyThread: true,
-      listenXsubEndpoint: ANY_PORT,
-      listenXpubEndpoint: ANY_PORT,
-      connectLogEndpoints: [endpoint],
-      logging: { acknowledge: false },
-    });
-    await hub.start();
+    const hub = await startHub({ connectLogEndpoints: [endpoint], logging: { acknowledge: false } });
     const CONN = defineStream({
       id: "Conn::LOG",
       path: "conn",

@@ -8,8 +8,8 @@ import { readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LogFiles } from "../lib/_logfiles.ts";
 import { defineStream, type LogBatch, recordValues } from "../lib/logformat.ts";
-import { makeNode } from "./cluster-helpers.ts";
-import { ANY_PORT, type Child, spawnChild, statsOf, TempDirs } from "./helpers.ts";
+import { makeNode, startHub } from "./cluster-helpers.ts";
+import { type Child, spawnChild, statsOf, TempDirs } from "./helpers.ts";
 
 const dirs = new TempDirs("zeek-open-files-");
 afterEach(dirs.cleanup);
@@ -163,13 +163,7 @@ function spawnLimited(limit: number, args: string[]): Child {
 describe("a logger at its open-file limit", () => {
   test("ulimit -n 64, 300 paths, default budget: the logger lives, every record once under one header", async () => {
     const dir = tempDir();
-    const hub = makeNode({
-      name: "hub",
-      runProxyThread: true,
-      listenXsubEndpoint: ANY_PORT,
-      listenXpubEndpoint: ANY_PORT,
-    });
-    await hub.start();
+    const hub = await startHub();
     const { xsub, xpub } = hub.broker!.endpoints!;
     const endpoint = `ipc://${join(dir, "logger.sock")}`;
     const logs = join(dir, "logs");

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "
 import { join } from "node:path";
 import { LogFiles, rotationStamp } from "../lib/_logfiles.ts";
 import { defineStream, recordValues } from "../lib/logformat.ts";
-import { makeNode } from "./cluster-helpers.ts";
+import { startHub } from "./cluster-helpers.ts";
 import { ANY_PORT, TempDirs } from "./helpers.ts";
 
 const dirs = new TempDirs("zeek-files-");
@@ -128,15 +128,7 @@ describe("LogFiles", () => {
 
   test("a logger node rotates by size through its logging options", async () => {
     const dir = tempDir();
-    const hub = makeNode({
-      name: "hub",
-      runProxyThread: true,
-      listenXsubEndpoint: ANY_PORT,
-      listenXpubEndpoint: ANY_PORT,
-      listenLogEndpoint: ANY_PORT,
-      logging: { dir, rotateSize: 3000 },
-    });
-    await hub.start();
+    const hub = await startHub({ listenLogEndpoint: ANY_PORT, logging: { dir, rotateSize: 3000 } });
     for (let seq = 0; seq < 500; seq++) hub.log(TEST, { seq, note: `record ${seq}` });
     await hub.stop();
     const perFile = seqsIn(dir);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Context } from "../lib/_zmq.ts";
 import type { ClusterLayout } from "../lib/layout.ts";
 import { defineStream, encodeBatch, LOG_FORMAT, recordValues, ZEEK_LOG_FORMAT } from "../lib/logformat.ts";
-import { makeNode, startManager, via } from "./cluster-helpers.ts";
+import { makeNode, startHub, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, startNodeProcess, statsOf, TempDirs, waitFor } from "./helpers.ts";
 
 const dirs = new TempDirs("zeek-logs-");
@@ -15,17 +15,6 @@ const tempDir = dirs.make;
 
 const IP = "127.0.0.1";
 
-/** A node that only runs the broker for the others (no layout). */
-async function startHub() {
-  const hub = makeNode({
-    name: "hub",
-    runProxyThread: true,
-    listenXsubEndpoint: ANY_PORT,
-    listenXpubEndpoint: ANY_PORT,
-  });
-  await hub.start();
-  return hub;
-}
 const TEST = defineStream({ id: "Test::LOG", path: "test", fields: { ts: "time", writer: "string", seq: "count" } });
 
 /** Every {writer, seq} in the JSON-lines files under `dir` whose name starts with `prefix`. */
