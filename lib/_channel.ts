@@ -1,7 +1,8 @@
 /**
  * @module The contract between a node's main thread and its I/O Worker: what main posts to start it,
- * what the worker posts back, and the shared memory both see (small slots and the transport counters).
- * The byte layouts they exchange on the inproc PAIRs and in batches are in `_frames.ts`. Not public.
+ * what the worker posts back, and the shared memory both see (small slots, the transport counters,
+ * and the turns both take on the XPUB and the XSUB). The byte layouts they exchange on the inproc
+ * PAIRs and in batches are in `_frames.ts`. Not public.
  */
 
 import type { ContextHandle, SocketHandle } from "./_zmq.ts";

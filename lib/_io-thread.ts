@@ -3,7 +3,9 @@
  * publishes (packed into batches, see `_frames.ts`), log batches and subscription changes through three
  * inproc PAIRs without ever waiting on libzmq, queues locally while the worker is behind (BLOCK: the
  * caller awaits `drain()`; DROP: bounded by the HWMs), takes the batches of received messages the
- * worker posts, and stops it with one message. The worker's side is `_io-worker.ts`. Not public.
+ * worker posts (`_io-inbox.ts`), and stops it with one message. An event on its own takes main's own
+ * turn instead: sent on the XPUB from `publish()` (`_io-direct.ts`), or read from the XSUB by an idle
+ * main (`_io-xsub-loan.ts`). The worker's side is `_io-worker.ts`. Not public.
  */
 
 import {
