@@ -6,7 +6,8 @@
  * API; `ClusterNode` owns one.
  */
 
-import { type BatchCursor, EventFrame } from "./_frames.ts";
+import type { BatchCursor } from "./_batch.ts";
+import { EventFrame } from "./_frames.ts";
 import { type Handlers, ReceivedEvent } from "./_handlers.ts";
 import { type DecodedEvent, decodeEvent, type EventType, encodeEvent, isEventType } from "./events.ts";
 import { type EventFormat, type EventMetadata, getFormat } from "./serializer.ts";

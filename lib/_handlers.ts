@@ -5,7 +5,8 @@
  * still run. Not part of the public API; `ClusterNode` uses it.
  */
 
-import { type BatchCursor, EventFrame } from "./_frames.ts";
+import type { BatchCursor } from "./_batch.ts";
+import { EventFrame } from "./_frames.ts";
 import { type EventArgs, type EventType, isEventType, sameEvent } from "./events.ts";
 import type { EventHandler } from "./node-bus.ts";
 import type { EventMetadata } from "./serializer.ts";

@@ -4,8 +4,9 @@
  * their handlers, subscription notices to theirs. Not part of the public API; `_io-thread.ts` owns it.
  */
 
+import { BatchCursor, Kind } from "./_batch.ts";
 import { type SharedState, Slot } from "./_channel.ts";
-import { BatchCursor, Kind, Notice } from "./_frames.ts";
+import { Notice } from "./_frames.ts";
 
 /** How long main works through received messages before it lets timers and I/O run again. */
 const SLICE_MS = 4;

@@ -1,13 +1,14 @@
 /**
- * @module Reading what arrives on a node's sockets into a batch (`_frames.ts`), with every check made
+ * @module Reading what arrives on a node's sockets into a batch (`_batch.ts`), with every check made
  * before anything reaches the handlers: frame counts, lengths (a topic or node id beyond
  * `maxTopicLength`), the node's own events, and the onloop queue's HWM. The I/O Worker reads its
  * sockets with one; main reads the XSUB with one of its own while the worker lends it the socket
  * (`_io-xsub-loan.ts`). Not part of the public API.
  */
 
+import { type BatchWriter, Kind } from "./_batch.ts";
 import { bump, Counter, type SharedState, Slot } from "./_channel.ts";
-import { type BatchWriter, EventFrame, Kind, LogFrame, MESSAGE_FRAMES, Notice } from "./_frames.ts";
+import { EventFrame, LogFrame, MESSAGE_FRAMES, Notice } from "./_frames.ts";
 import { DONTWAIT, Message, type Socket } from "./_zmq.ts";
 
 /** What a reader needs to know of its node. */

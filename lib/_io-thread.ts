@@ -8,6 +8,7 @@
  * main (`_io-xsub-loan.ts`). The worker's side is `_io-worker.ts`. Not public.
  */
 
+import { type BatchCursor, BatchWriter } from "./_batch.ts";
 import {
   Counter,
   createSharedState,
@@ -23,7 +24,7 @@ import {
   workerStart,
 } from "./_channel.ts";
 import { within } from "./_deadline.ts";
-import { type BatchCursor, BatchWriter, Control, logHeader, readLogHeader } from "./_frames.ts";
+import { Control, logHeader, readLogHeader } from "./_frames.ts";
 import { DirectXpub } from "./_io-direct.ts";
 import { Inbox } from "./_io-inbox.ts";
 import { PairQueue, Publishes } from "./_io-queue.ts";

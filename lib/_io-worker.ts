@@ -17,6 +17,7 @@
  *   batches always, the worker stops reading instead, so nothing is lost and memory stays bounded.
  */
 
+import { BatchWriter } from "./_batch.ts";
 import {
   bump,
   Counter,
@@ -29,7 +30,7 @@ import {
   unlockXpub,
   XsubOwner,
 } from "./_channel.ts";
-import { BatchWriter, Control } from "./_frames.ts";
+import { Control } from "./_frames.ts";
 import { SocketMonitors } from "./_io-monitors.ts";
 import { LogOutlet, PublishOutlet } from "./_io-outlets.ts";
 import { MessageReader } from "./_io-reader.ts";

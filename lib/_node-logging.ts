@@ -7,7 +7,7 @@
  * subscribes). Not part of the public API; `pubsub.ts` creates it.
  */
 
-import type { BatchCursor } from "./_frames.ts";
+import type { BatchCursor } from "./_batch.ts";
 import type { SendResult } from "./_io-thread.ts";
 import { isLogSink } from "./layout.ts";
 import { encodeBatch, encodeZeekBatch, LOG_FORMAT, type LogBatch, ZEEK_LOG_FORMAT } from "./logformat.ts";

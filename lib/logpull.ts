@@ -7,7 +7,8 @@
  * acknowledgment) is acknowledged again but written once.
  */
 
-import { ackRequest, type BatchCursor, LogFrame } from "./_frames.ts";
+import type { BatchCursor } from "./_batch.ts";
+import { ackRequest, LogFrame } from "./_frames.ts";
 import { writeZeekLines } from "./_log-zeek-lines.ts";
 import { LogFiles, type LogFilesOptions } from "./_logfiles.ts";
 import { decodeBatch, decodeZeekBatch, LOG_FORMAT, type LogBatch, ZEEK_LOG_FORMAT } from "./logformat.ts";

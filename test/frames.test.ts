@@ -2,12 +2,10 @@
 // byte level where the layout is Zeek's or where the two threads must agree.
 
 import { describe, expect, test } from "bun:test";
+import { BatchCursor, BatchWriter, Kind, Record } from "../lib/_batch.ts";
 import {
   ackRequest,
-  BatchCursor,
-  BatchWriter,
   EventFrame,
-  Kind,
   LOG_WRITE,
   LogFrame,
   LogHeader,
@@ -19,7 +17,6 @@ import {
   PUBLISH_BATCH,
   PublishBatch,
   type PublishRecord,
-  Record,
   readLogHeader,
   readPublishRecord,
 } from "../lib/_frames.ts";

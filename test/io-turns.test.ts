@@ -7,8 +7,9 @@
 // broker in this process, raw XSUB subscribers and a raw XPUB publisher.
 
 import { afterEach, describe, expect, test } from "bun:test";
+import type { BatchCursor } from "../lib/_batch.ts";
 import { createSharedState } from "../lib/_channel.ts";
-import { type BatchCursor, Control } from "../lib/_frames.ts";
+import { Control } from "../lib/_frames.ts";
 import { DirectXpub } from "../lib/_io-direct.ts";
 import { IoThread } from "../lib/_io-thread.ts";
 import { Context, DONTWAIT, POLLIN, type Socket, SocketOption } from "../lib/_zmq.ts";
