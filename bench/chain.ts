@@ -215,15 +215,16 @@ export async function roundTrip(
   format: "msgpack-v1" | "broker-bin-v1",
   count: number,
   warmup: number,
+  options: Record<string, unknown> = {},
 ): Promise<RoundTrip> {
   const bun = (name: string, s: Record<string, unknown>) =>
     spawnPeer(name, [process.execPath, "--no-orphans", PEER, JSON.stringify({ format, onloopHwm: 0, ...s })]);
   try {
     const broker = bun("broker", { role: "broker" });
     const ep = await broker.next("ready");
-    const pong = bun("pong", { role: "pong", xsub: ep.xsub, xpub: ep.xpub });
+    const pong = bun("pong", { role: "pong", xsub: ep.xsub, xpub: ep.xpub, options });
     await pong.next("ready");
-    const ping = bun("ping", { role: "ping", xsub: ep.xsub, xpub: ep.xpub, count, rate: 1000, warmup });
+    const ping = bun("ping", { role: "ping", xsub: ep.xsub, xpub: ep.xpub, count, rate: 1000, warmup, options });
     const r = await ping.next("result", 60_000 + count * 2 + warmup * 2);
     for (const peer of [ping, pong, broker]) peer.send("stop");
     await Promise.all([ping.exited(), pong.exited(), broker.exited()]);

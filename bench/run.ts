@@ -114,6 +114,10 @@ const capacity = Object.fromEntries(throughput.bun.map((t) => [t.format, t.media
 // 2. Latency at 1,000 events/s (after a warm-up burst, so both sides run compiled code), beside C
 // at the same rate with the same frames; then ping → pong round trips, beside C's.
 const latencyRuns = byFormat<ChainRun>();
+// The same with the subscriber connection spoken by main itself (`xsubEngine: "bun"`), beside them.
+const ENGINE = { xsubEngine: "bun" } as const;
+const engineLatency = byFormat<ChainRun>();
+const engineRtt = byFormat<RoundTrip>();
 const cLatency: ChainResult[] = [];
 const rttRuns = byFormat<RoundTrip>();
 const cRtt: RoundTrip[] = [];
@@ -124,6 +128,19 @@ for (let rep = 1; rep <= P.reps; rep++) {
     latencyRuns
       .get(format)!
       .push(await chain({ policy: "BLOCK", rate: 1000, count, durationMs: count + 1000, warmup: P.warmup, format }));
+    progress(`latency ${rep}/${P.reps}: ${format}, xsubEngine "bun"`);
+    engineLatency.get(format)!.push(
+      await chain({
+        policy: "BLOCK",
+        rate: 1000,
+        count,
+        durationMs: count + 1000,
+        warmup: P.warmup,
+        format,
+        nodeOptions: ENGINE,
+        label: 'xsubEngine "bun"',
+      }),
+    );
   }
   progress(`latency ${rep}/${P.reps}: C libzmq, ${fmt(P.latencyCount)} events at 1,000/s`);
   const c = await cChain(P.latencyCount, 1000);
@@ -131,6 +148,8 @@ for (let rep = 1; rep <= P.reps; rep++) {
   for (const format of FORMATS) {
     progress(`round trip ${rep}/${P.reps}: ${format}, ${fmt(P.rttCount)} pings at 1,000/s`);
     rttRuns.get(format)!.push(await roundTrip(format, P.rttCount, P.rttWarmup));
+    progress(`round trip ${rep}/${P.reps}: ${format}, xsubEngine "bun"`);
+    engineRtt.get(format)!.push(await roundTrip(format, P.rttCount, P.rttWarmup, ENGINE));
   }
   progress(`round trip ${rep}/${P.reps}: C libzmq, ${fmt(P.rttCount)} pings at 1,000/s`);
   const ct = await cRoundTrip(P.rttCount, P.rttWarmup);
@@ -139,6 +158,10 @@ for (let rep = 1; rep <= P.reps; rep++) {
 const latency = {
   bun: perFormat(latencyRuns, (r) => r.p50Us),
   ...(cLatency.length ? { c: medianBy(cLatency, (r) => r.p50Us ?? 0) } : {}),
+};
+const bunEngine = {
+  latency: perFormat(engineLatency, (r) => r.p50Us),
+  roundTrip: perFormat(engineRtt, (r) => r.p50Us),
 };
 const rtt = { bun: perFormat(rttRuns, (r) => r.p50Us), ...(cRtt.length ? { c: medianBy(cRtt, (r) => r.p50Us) } : {}) };
 
@@ -231,6 +254,7 @@ const results: Results = {
   throughput,
   latency,
   roundTrip: rtt,
+  bunEngine,
   sweep,
   drops,
   bounded,

@@ -95,7 +95,7 @@ export function dropCostRatio(
 
 /** Checks issue 13's targets (2-core machine, ratios from the same run). */
 export function targets(
-  r: Pick<Results, "throughput" | "latency" | "roundTrip" | "drops" | "bounded" | "idleRss" | "logs">,
+  r: Pick<Results, "throughput" | "latency" | "roundTrip" | "bunEngine" | "drops" | "bounded" | "idleRss" | "logs">,
 ): TargetCheck[] {
   const out: TargetCheck[] = [];
   const c = r.throughput.c;
@@ -123,6 +123,13 @@ export function targets(
     out.push(latRow("latency at 1,000 events/s", lat?.p99Us, cl?.p99Us, 2, "p99"));
     out.push(latRow("round trip ping → pong", rt?.p50Us, crt?.p50Us, 1.3, "p50"));
     out.push(latRow("round trip ping → pong", rt?.p99Us, crt?.p99Us, 2, "p99"));
+    // The documented setting for latency (docs/config.md, xsubEngine), like the bounded-queue rows.
+    const elat = r.bunEngine.latency.find((t) => t.format === format)?.median;
+    const ert = r.bunEngine.roundTrip.find((t) => t.format === format)?.median;
+    out.push(latRow('latency, xsubEngine "bun",', elat?.p50Us, cl?.p50Us, 1.3, "p50"));
+    out.push(latRow('latency, xsubEngine "bun",', elat?.p99Us, cl?.p99Us, 2, "p99"));
+    out.push(latRow('round trip, xsubEngine "bun",', ert?.p50Us, crt?.p50Us, 1.3, "p50"));
+    out.push(latRow('round trip, xsubEngine "bun",', ert?.p99Us, crt?.p99Us, 2, "p99"));
     const t = tp?.receivedPerSec;
     out.push(
       check(

@@ -204,3 +204,66 @@ export class BatchCursor {
     return true;
   }
 }
+
+/**
+ * Event records written from JavaScript frames, in the layout of {@linkcode Record}: main's own ZMTP
+ * connection (`_zmtp-xsub.ts`) hands its events to the inbox this way, like the worker's batches.
+ *
+ * @example One event, read back with a cursor
+ * ```ts
+ * import { BatchCursor, EventRecords } from "./_batch.ts";
+ *
+ * const records = new EventRecords();
+ * const text = (s: string) => new TextEncoder().encode(s);
+ * records.add(text("zeek.test"), text("node-1"), text("msgpack-v1"), text("payload"));
+ * const cursor = new BatchCursor(records.take());
+ * console.log(cursor.next(), new TextDecoder().decode(cursor.frame(3))); // true "payload"
+ * ```
+ */
+export class EventRecords {
+  #bytes = new Uint8Array(64 * 1024);
+  #view = new DataView(this.#bytes.buffer);
+  #pos = 0;
+  /** Events written since the last {@linkcode take}. */
+  events = 0;
+
+  #frame(frame: Uint8Array): void {
+    this.#view.setUint32(this.#pos, frame.length, true);
+    this.#bytes.set(frame, this.#pos + Record.FrameLengthSize);
+    this.#pos += Record.FrameLengthSize + frame.length;
+  }
+
+  /** Appends an event of four frames. */
+  add(topic: Uint8Array, sender: Uint8Array, format: Uint8Array, payload: Uint8Array): void {
+    const need =
+      this.#pos +
+      Record.HeaderSize +
+      4 * Record.FrameLengthSize +
+      topic.length +
+      sender.length +
+      format.length +
+      payload.length;
+    if (need > this.#bytes.length) {
+      const grown = new Uint8Array(Math.max(need, 2 * this.#bytes.length));
+      grown.set(this.#bytes.subarray(0, this.#pos));
+      this.#bytes = grown;
+      this.#view = new DataView(grown.buffer);
+    }
+    this.#bytes[this.#pos + Record.Kind] = Kind.Event;
+    this.#bytes[this.#pos + Record.Frames] = MESSAGE_FRAMES;
+    this.#pos += Record.HeaderSize;
+    this.#frame(topic);
+    this.#frame(sender);
+    this.#frame(format);
+    this.#frame(payload);
+    this.events++;
+  }
+
+  /** The records written so far, as a buffer of their own; resets. */
+  take(): ArrayBuffer {
+    const out = this.#bytes.slice(0, this.#pos).buffer;
+    this.#pos = 0;
+    this.events = 0;
+    return out;
+  }
+}

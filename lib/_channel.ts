@@ -244,7 +244,8 @@ export function workerStart(
     logEndpoint: `${base}-logs`,
     controlEndpoint: `${base}-control`,
     xpubEndpoint: c.connectXpubEndpoint,
-    xsubEndpoint: c.connectXsubEndpoint,
+    // With xsubEngine "bun" main connects to the broker's XPUB itself: the worker's XSUB stays unconnected.
+    xsubEndpoint: c.xsubEngine === "bun" ? "" : c.connectXsubEndpoint,
     logConnect: c.connectLogEndpoints,
     logListen: c.listenLogEndpoint,
     socketOptions: {
@@ -268,5 +269,24 @@ export function workerStart(
     maxTopicLength: c.maxTopicLength,
     pollMaxMessages: c.pollMaxMessages,
     debug: (c.debugFlags & 1) !== 0,
+  };
+}
+
+/** The counters of a node's transport: the shared ones, and those main keeps (`localDrops`, `pending`). */
+export function readIoCounters(s: SharedState, localDrops: number, pending: number): IoCounters {
+  return {
+    xpubDrops: readCounter(s, Counter.XpubDrops) + localDrops,
+    xpubBlocks: readCounter(s, Counter.XpubBlocks),
+    onloopDrops: readCounter(s, Counter.OnloopDrops),
+    msgErrors: readCounter(s, Counter.MsgErrors),
+    onloopQueueDepth: Atomics.load(s.ints, Slot.OnloopDepth),
+    pendingPublishes: pending,
+    logBlocks: readCounter(s, Counter.LogBlocks),
+    xpubDisconnects: readCounter(s, Counter.XpubDisconnects),
+    xsubDisconnects: readCounter(s, Counter.XsubDisconnects),
+    pushDisconnects: readCounter(s, Counter.PushDisconnects),
+    pullDisconnects: readCounter(s, Counter.PullDisconnects),
+    xpubConnects: readCounter(s, Counter.XpubConnects),
+    xsubConnects: readCounter(s, Counter.XsubConnects),
   };
 }

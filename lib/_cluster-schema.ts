@@ -34,6 +34,8 @@ function option(key: Key): Schema {
   switch (kind) {
     case "policy":
       return { ...base, enum: ["BLOCK", "DROP"] };
+    case "engine":
+      return { ...base, enum: ["libzmq", "bun"] };
     case "bool":
       return { ...base, type: "boolean" };
     case "int":

@@ -6,16 +6,18 @@
 import { type InvalidOptions, invalid } from "./_invalid.ts";
 import type { LoggingOptions } from "./_node-logging.ts";
 import { didYouMean } from "./_suggest.ts";
+import { zmtpAddress } from "./_zmtp.ts";
 import type { ZeroMQConfig } from "./config.ts";
 import type { MetricsOptions } from "./telemetry.ts";
 
-type Kind = "policy" | "endpoint" | "endpoint?" | "endpoints" | "bool" | "int" | "prefix" | "curve";
+type Kind = "policy" | "engine" | "endpoint" | "endpoint?" | "endpoints" | "bool" | "int" | "prefix" | "curve";
 export type Key = keyof ZeroMQConfig;
 const INT_MAX = 2 ** 31 - 1;
 
 // The validation rule of every option: its kind and, for integers, the smallest and largest allowed values.
 export const RULES: Record<Key, [Kind, number?, number?]> = {
   overflowPolicy: ["policy"],
+  xsubEngine: ["engine"],
   connectXpubEndpoint: ["endpoint"],
   connectXsubEndpoint: ["endpoint"],
   connectLogEndpoints: ["endpoints"],
@@ -95,6 +97,10 @@ export function check(key: Key, value: unknown, where: string): void {
       if (typeof value !== "string") throw invalid(TypeError, where, `"BLOCK" or "DROP"`, value, hint);
       if (value !== "BLOCK" && value !== "DROP") throw invalid(RangeError, where, `"BLOCK" or "DROP"`, value, hint);
       return;
+    case "engine":
+      if (typeof value !== "string") throw invalid(TypeError, where, `"libzmq" or "bun"`, value, hint);
+      if (value !== "libzmq" && value !== "bun") throw invalid(RangeError, where, `"libzmq" or "bun"`, value, hint);
+      return;
     case "bool":
       if (typeof value !== "boolean") throw invalid(TypeError, where, "a boolean", value, hint);
       return;
@@ -134,6 +140,21 @@ export function check(key: Key, value: unknown, where: string): void {
         );
       }
   }
+}
+
+/**
+ * `xsubEngine: "bun"` speaks plain ZMTP to a `tcp://host:port` or `ipc://path` itself: CURVE, other
+ * endpoints and a receive buffer size stay libzmq's, and asking for them together is a RangeError.
+ */
+export function checkXsubEngine(c: ZeroMQConfig): void {
+  if (c.xsubEngine !== "bun") return;
+  const clash = (what: string) =>
+    new RangeError(`Invalid option 'xsubEngine' (value: "bun"): ${what}; use xsubEngine "libzmq" for it`);
+  if (c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey)
+    throw clash("CURVE (the client keys are set) needs libzmq's XSUB");
+  if (c.xsubRcvbuf !== -1) throw clash(`xsubRcvbuf (${c.xsubRcvbuf}) sets libzmq's socket buffer`);
+  if (!zmtpAddress(c.connectXsubEndpoint))
+    throw clash(`connectXsubEndpoint ${JSON.stringify(c.connectXsubEndpoint)} is not tcp://host:port or ipc://path`);
 }
 
 export function parseEnv(key: Key, raw: string, where: string): unknown {

@@ -11,6 +11,13 @@ import { bump, Counter, type SharedState, Slot } from "./_channel.ts";
 import { EventFrame, LogFrame, MESSAGE_FRAMES, Notice } from "./_frames.ts";
 import { DONTWAIT, Message, type Socket } from "./_zmq.ts";
 
+/** What a malformed or dropped event from the broker is reported as (by either reader of the XSUB's traffic). */
+export const XsubProblem = {
+  parts: (parts: number): string => `xsub: error: expected 4 parts, have ${parts}!`,
+  topic: (max: number): string => `xsub: error: a topic longer than maxTopicLength (${max} bytes)`,
+  onloopDrop: "warn: dropped a message due to onloop queue full",
+} as const;
+
 /** What a reader needs to know of its node. */
 export interface ReaderOptions {
   state: SharedState;
@@ -98,15 +105,15 @@ export class MessageReader {
     if (parts < 0) return false;
     const fromSelf = batch.frameEquals(EventFrame.Sender, o.idBytes);
     if (parts !== MESSAGE_FRAMES) {
-      this.#malformed("xsub-parts", `xsub: error: expected 4 parts, have ${parts}!`);
+      this.#malformed("xsub-parts", XsubProblem.parts(parts));
     } else if (this.#oversized) {
-      this.#malformed("xsub-topic", `xsub: error: ${this.#tooLong("a topic")}`);
+      this.#malformed("xsub-topic", XsubProblem.topic(o.maxTopicLength));
     } else if (fromSelf) {
       batch.rollback();
     } else if (full) {
       batch.rollback();
       this.onloopDrops++;
-      o.report("onloop-drop", "warn: dropped a message due to onloop queue full");
+      o.report("onloop-drop", XsubProblem.onloopDrop);
     } else {
       batch.commit();
     }

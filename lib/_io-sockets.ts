@@ -98,7 +98,7 @@ export function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
     [pull, "pull", cfg.logListen, Counter.PullDisconnects, false],
   ];
   for (const [socket, name, endpoint, disconnects, broker] of watched) {
-    if (!socket) continue;
+    if (!socket || (socket === xsub && endpoint === "")) continue;
     const address = `${cfg.controlEndpoint}-monitor-${name}`;
     socket.monitor(address, monitorEvents(broker, broker));
     const monitor = ctx.socket("PAIR");
@@ -109,7 +109,7 @@ export function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
     monitors.push({ monitor, socket, endpoint, disconnects, connects, reconnect: broker });
   }
   xpub.connect(cfg.xpubEndpoint);
-  xsub.connect(cfg.xsubEndpoint);
+  if (cfg.xsubEndpoint !== "") xsub.connect(cfg.xsubEndpoint);
   for (const endpoint of cfg.logConnect) push!.connect(endpoint);
   return { data, logs, control, xpub, xsub, push, pull, monitors };
 }

@@ -10,14 +10,13 @@
 
 import { type BatchCursor, BatchWriter } from "./_batch.ts";
 import {
-  Counter,
   createSharedState,
   DATA_PAIR_HWM,
   type IoCounters,
   type IoWorkerEvent,
   LOG_PAIR_HWM,
   QUIET_MS,
-  readCounter,
+  readIoCounters,
   type SendResult,
   type SharedState,
   Slot,
@@ -32,6 +31,7 @@ import { MessageReader } from "./_io-reader.ts";
 import { XsubLoan } from "./_io-xsub-loan.ts";
 import { ZapHandler } from "./_zap.ts";
 import { Context, DONTWAIT, NativeBuffer, Socket, type SocketHandle, SocketOption } from "./_zmq.ts";
+import { ZmtpXsub } from "./_zmtp-xsub.ts";
 import type { ZeroMQConfig } from "./config.ts";
 import { ClusterError } from "./errors.ts";
 
@@ -77,6 +77,8 @@ export class IoThread {
   #lastPublish = Number.NEGATIVE_INFINITY;
   /** Main's turns on the XSUB while it is idle (`_io-xsub-loan.ts`), from start until stop. */
   #loan: XsubLoan | undefined;
+  /** Main's own connection to the broker's XPUB (`xsubEngine: "bun"`, `_zmtp-xsub.ts`), from start until stop. */
+  #zmtp: ZmtpXsub | undefined;
   #handles: { xpub: SocketHandle; xsub: SocketHandle } | undefined;
   /** Problems reported so far, by kind: each is reported once, whichever thread saw it. */
   readonly #reported = new Set<string>();
@@ -97,7 +99,7 @@ export class IoThread {
     this.#inbox = new Inbox(
       this.#state,
       handlers,
-      () => this.#loan?.wait(),
+      () => (this.#zmtp ? this.#zmtp.resume() : this.#loan?.wait()),
       () => this.#loan?.release(),
     );
   }
@@ -180,6 +182,14 @@ export class IoThread {
     const handles = this.#handles;
     if (!handles) return;
     const id = encoder.encode(this.#nodeId);
+    if (c.xsubEngine === "bun") {
+      this.#zmtp = new ZmtpXsub(c, this.#state, id, {
+        received: (buffer) => this.#inbox.received(buffer),
+        report: (key, message) => this.#report(key, message),
+        handshakeFailed: (message) => this.#handlers.handshakeFailed(message),
+      });
+      this.#zmtp.start();
+    }
     this.#direct = new DirectXpub(
       Socket.borrow(handles.xpub, "XPUB"),
       control,
@@ -187,6 +197,7 @@ export class IoThread {
       id,
       encoder.encode(format),
     );
+    if (this.#zmtp) return;
     const reader = new MessageReader(new BatchWriter(new NativeBuffer(64 * 1024)), {
       state: this.#state,
       idBytes: id,
@@ -317,6 +328,7 @@ export class IoThread {
 
   /** Sends a subscription notice (`0x01topic` / `0x00topic`) on the XSUB. */
   xsubUpdate(notice: Uint8Array): void {
+    if (this.#zmtp) return this.#zmtp.update(notice);
     this.#control?.send([new Uint8Array([Control.XsubUpdate]), notice], DONTWAIT);
   }
 
@@ -330,22 +342,7 @@ export class IoThread {
 
   /** The transport counters. */
   counters(): IoCounters {
-    const s = this.#state;
-    return {
-      xpubDrops: readCounter(s, Counter.XpubDrops) + this.#events.localDrops,
-      xpubBlocks: readCounter(s, Counter.XpubBlocks),
-      onloopDrops: readCounter(s, Counter.OnloopDrops),
-      msgErrors: readCounter(s, Counter.MsgErrors),
-      onloopQueueDepth: Atomics.load(s.ints, Slot.OnloopDepth),
-      pendingPublishes: this.#events.waiting,
-      logBlocks: readCounter(s, Counter.LogBlocks),
-      xpubDisconnects: readCounter(s, Counter.XpubDisconnects),
-      xsubDisconnects: readCounter(s, Counter.XsubDisconnects),
-      pushDisconnects: readCounter(s, Counter.PushDisconnects),
-      pullDisconnects: readCounter(s, Counter.PullDisconnects),
-      xpubConnects: readCounter(s, Counter.XpubConnects),
-      xsubConnects: readCounter(s, Counter.XsubConnects),
-    };
+    return readIoCounters(this.#state, this.#events.localDrops, this.#events.waiting);
   }
 
   /**
@@ -362,6 +359,8 @@ export class IoThread {
     this.#direct = undefined;
     this.#loan?.close();
     this.#loan = undefined;
+    this.#zmtp?.close();
+    this.#zmtp = undefined;
     if (!(await within(this.#events.drain(), graceMs))) {
       const lost = this.#events.discard();
       this.#handlers.report(`dropped ${lost} queued publishes at shutdown`);

@@ -4,7 +4,7 @@
  * cluster layout and what Zeek derives from it live in `layout.ts`.
  */
 
-import { check, isEndpoint, type Key, parseEnv, RULES } from "./_config-rules.ts";
+import { check, checkXsubEngine, isEndpoint, type Key, parseEnv, RULES } from "./_config-rules.ts";
 import { invalid } from "./_invalid.ts";
 import { closest } from "./_suggest.ts";
 
@@ -12,6 +12,8 @@ export { isEndpoint };
 
 /** What a node does when its XPUB queue to the broker is full (Zeek's `OverflowPolicy`). */
 export type OverflowPolicy = "BLOCK" | "DROP";
+/** Who speaks for a node's subscriber connection: libzmq's XSUB in the I/O Worker, or the main thread (`xsubEngine`). */
+export type XsubEngine = "libzmq" | "bun";
 
 /** Options of a node and of the broker it may run. Every field is optional; see {@linkcode DEFAULT_CONFIG}. */
 export interface ZeroMQOptions {
@@ -128,6 +130,15 @@ export interface ZeroMQOptions {
   internalTopicPrefix?: string;
   /** Incoming events waiting for the main thread beyond which events are dropped (`onloop_drops`); 0: unlimited. @default {10000} */
   onloopQueueHwm?: number;
+  /**
+   * Who speaks for the node's subscriber connection to the broker (not Zeek's): `"libzmq"`, an XSUB
+   * socket read by the node's I/O Worker; or `"bun"`, ZMTP 3.0 spoken by the main thread itself on
+   * Bun's own socket, so the kernel wakes main when events arrive (lower latency: no libzmq thread,
+   * no Worker on the way). `"bun"` connects to `tcp://host:port` or `ipc://path`, without CURVE and
+   * with the kernel's receive buffer (`xsubRcvbuf` -1); it keeps `xsubRcvhwm`'s role as the bound of
+   * what waits for main with `onloopQueueHwm` 0. See docs/performance.md. @default {"libzmq"}
+   */
+  xsubEngine?: XsubEngine;
   /** The broker's CURVE public key (Z85, 40 characters); with the client keys it turns on encryption as a client. @default {""} */
   curveServerPublickey?: string;
   /** The broker's CURVE secret key; with `curveClientPublickey` it makes this process a CURVE server. @default {""} */
@@ -191,6 +202,7 @@ export const DEFAULT_CONFIG: ZeroMQConfig = Object.freeze({
   helloExpiration: 10_000,
   internalTopicPrefix: "zeek.zeromq.internal.",
   onloopQueueHwm: 10_000,
+  xsubEngine: "libzmq",
   curveServerPublickey: "",
   curveServerSecretkey: "",
   curveClientPublickey: "",
@@ -317,5 +329,6 @@ export function resolveConfig(
       `Invalid option '${curveOption}': CURVE is configured via options and environment variables (${envVarName(curveEnv)}) at the same time`,
     );
   }
+  checkXsubEngine(out as ZeroMQConfig);
   return Object.freeze(out) as ZeroMQConfig;
 }
