@@ -18,14 +18,14 @@ import {
   frame,
   Greeting,
   greeting,
+  greetingProblem,
   Outbox,
   ping,
   pong,
   readCommand,
   readErrorReason,
-  readGreeting,
-  readProperties,
   ready,
+  readyProblem,
   type ZmtpAddress,
   zmtpAddress,
 } from "./_zmtp.ts";
@@ -38,7 +38,7 @@ const RECONNECT_AFTER_ERROR_MS = 1000;
 /** libzmq's `ZMQ_HANDSHAKE_IVL` default. */
 const HANDSHAKE_MS = 30_000;
 /** Socket types a subscriber may talk to. */
-const PUBLISHERS = new Set(["XPUB", "PUB"]);
+const PUBLISHERS: ReadonlySet<string> = new Set(["XPUB", "PUB"]);
 
 /** The options the connection follows. */
 export type ZmtpXsubConfig = Pick<
@@ -86,6 +86,7 @@ export class ZmtpXsub {
   #pendingLength = 0;
   /** Bytes the kernel did not take yet. */
   readonly #outbox = new Outbox();
+  readonly #ping: Uint8Array;
   /** The frames of the message being read (the first four), and how many of them are our own copies. */
   readonly #frames: Uint8Array[] = [];
   #parts = 0;
@@ -106,6 +107,7 @@ export class ZmtpXsub {
     [this.#c, this.#state, this.#id, this.#sinks] = [c, state, id, sinks];
     this.#endpoint = c.connectXsubEndpoint;
     this.#address = address;
+    this.#ping = ping(c.heartbeatTtl);
   }
 
   /** Connects, and keeps connecting until {@linkcode close}. */
@@ -118,6 +120,8 @@ export class ZmtpXsub {
       data: (_: Connection, chunk: Uint8Array) => this.#data(chunk),
       drain: () => this.#socket && this.#outbox.flush(this.#socket),
       close: () => this.#lost(),
+      // The broker closing its side (a heartbeat timeout, a restart) ends ours: no half-open connection.
+      end: (s: Connection) => s.terminate(),
       error: () => this.#lost(),
     };
     const connecting =
@@ -161,7 +165,9 @@ export class ZmtpXsub {
       if (count > 1) return void this.#subscriptions.set(key, count - 1);
       this.#subscriptions.delete(key);
     }
-    if (this.#ready) this.#write(frame(0, notice));
+    if (!this.#ready) return;
+    this.#write(frame(0, notice));
+    this.#beat();
   }
 
   /** Reads again after main caught up (reading paused at `backpressureAt` with `onloopHwm` 0). */
@@ -249,19 +255,8 @@ export class ZmtpXsub {
   }
 
   #greet(g: Uint8Array): boolean {
-    const peer = readGreeting(g);
-    const failed =
-      "error" in peer
-        ? peer.error
-        : peer.mechanism !== "NULL"
-          ? `the peer's security mechanism is ${peer.mechanism}, this node's NULL (set the CURVE keys and xsubEngine "libzmq")`
-          : "";
-    if (failed) {
-      this.#sinks.handshakeFailed(`ZeroMQ: Handshake for socket ${this.#endpoint} failed: ${failed}`);
-      this.#protocolError = failed;
-      this.#socket?.terminate();
-      return false;
-    }
+    const failed = greetingProblem(g);
+    if (failed) return this.#handshakeFailed(failed);
     this.#greeted = true;
     this.#write(ready({ "Socket-Type": "XSUB" }));
     return true;
@@ -303,6 +298,11 @@ export class ZmtpXsub {
     return at;
   }
 
+  #handshakeFailed(reason: string): false {
+    this.#sinks.handshakeFailed(`ZeroMQ: Handshake for socket ${this.#endpoint} failed: ${reason}`);
+    return this.#failed(reason);
+  }
+
   /** Fails the connection; returns the end of `buf` (nothing more of it is parsed). */
   #protocol(buf: Uint8Array, reason: string): number {
     this.#fail(reason);
@@ -319,17 +319,12 @@ export class ZmtpXsub {
     const cmd = readCommand(body);
     if (!cmd) return this.#failed("a command cut short");
     if (!this.#ready) {
-      const type = cmd.name === Command.Ready ? readProperties(cmd.data)?.get("socket-type") : undefined;
-      if (type === undefined || !PUBLISHERS.has(type)) {
-        const failed = type === undefined ? `expected READY, got ${cmd.name}` : `the peer is a ${type} socket`;
-        this.#sinks.handshakeFailed(`ZeroMQ: Handshake for socket ${this.#endpoint} failed: ${failed}`);
-        this.#protocolError = failed;
-        this.#socket?.terminate();
-        return false;
-      }
+      const failed = readyProblem(cmd, PUBLISHERS);
+      if (failed) return this.#handshakeFailed(failed);
       this.#connected();
     } else if (cmd.name === Command.Ping) {
       this.#write(pong(cmd.data));
+      this.#beat();
     } else if (cmd.name === Command.Error) {
       return this.#failed(`the broker sent ERROR: ${readErrorReason(cmd.data)}`);
     }
@@ -342,13 +337,19 @@ export class ZmtpXsub {
     for (const [key, count] of this.#subscriptions) {
       if (count > 0) this.#write(frame(0, noticeBytes(key)));
     }
-    const { heartbeatIvl, heartbeatTtl } = this.#c;
-    if (heartbeatIvl > 0) {
-      const beat = ping(heartbeatTtl);
-      // A PING waits behind nothing: with bytes still queued the peer is not reading anyway.
-      this.#heartbeat = setInterval(() => this.#outbox.empty && this.#write(beat), heartbeatIvl);
+    if (this.#c.heartbeatIvl > 0) {
+      this.#beat();
+      this.#heartbeat = setInterval(() => this.#beat(), this.#c.heartbeatIvl);
       this.#heartbeat.unref();
     }
+  }
+
+  // libzmq arms its TTL timer on a PING and disarms it on any other input: so whatever this side
+  // writes is followed by a PING, and the broker always has the timer running (libzmq's own XSUB does
+  // not do this: a node stopped right after it subscribed is not found, see test/hung-node.test.ts).
+  // A PING waits behind nothing: with bytes still queued the peer is not reading anyway.
+  #beat(): void {
+    if (this.#c.heartbeatIvl > 0 && this.#outbox.empty) this.#write(this.#ping);
   }
 
   /** One whole message: checked as `_io-reader.ts` checks the worker's, then kept for main. */

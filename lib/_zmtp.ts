@@ -56,6 +56,21 @@ export function readGreeting(g: Uint8Array): { mechanism: string } | { error: st
   return { mechanism: decoder.decode(end < 0 ? field : field.subarray(0, end)) };
 }
 
+/** Why a peer's greeting ends the handshake of a NULL client, or "" if it does not. */
+export function greetingProblem(g: Uint8Array): string {
+  const peer = readGreeting(g);
+  if ("error" in peer) return peer.error;
+  if (peer.mechanism === "NULL") return "";
+  return `the peer's security mechanism is ${peer.mechanism}, this node's NULL (set the CURVE keys and xsubEngine "libzmq")`;
+}
+
+/** Why the first command of a peer is not the `READY` of one of `types`, or "" if it is. */
+export function readyProblem(cmd: { name: string; data: Uint8Array }, types: ReadonlySet<string>): string {
+  const type = cmd.name === Command.Ready ? readProperties(cmd.data)?.get("socket-type") : undefined;
+  if (type === undefined) return `expected READY, got ${cmd.name}`;
+  return types.has(type) ? "" : `the peer is a ${type} socket`;
+}
+
 /** A frame header for a body of `size` bytes. */
 function header(flags: number, size: number): Uint8Array {
   if (size <= FrameHeader.ShortMax) return new Uint8Array([flags, size]);

@@ -298,6 +298,28 @@ describe('nodes with xsubEngine "bun"', () => {
     expect([worker.stats().msgErrors, worker.stats().xsubDisconnects, worker.stats().xsubConnects]).toEqual([0, 0, 1]);
   });
 
+  test("only main answers for its connection: a stall past heartbeatTtl is a counted disconnect, then it is back", async () => {
+    const layout = layoutOf({ "worker-1": "worker" });
+    const manager = await startManager(layout);
+    const fast = { heartbeatIvl: 50, heartbeatTtl: 300 };
+    const worker = makeNode({ name: "worker-1", layout, ...via(manager), xsubEngine: "bun", ...fast });
+    cleanups.push(() => worker.stop());
+    const log = record(worker, EVENTS.nodeUp, "msg");
+    await worker.start();
+    await expectEntry(log, `${EVENTS.nodeUp} ["manager","${manager.id}"]`);
+    manager.publish(manager.nodeTopic("worker-1"), "msg", ["one"]);
+    await expectEntry(log, 'msg ["one"]');
+    // Right after its subscriptions: whatever it writes is followed by a PING, so the TTL is armed.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    await waitFor(() => worker.stats().xsubDisconnects === 1, "the stalled connection counted");
+    await waitFor(() => worker.stats().xsubConnects === 2, "connected again");
+    await waitFor(async () => {
+      manager.publish(manager.nodeTopic("worker-1"), "msg", ["two"]);
+      await Bun.sleep(50);
+      return log.includes('msg ["two"]');
+    }, "events again after its subscriptions were made again");
+  });
+
   const skip = ZEEK ? "" : ` (skipped: ${ZEEK_MISSING})`;
   test.skipIf(!ZEEK)(
     `a Bun worker in a Zeek cluster, over ipc: node_up both ways and Zeek's events${skip}`,
