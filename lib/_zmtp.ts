@@ -180,17 +180,26 @@ export function zmtpAddress(endpoint: string): ZmtpAddress | undefined {
 /** What a socket's `write` did not take, written on its `drain`: ZMTP frames must go out whole and in order. */
 export class Outbox {
   #queue: Uint8Array[] = [];
+  /** Events in each queued chunk (counted until the chunk is written in full). */
+  #events: number[] = [];
+  /** Events in the queued chunks. */
+  waitingEvents = 0;
 
   /** Whether nothing waits. */
   get empty(): boolean {
     return this.#queue.length === 0;
   }
 
-  /** Writes `bytes` now, or after what waits. */
-  write(socket: { write(b: Uint8Array): number }, bytes: Uint8Array): void {
-    if (this.#queue.length > 0) return void this.#queue.push(bytes);
-    const written = socket.write(bytes);
-    if (written < bytes.length) this.#queue.push(bytes.subarray(Math.max(0, written)));
+  /** Writes `bytes` (holding `events` events) now, or after what waits. The caller gives `bytes` up. */
+  write(socket: { write(b: Uint8Array): number }, bytes: Uint8Array, events = 0): void {
+    if (this.#queue.length === 0) {
+      const written = socket.write(bytes);
+      if (written >= bytes.length) return;
+      bytes = bytes.subarray(Math.max(0, written));
+    }
+    this.#queue.push(bytes);
+    this.#events.push(events);
+    this.waitingEvents += events;
   }
 
   /** Writes what waits, as far as the socket takes it. */
@@ -200,11 +209,16 @@ export class Outbox {
       const written = socket.write(bytes);
       if (written < bytes.length) return void (this.#queue[0] = bytes.subarray(Math.max(0, written)));
       this.#queue.shift();
+      this.waitingEvents -= this.#events.shift()!;
     }
   }
 
-  /** Forgets what waits (the connection is gone). */
-  clear(): void {
+  /** Forgets what waits (the connection is gone); returns how many events that was. */
+  clear(): number {
+    const lost = this.waitingEvents;
     this.#queue = [];
+    this.#events = [];
+    this.waitingEvents = 0;
+    return lost;
   }
 }
