@@ -243,7 +243,8 @@ export function workerStart(
     dataEndpoint: `${base}-data`,
     logEndpoint: `${base}-logs`,
     controlEndpoint: `${base}-control`,
-    xpubEndpoint: c.connectXpubEndpoint,
+    // Likewise with xpubEngine "bun": main sends on its own connection, the worker's XPUB stays unconnected.
+    xpubEndpoint: c.xpubEngine === "bun" ? "" : c.connectXpubEndpoint,
     // With xsubEngine "bun" main connects to the broker's XPUB itself: the worker's XSUB stays unconnected.
     xsubEndpoint: c.xsubEngine === "bun" ? "" : c.connectXsubEndpoint,
     logConnect: c.connectLogEndpoints,

@@ -18,6 +18,7 @@ const INT_MAX = 2 ** 31 - 1;
 export const RULES: Record<Key, [Kind, number?, number?]> = {
   overflowPolicy: ["policy"],
   xsubEngine: ["engine"],
+  xpubEngine: ["engine"],
   connectXpubEndpoint: ["endpoint"],
   connectXsubEndpoint: ["endpoint"],
   connectLogEndpoints: ["endpoints"],
@@ -143,18 +144,24 @@ export function check(key: Key, value: unknown, where: string): void {
 }
 
 /**
- * `xsubEngine: "bun"` speaks plain ZMTP to a `tcp://host:port` or `ipc://path` itself: CURVE, other
+ * `xsubEngine` or `xpubEngine` "bun" speaks plain ZMTP to a `tcp://host:port` or `ipc://path` itself: CURVE, other
  * endpoints and a receive buffer size stay libzmq's, and asking for them together is a RangeError.
  */
-export function checkXsubEngine(c: ZeroMQConfig): void {
-  if (c.xsubEngine !== "bun") return;
-  const clash = (what: string) =>
-    new RangeError(`Invalid option 'xsubEngine' (value: "bun"): ${what}; use xsubEngine "libzmq" for it`);
-  if (c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey)
-    throw clash("CURVE (the client keys are set) needs libzmq's XSUB");
-  if (c.xsubRcvbuf !== -1) throw clash(`xsubRcvbuf (${c.xsubRcvbuf}) sets libzmq's socket buffer`);
-  if (!zmtpAddress(c.connectXsubEndpoint))
-    throw clash(`connectXsubEndpoint ${JSON.stringify(c.connectXsubEndpoint)} is not tcp://host:port or ipc://path`);
+export function checkEngines(c: ZeroMQConfig): void {
+  const sides = [
+    ["xsubEngine", "XSUB", "xsubRcvbuf", c.xsubRcvbuf, "connectXsubEndpoint", c.connectXsubEndpoint],
+    ["xpubEngine", "XPUB", "xpubSndbuf", c.xpubSndbuf, "connectXpubEndpoint", c.connectXpubEndpoint],
+  ] as const;
+  for (const [option, socket, buffer, size, endpointOption, endpoint] of sides) {
+    if (c[option] !== "bun") continue;
+    const clash = (what: string) =>
+      new RangeError(`Invalid option '${option}' (value: "bun"): ${what}; use ${option} "libzmq" for it`);
+    if (c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey)
+      throw clash(`CURVE (the client keys are set) needs libzmq's ${socket}`);
+    if (size !== -1) throw clash(`${buffer} (${size}) sets libzmq's socket buffer`);
+    if (!zmtpAddress(endpoint))
+      throw clash(`${endpointOption} ${JSON.stringify(endpoint)} is not tcp://host:port or ipc://path`);
+  }
 }
 
 export function parseEnv(key: Key, raw: string, where: string): unknown {

@@ -98,7 +98,7 @@ export function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
     [pull, "pull", cfg.logListen, Counter.PullDisconnects, false],
   ];
   for (const [socket, name, endpoint, disconnects, broker] of watched) {
-    if (!socket || (socket === xsub && endpoint === "")) continue;
+    if (!socket || endpoint === "") continue; // a broker connection main makes itself
     const address = `${cfg.controlEndpoint}-monitor-${name}`;
     socket.monitor(address, monitorEvents(broker, broker));
     const monitor = ctx.socket("PAIR");
@@ -108,7 +108,7 @@ export function openSockets(ctx: Context, cfg: IoWorkerStart): WorkerSockets {
     const connects = name === "xpub" ? Counter.XpubConnects : name === "xsub" ? Counter.XsubConnects : undefined;
     monitors.push({ monitor, socket, endpoint, disconnects, connects, reconnect: broker });
   }
-  xpub.connect(cfg.xpubEndpoint);
+  if (cfg.xpubEndpoint !== "") xpub.connect(cfg.xpubEndpoint);
   if (cfg.xsubEndpoint !== "") xsub.connect(cfg.xsubEndpoint);
   for (const endpoint of cfg.logConnect) push!.connect(endpoint);
   return { data, logs, control, xpub, xsub, push, pull, monitors };

@@ -25,13 +25,13 @@ import {
 import { within } from "./_deadline.ts";
 import { Control, logHeader, readLogHeader } from "./_frames.ts";
 import { DirectXpub } from "./_io-direct.ts";
+import { type Engines, startEngines } from "./_io-engines.ts";
 import { Inbox } from "./_io-inbox.ts";
 import { PairQueue, Publishes } from "./_io-queue.ts";
 import { MessageReader } from "./_io-reader.ts";
 import { XsubLoan } from "./_io-xsub-loan.ts";
 import { ZapHandler } from "./_zap.ts";
 import { Context, DONTWAIT, NativeBuffer, Socket, type SocketHandle, SocketOption } from "./_zmq.ts";
-import { ZmtpXsub } from "./_zmtp-xsub.ts";
 import type { ZeroMQConfig } from "./config.ts";
 import { ClusterError } from "./errors.ts";
 
@@ -77,8 +77,8 @@ export class IoThread {
   #lastPublish = Number.NEGATIVE_INFINITY;
   /** Main's turns on the XSUB while it is idle (`_io-xsub-loan.ts`), from start until stop. */
   #loan: XsubLoan | undefined;
-  /** Main's own connection to the broker's XPUB (`xsubEngine: "bun"`, `_zmtp-xsub.ts`), from start until stop. */
-  #zmtp: ZmtpXsub | undefined;
+  /** Main's own connections to the broker (`xsubEngine`/`xpubEngine` "bun", `_io-engines.ts`), from start until stop. */
+  #engines: Engines = {};
   #handles: { xpub: SocketHandle; xsub: SocketHandle } | undefined;
   /** Problems reported so far, by kind: each is reported once, whichever thread saw it. */
   readonly #reported = new Set<string>();
@@ -99,7 +99,7 @@ export class IoThread {
     this.#inbox = new Inbox(
       this.#state,
       handlers,
-      () => (this.#zmtp ? this.#zmtp.resume() : this.#loan?.wait()),
+      () => (this.#engines.xsub ? this.#engines.xsub.resume() : this.#loan?.wait()),
       () => this.#loan?.release(),
     );
   }
@@ -182,22 +182,21 @@ export class IoThread {
     const handles = this.#handles;
     if (!handles) return;
     const id = encoder.encode(this.#nodeId);
-    if (c.xsubEngine === "bun") {
-      this.#zmtp = new ZmtpXsub(c, this.#state, id, {
-        received: (buffer) => this.#inbox.received(buffer),
-        report: (key, message) => this.#report(key, message),
-        handshakeFailed: (message) => this.#handlers.handshakeFailed(message),
-      });
-      this.#zmtp.start();
-    }
-    this.#direct = new DirectXpub(
-      Socket.borrow(handles.xpub, "XPUB"),
-      control,
-      this.#state,
-      id,
-      encoder.encode(format),
-    );
-    if (this.#zmtp) return;
+    this.#engines = startEngines(c, this.#state, id, encoder.encode(format), {
+      received: (buffer) => this.#inbox.received(buffer),
+      notice: (subscribe, topic) => this.#handlers.notice(subscribe, topic),
+      report: (key, message) => this.#report(key, message),
+      handshakeFailed: (message) => this.#handlers.handshakeFailed(message),
+    });
+    if (!this.#engines.xpub)
+      this.#direct = new DirectXpub(
+        Socket.borrow(handles.xpub, "XPUB"),
+        control,
+        this.#state,
+        id,
+        encoder.encode(format),
+      );
+    if (this.#engines.xsub) return;
     const reader = new MessageReader(new BatchWriter(new NativeBuffer(64 * 1024)), {
       state: this.#state,
       idBytes: id,
@@ -268,11 +267,10 @@ export class IoThread {
       if (this.#topics.size > 1024) this.#topics.clear();
       this.#topics.set(topic, (bytes = encoder.encode(topic)));
     }
-    // The backend's own events skip the data queue: the control PAIR never waits, and the worker
-    // sends them ahead of the data batches (libzmq copies the frames).
-    // An event on its own (none published in the last 50 µs) goes from main on the XPUB itself while
-    // nothing published earlier waits (`_io-direct.ts`): one hop fewer. In a stream, batches through
-    // the worker cost less per event.
+    if (this.#engines.xpub) return this.#engines.xpub.publish(bytes, payload, length, now, priority);
+    // The backend's own events skip the data queue: the control PAIR never waits, and the worker sends
+    // them ahead of the data batches. An event on its own (none published in the last 50 µs) goes from
+    // main on the XPUB itself while nothing published earlier waits (`_io-direct.ts`): one hop fewer.
     const at = performance.now();
     const alone = at - this.#lastPublish >= QUIET_MS;
     this.#lastPublish = at;
@@ -290,7 +288,7 @@ export class IoThread {
    * `xpubDrops` and the caller does not encode it.
    */
   full(): boolean {
-    if (!this.#events.full()) return false;
+    if (!(this.#engines.xpub ? this.#engines.xpub.full() : this.#events.full())) return false;
     if (!this.#dropReported) this.#handlers.report("xpub: warn: dropped a message due to hwm");
     this.#dropReported = true;
     return true;
@@ -312,13 +310,14 @@ export class IoThread {
 
   /** Hands queued publishes and log batches to the worker as far as its PAIRs take them. */
   flushPending(): void {
+    this.#engines.xpub?.flush();
     this.#events.flush();
     this.#logs.flush();
   }
 
   /** Resolves once every locally queued publish has been handed to the worker. */
   drain(): Promise<void> {
-    return this.#events.drain();
+    return this.#engines.xpub?.drain() ?? this.#events.drain();
   }
 
   /** Resolves once every locally queued log batch has been handed to the worker. */
@@ -328,7 +327,7 @@ export class IoThread {
 
   /** Sends a subscription notice (`0x01topic` / `0x00topic`) on the XSUB. */
   xsubUpdate(notice: Uint8Array): void {
-    if (this.#zmtp) return this.#zmtp.update(notice);
+    if (this.#engines.xsub) return this.#engines.xsub.update(notice);
     this.#control?.send([new Uint8Array([Control.XsubUpdate]), notice], DONTWAIT);
   }
 
@@ -342,7 +341,12 @@ export class IoThread {
 
   /** The transport counters. */
   counters(): IoCounters {
-    return readIoCounters(this.#state, this.#events.localDrops, this.#events.waiting);
+    const [events, xpub] = [this.#events, this.#engines.xpub];
+    return readIoCounters(
+      this.#state,
+      events.localDrops + (xpub?.localDrops ?? 0),
+      events.waiting + (xpub?.waiting ?? 0),
+    );
   }
 
   /**
@@ -359,8 +363,9 @@ export class IoThread {
     this.#direct = undefined;
     this.#loan?.close();
     this.#loan = undefined;
-    this.#zmtp?.close();
-    this.#zmtp = undefined;
+    this.#engines.xsub?.close();
+    const unsent = await this.#engines.xpub?.closeWithin(graceMs);
+    if (unsent) this.#handlers.report(`dropped ${unsent} queued publishes at shutdown`);
     if (!(await within(this.#events.drain(), graceMs))) {
       const lost = this.#events.discard();
       this.#handlers.report(`dropped ${lost} queued publishes at shutdown`);

@@ -86,7 +86,7 @@ export abstract class ZmtpConnection {
   }
 
   /** Whether the handshake is done and frames flow. */
-  protected get ready(): boolean {
+  get ready(): boolean {
     return this.#ready;
   }
 
@@ -100,6 +100,8 @@ export abstract class ZmtpConnection {
   protected abstract onLost(unsent: number): void;
   /** The kernel took everything written. */
   protected onDrained(): void {}
+  /** A command other than the handshake's, `PING`, `PONG` and `ERROR` (ZMTP 3.1's `SUBSCRIBE`, `CANCEL`). */
+  protected onCommand(_name: string, _data: Uint8Array): void {}
 
   /** Connects, and keeps connecting until {@linkcode close}. */
   start(): void {
@@ -313,7 +315,9 @@ export abstract class ZmtpConnection {
       this.beat();
     } else if (cmd.name === Command.Error) {
       return this.#fail(`the broker sent ERROR: ${readErrorReason(cmd.data)}`);
+    } else if (cmd.name !== Command.Pong) {
+      this.onCommand(cmd.name, cmd.data);
     }
-    return true; // PONG and commands of later versions: nothing to do
+    return true;
   }
 }

@@ -29,18 +29,29 @@ export const FrameFlag = { More: 0x01, Long: 0x02, Command: 0x04, Reserved: 0xf8
 export const FrameHeader = { Short: 2, Long: 9, ShortMax: 255 } as const;
 
 /** Command names this side sends or understands. */
-export const Command = { Ready: "READY", Ping: "PING", Pong: "PONG", Error: "ERROR" } as const;
+export const Command = {
+  Ready: "READY",
+  Ping: "PING",
+  Pong: "PONG",
+  Error: "ERROR",
+  Subscribe: "SUBSCRIBE",
+  Cancel: "CANCEL",
+} as const;
 
 /** A PING's body after its name: a TTL in tenths of a second (u16), then up to 16 bytes of context. */
 export const Ping = { TtlSize: 2, MaxContext: 16 } as const;
 
-/** Our greeting: version 3.0, NULL mechanism, client. */
+/**
+ * Our greeting: version 3.1, NULL mechanism, client. 3.1 because libzmq replays the subscriptions it
+ * holds to a new peer as `SUBSCRIBE` commands, which it does not send to a 3.0 peer at all; this side
+ * sends its own subscriptions as 3.0 messages (`0x01prefix`), which libzmq's XPUB takes from either.
+ */
 export function greeting(): Uint8Array {
   const g = new Uint8Array(Greeting.Size);
   g[Greeting.SignatureFirst] = 0xff;
   g[Greeting.SignatureLast] = 0x7f;
   g[Greeting.Major] = 3;
-  g[Greeting.Minor] = 0;
+  g[Greeting.Minor] = 1;
   g.set(encoder.encode("NULL"), Greeting.Mechanism);
   return g;
 }

@@ -4,7 +4,7 @@
  * cluster layout and what Zeek derives from it live in `layout.ts`.
  */
 
-import { check, checkXsubEngine, isEndpoint, type Key, parseEnv, RULES } from "./_config-rules.ts";
+import { check, checkEngines, isEndpoint, type Key, parseEnv, RULES } from "./_config-rules.ts";
 import { invalid } from "./_invalid.ts";
 import { closest } from "./_suggest.ts";
 
@@ -12,7 +12,7 @@ export { isEndpoint };
 
 /** What a node does when its XPUB queue to the broker is full (Zeek's `OverflowPolicy`). */
 export type OverflowPolicy = "BLOCK" | "DROP";
-/** Who speaks for a node's subscriber connection: libzmq's XSUB in the I/O Worker, or the main thread (`xsubEngine`). */
+/** Who speaks for a node's connection to the broker: libzmq's socket in the I/O Worker, or the main thread (`xsubEngine`, `xpubEngine`). */
 export type XsubEngine = "libzmq" | "bun";
 
 /** Options of a node and of the broker it may run. Every field is optional; see {@linkcode DEFAULT_CONFIG}. */
@@ -139,6 +139,15 @@ export interface ZeroMQOptions {
    * what waits for main with `onloopQueueHwm` 0. See docs/performance.md. @default {"libzmq"}
    */
   xsubEngine?: XsubEngine;
+  /**
+   * The same for the node's publisher connection to the broker's XSUB (not Zeek's): `"bun"` frames
+   * events straight into Bun's socket from `publish()`, one write per turn of the event loop, with no
+   * inproc PAIR, I/O Worker or libzmq thread on the way. It keeps `xpubSndhwm` (BLOCK waits, DROP drops
+   * and counts), the subscriptions the broker forwards (every one passed up, as `XPUB_VERBOSE`) and the
+   * linger at stop; without CURVE and with the kernel's send buffer (`xpubSndbuf` -1). See
+   * docs/config.md. @default {"libzmq"}
+   */
+  xpubEngine?: XsubEngine;
   /** The broker's CURVE public key (Z85, 40 characters); with the client keys it turns on encryption as a client. @default {""} */
   curveServerPublickey?: string;
   /** The broker's CURVE secret key; with `curveClientPublickey` it makes this process a CURVE server. @default {""} */
@@ -203,6 +212,7 @@ export const DEFAULT_CONFIG: ZeroMQConfig = Object.freeze({
   internalTopicPrefix: "zeek.zeromq.internal.",
   onloopQueueHwm: 10_000,
   xsubEngine: "libzmq",
+  xpubEngine: "libzmq",
   curveServerPublickey: "",
   curveServerSecretkey: "",
   curveClientPublickey: "",
@@ -329,6 +339,6 @@ export function resolveConfig(
       `Invalid option '${curveOption}': CURVE is configured via options and environment variables (${envVarName(curveEnv)}) at the same time`,
     );
   }
-  checkXsubEngine(out as ZeroMQConfig);
+  checkEngines(out as ZeroMQConfig);
   return Object.freeze(out) as ZeroMQConfig;
 }

@@ -12,6 +12,7 @@ import { EVENTS } from "../lib/topics.ts";
 import { expectEntry, layoutOf, makeNode, record, startManager, via } from "./cluster-helpers.ts";
 import { bytes, text, waitFor } from "./helpers.ts";
 import { mixedCluster, startZeek, stopZeekClusters, ZEEK, ZEEK_MISSING } from "./zeek-harness.ts";
+import { frame, greeting, message, rawPeer, readyOf } from "./zmtp-helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -161,58 +162,12 @@ describe("against libzmq's XPUB", () => {
   });
 });
 
-/** A TCP server that answers a connection with `reply` (after a greeting of its own, unless raw). */
-function rawPeer(reply: Uint8Array[]): { endpoint: string; connections: () => number } {
-  let connections = 0;
-  const server = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(s) {
-        connections++;
-        for (const r of reply) s.write(r);
-      },
-      data() {},
-    },
-  });
-  cleanups.push(() => server.stop(true));
-  return { endpoint: `tcp://127.0.0.1:${server.port}`, connections: () => connections };
-}
-
-function greeting(mechanism = "NULL"): Uint8Array {
-  const g = new Uint8Array(64);
-  g[0] = 0xff;
-  g[9] = 0x7f;
-  g[10] = 3;
-  g.set(bytes(mechanism), 12);
-  return g;
-}
-
-function frame(flags: number, body: Uint8Array): Uint8Array {
-  if (body.length > 255) {
-    const out = new Uint8Array(9 + body.length);
-    out[0] = flags | 2;
-    new DataView(out.buffer).setBigUint64(1, BigInt(body.length));
-    out.set(body, 9);
-    return out;
-  }
-  return new Uint8Array([flags, body.length, ...body]);
-}
-
-function readyOf(type: string): Uint8Array {
-  const name = bytes("Socket-Type");
-  const body = new Uint8Array([5, ...bytes("READY"), name.length, ...name, 0, 0, 0, type.length, ...bytes(type)]);
-  return frame(4, body);
-}
-
-const message = (...parts: string[]) => parts.map((p, i) => frame(i < parts.length - 1 ? 1 : 0, bytes(p)));
-
 describe("against peers that break the protocol", () => {
   test("a peer that is not ZMTP, or asks for CURVE, or is no publisher: handshake failures, reported", async () => {
-    const http = rawPeer([bytes(`HTTP/1.1 400 Bad Request\r\n${" ".repeat(64)}`)]);
-    const curve = rawPeer([greeting("CURVE")]);
-    const push = rawPeer([greeting(), readyOf("PUSH")]);
-    const cut = rawPeer([
+    const http = rawPeer(cleanups, [bytes(`HTTP/1.1 400 Bad Request\r\n${" ".repeat(64)}`)]);
+    const curve = rawPeer(cleanups, [greeting("CURVE")]);
+    const push = rawPeer(cleanups, [greeting(), readyOf("PUSH")]);
+    const cut = rawPeer(cleanups, [
       greeting(),
       frame(4, new Uint8Array([5, ...bytes("READY"), 11, ...bytes("Socket-Type"), 0, 0, 0, 200])),
     ]);
@@ -231,9 +186,14 @@ describe("against peers that break the protocol", () => {
   test("a frame beyond maxMessageSize, a 2^40-byte one and reserved flag bits end the connection, counted; what came before is kept", async () => {
     const huge = new Uint8Array([2, 0, 0, 1, 0, 0, 0, 0, 0]); // 2^40 bytes announced, none sent
     const peers = [
-      rawPeer([greeting(), readyOf("XPUB"), ...message("t", "p", "f", "ok"), frame(0, bytes("y".repeat(2000)))]),
-      rawPeer([greeting(), readyOf("XPUB"), ...message("t", "p", "f", "ok"), huge]),
-      rawPeer([greeting(), readyOf("XPUB"), ...message("t", "p", "f", "ok"), new Uint8Array([0x80, 1, 0])]),
+      rawPeer(cleanups, [
+        greeting(),
+        readyOf("XPUB"),
+        ...message("t", "p", "f", "ok"),
+        frame(0, bytes("y".repeat(2000))),
+      ]),
+      rawPeer(cleanups, [greeting(), readyOf("XPUB"), ...message("t", "p", "f", "ok"), huge]),
+      rawPeer(cleanups, [greeting(), readyOf("XPUB"), ...message("t", "p", "f", "ok"), new Uint8Array([0x80, 1, 0])]),
     ];
     const conns = peers.map((p) => connect(p.endpoint, { maxMessageSize: 1000 }));
     for (const c of conns) await waitFor(() => c.count(Counter.XsubDisconnects) >= 1, "the disconnect");
@@ -249,7 +209,7 @@ describe("against peers that break the protocol", () => {
   });
 
   test("a message with other than 4 frames or a topic beyond maxTopicLength is counted and skipped", async () => {
-    const peer = rawPeer([
+    const peer = rawPeer(cleanups, [
       greeting(),
       readyOf("XPUB"),
       ...message("t", "p", "f"),
