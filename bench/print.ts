@@ -78,10 +78,10 @@ export function printResults(r: Results): void {
       [
         base(c?.impl ?? "C libzmq", c),
         base(z.impl, z),
-        ...r.throughput.bun.map((b) => {
+        ...[...r.throughput.bun, ...r.bunEngine.throughput].map((b) => {
           const m = b.median;
           return [
-            `Bun, this library, ${b.format}`,
+            `Bun, this library, ${b.format}${m.label ? `, ${m.label}` : ""}`,
             m.receivedPerSec,
             c ? (m.receivedPerSec / c.eventsPerSec).toFixed(2) : "-",
             ...cpuCells(m.cpu),
@@ -114,18 +114,19 @@ export function printResults(r: Results): void {
     `\nLatency at 1,000 events/s, publish to arrival\n${table(latHeader, [
       lat(r.latency.c?.impl ?? "C libzmq (skipped)", r.latency.c),
       ...r.latency.bun.map((b) => lat(`Bun, ${b.format}`, b.median, r.latency.c)),
-      ...r.bunEngine.latency.map((b) => lat(`Bun, ${b.format}, xsubEngine "bun"`, b.median, r.latency.c)),
+      ...r.bunEngine.latency.map((b) => lat(`Bun, ${b.format}, engines "bun"`, b.median, r.latency.c)),
     ])}`,
   );
   console.log(
     `\nRound trip ping → broker → pong → broker → ping, at 1,000/s\n${table(latHeader, [
       lat(r.roundTrip.c?.impl ?? "C libzmq (skipped)", r.roundTrip.c),
       ...r.roundTrip.bun.map((b) => lat(`Bun, ${b.format}`, b.median, r.roundTrip.c)),
-      ...r.bunEngine.roundTrip.map((b) => lat(`Bun, ${b.format}, xsubEngine "bun"`, b.median, r.roundTrip.c)),
+      ...r.bunEngine.roundTrip.map((b) => lat(`Bun, ${b.format}, engines "bun"`, b.median, r.roundTrip.c)),
     ])}`,
   );
   const rows = [
     ...r.throughput.bun.flatMap((b) => b.runs),
+    ...r.bunEngine.throughput.flatMap((b) => b.runs),
     ...r.latency.bun.flatMap((b) => b.runs),
     ...r.bunEngine.latency.flatMap((b) => b.runs),
     ...r.sweep,

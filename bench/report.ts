@@ -145,8 +145,18 @@ export function sweepSvg(runs: ChainRun[], unlimited: PerFormat<ChainRun>[], tit
  * (p50, p99), the ping → pong round trip (p50, p99) and CPU per event of each process. One colour per
  * implementation throughout.
  */
-export function baselinesSvg(r: Pick<Results, "throughput" | "latency" | "roundTrip">, title: string): string {
-  const impls = ["C libzmq", "zeromq.js", ...r.throughput.bun.map((b) => `Bun ${b.format}`)];
+export function baselinesSvg(
+  r: Pick<Results, "throughput" | "latency" | "roundTrip"> & Partial<Pick<Results, "bunEngine">>,
+  title: string,
+): string {
+  const e = r.bunEngine ?? { throughput: [], latency: [], roundTrip: [] };
+  const engine = (format: string) => `Bun ${format}, engines "bun"`;
+  const impls = [
+    "C libzmq",
+    "zeromq.js",
+    ...r.throughput.bun.map((b) => `Bun ${b.format}`),
+    ...e.throughput.map((b) => engine(b.format)),
+  ];
   const color = (impl: string) => PALETTE[impls.indexOf(impl) % PALETTE.length]!;
   type Entry = { label: string; value: number; color: string; text?: string };
   const entry = (impl: string, value: number | undefined, text?: (v: number) => string): Entry[] =>
@@ -161,6 +171,7 @@ export function baselinesSvg(r: Pick<Results, "throughput" | "latency" | "roundT
         ...entry("C libzmq", r.throughput.c?.eventsPerSec),
         ...entry("zeromq.js", r.throughput.zeromqJs.eventsPerSec),
         ...r.throughput.bun.flatMap((b) => entry(`Bun ${b.format}`, b.median.receivedPerSec)),
+        ...e.throughput.flatMap((b) => entry(engine(b.format), b.median.receivedPerSec)),
       ],
     },
   ];
@@ -170,12 +181,13 @@ export function baselinesSvg(r: Pick<Results, "throughput" | "latency" | "roundT
       ...entry("C libzmq", r.throughput.c?.cpu?.[role].usPerEvent, us),
       ...entry("zeromq.js", r.throughput.zeromqJs.cpu?.[role].usPerEvent, us),
       ...r.throughput.bun.flatMap((b) => entry(`Bun ${b.format}`, b.median.cpu[role].usPerEvent, us)),
+      ...e.throughput.flatMap((b) => entry(engine(b.format), b.median.cpu[role].usPerEvent, us)),
     ],
   });
   panels.push(cpuPanel("pub"));
-  for (const [what, data] of [
-    ["Latency at 1,000 events/s", r.latency],
-    ["Round trip ping → pong", r.roundTrip],
+  for (const [what, data, engineData] of [
+    ["Latency at 1,000 events/s", r.latency, e.latency],
+    ["Round trip ping → pong", r.roundTrip, e.roundTrip],
   ] as const)
     for (const p of ["p50Us", "p99Us"] as const)
       panels.push({
@@ -185,6 +197,9 @@ export function baselinesSvg(r: Pick<Results, "throughput" | "latency" | "roundT
           ...data.bun.flatMap((b: PerFormat<{ p50Us?: number; p99Us?: number }>) =>
             entry(`Bun ${b.format}`, b.median[p], us),
           ),
+          ...engineData.flatMap((b: PerFormat<{ p50Us?: number; p99Us?: number }>) =>
+            entry(engine(b.format), b.median[p], us),
+          ),
         ],
       });
   panels.push(cpuPanel("broker"), cpuPanel("sub"));
@@ -192,14 +207,16 @@ export function baselinesSvg(r: Pick<Results, "throughput" | "latency" | "roundT
   const heights = panels.map((p) => 36 + p.entries.length * 18);
   const rows = Math.ceil(panels.length / 2);
   const rowH = Array.from({ length: rows }, (_, i) => Math.max(heights[2 * i]!, heights[2 * i + 1] ?? 0));
-  const h = 70 + rowH.reduce((a, b) => a + b, 0);
+  // The legend: three names a line (an engine row's name is long).
+  const legendH = 16 * Math.ceil(impls.length / 3);
+  const h = 54 + legendH + rowH.reduce((a, b) => a + b, 0);
   const out = svgOpen(2 * colW + 20, h, title);
   impls.forEach((impl, i) => {
-    const x = 20 + i * 200;
-    out.push(`<rect x="${x}" y="34" width="14" height="10" fill="${color(impl)}"/>`);
-    out.push(`<text x="${x + 20}" y="43">${escapeXml(impl)}</text>`);
+    const [x, top] = [20 + (i % 3) * 320, 34 + 16 * Math.floor(i / 3)];
+    out.push(`<rect x="${x}" y="${top}" width="14" height="10" fill="${color(impl)}"/>`);
+    out.push(`<text x="${x + 20}" y="${top + 9}">${escapeXml(impl)}</text>`);
   });
-  let y = 56;
+  let y = 40 + legendH;
   for (let row = 0; row < rows; row++) {
     for (let col = 0; col < 2; col++) {
       const p = panels[2 * row + col];

@@ -85,6 +85,9 @@ const maxRun = (format: Format, extra: Partial<ChainSpec> = {}) =>
 // 1. As fast as it goes (BLOCK, lossless) with the CPU of every process, interleaved with C and
 // zeromq.js so that noise from the rest of the machine hits each alike; the median repetition counts.
 const maxRuns = byFormat<ChainRun>();
+// The same with the broker connections spoken by main itself (`xsubEngine`, `xpubEngine` "bun"), beside them.
+const ENGINE = { xsubEngine: "bun", xpubEngine: "bun" } as const;
+const engineMax = byFormat<ChainRun>();
 const cRuns: ChainResult[] = [];
 const zmqjsRuns: ChainResult[] = [];
 let cSkipped: string | undefined;
@@ -92,6 +95,8 @@ for (let rep = 1; rep <= P.reps; rep++) {
   for (const format of FORMATS) {
     progress(`throughput ${rep}/${P.reps}: this library, ${format}, BLOCK, as fast as it goes for ${P.maxMs} ms`);
     maxRuns.get(format)!.push(await maxRun(format));
+    progress(`throughput ${rep}/${P.reps}: this library, ${format}, engines "bun"`);
+    engineMax.get(format)!.push(await maxRun(format, { nodeOptions: ENGINE, label: 'engines "bun"' }));
   }
   progress(`throughput ${rep}/${P.reps}: zeromq.js on Node, ${fmt(P.zmqjsCount)} events`);
   zmqjsRuns.push(await zeromqJsChain(P.zmqjsCount, P.warmup));
@@ -114,8 +119,6 @@ const capacity = Object.fromEntries(throughput.bun.map((t) => [t.format, t.media
 // 2. Latency at 1,000 events/s (after a warm-up burst, so both sides run compiled code), beside C
 // at the same rate with the same frames; then ping → pong round trips, beside C's.
 const latencyRuns = byFormat<ChainRun>();
-// The same with the subscriber connection spoken by main itself (`xsubEngine: "bun"`), beside them.
-const ENGINE = { xsubEngine: "bun" } as const;
 const engineLatency = byFormat<ChainRun>();
 const engineRtt = byFormat<RoundTrip>();
 const cLatency: ChainResult[] = [];
@@ -128,7 +131,7 @@ for (let rep = 1; rep <= P.reps; rep++) {
     latencyRuns
       .get(format)!
       .push(await chain({ policy: "BLOCK", rate: 1000, count, durationMs: count + 1000, warmup: P.warmup, format }));
-    progress(`latency ${rep}/${P.reps}: ${format}, xsubEngine "bun"`);
+    progress(`latency ${rep}/${P.reps}: ${format}, engines "bun"`);
     engineLatency.get(format)!.push(
       await chain({
         policy: "BLOCK",
@@ -138,7 +141,7 @@ for (let rep = 1; rep <= P.reps; rep++) {
         warmup: P.warmup,
         format,
         nodeOptions: ENGINE,
-        label: 'xsubEngine "bun"',
+        label: 'engines "bun"',
       }),
     );
   }
@@ -148,7 +151,7 @@ for (let rep = 1; rep <= P.reps; rep++) {
   for (const format of FORMATS) {
     progress(`round trip ${rep}/${P.reps}: ${format}, ${fmt(P.rttCount)} pings at 1,000/s`);
     rttRuns.get(format)!.push(await roundTrip(format, P.rttCount, P.rttWarmup));
-    progress(`round trip ${rep}/${P.reps}: ${format}, xsubEngine "bun"`);
+    progress(`round trip ${rep}/${P.reps}: ${format}, engines "bun"`);
     engineRtt.get(format)!.push(await roundTrip(format, P.rttCount, P.rttWarmup, ENGINE));
   }
   progress(`round trip ${rep}/${P.reps}: C libzmq, ${fmt(P.rttCount)} pings at 1,000/s`);
@@ -160,6 +163,7 @@ const latency = {
   ...(cLatency.length ? { c: medianBy(cLatency, (r) => r.p50Us ?? 0) } : {}),
 };
 const bunEngine = {
+  throughput: perFormat(engineMax, (r) => r.receivedPerSec),
   latency: perFormat(engineLatency, (r) => r.p50Us),
   roundTrip: perFormat(engineRtt, (r) => r.p50Us),
 };

@@ -3,9 +3,9 @@
  * much, beside the C and zeromq.js figures of the same run.
  */
 
-import type { ChainCpu, ChainRun } from "./chain.ts";
+import type { ChainCpu, ChainRun, RoundTrip } from "./chain.ts";
 import { fmt } from "./report.ts";
-import { FORMATS, type Format, type Results } from "./results.ts";
+import { FORMATS, type Format, type PerFormat, type Results } from "./results.ts";
 
 /** One target and what the run measured. */
 export interface TargetCheck {
@@ -93,83 +93,89 @@ export function dropCostRatio(
   return { perSentUs, perDropUs: Math.max(0, perDropUs) };
 }
 
+/** The latency, round-trip, throughput and CPU rows of one setting of one format. */
+function speedChecks(
+  r: Pick<Results, "throughput" | "latency" | "roundTrip">,
+  f: string,
+  setting: string,
+  m: { lat: ChainRun | undefined; rt: RoundTrip | undefined; tp: ChainRun | undefined },
+): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const [c, z, cl, crt] = [r.throughput.c, r.throughput.zeromqJs, r.latency.c, r.roundTrip.c];
+  const vs = (mine: number | undefined, theirs: number | undefined) =>
+    mine !== undefined && theirs ? mine / theirs : undefined;
+  const latRow = (what: string, mine: number | undefined, theirs: number | undefined, k: number, p: string) =>
+    check(
+      `${what}${setting} ${p} ${f}`,
+      `≤ ${k}× C`,
+      vs(mine, theirs),
+      k,
+      false,
+      `${us(mine)} (${vs(mine, theirs) === undefined ? "-" : ratio(vs(mine, theirs)!)})`,
+      us(theirs),
+    );
+  out.push(latRow("latency at 1,000 events/s", m.lat?.p50Us, cl?.p50Us, 1.3, "p50"));
+  out.push(latRow("latency at 1,000 events/s", m.lat?.p99Us, cl?.p99Us, 2, "p99"));
+  out.push(latRow("round trip ping → pong", m.rt?.p50Us, crt?.p50Us, 1.3, "p50"));
+  out.push(latRow("round trip ping → pong", m.rt?.p99Us, crt?.p99Us, 2, "p99"));
+  const t = m.tp?.receivedPerSec;
+  out.push(
+    check(
+      `throughput vs C${setting} ${f}`,
+      "≥ 0.75× C",
+      vs(t, c?.eventsPerSec),
+      0.75,
+      true,
+      `${rate(t)} (${vs(t, c?.eventsPerSec) === undefined ? "-" : ratio(vs(t, c?.eventsPerSec)!)})`,
+      c ? rate(c.eventsPerSec) : (r.throughput.cSkipped ?? "-"),
+    ),
+  );
+  out.push(
+    check(
+      `throughput vs zeromq.js${setting} ${f}`,
+      "≥ 5× zeromq.js",
+      vs(t, z.eventsPerSec),
+      5,
+      true,
+      `${rate(t)} (${ratio(vs(t, z.eventsPerSec) ?? 0)})`,
+      "",
+      rate(z.eventsPerSec),
+    ),
+  );
+  for (const role of ["pub", "broker", "sub"] as const) {
+    const mine = m.tp?.cpu[role].usPerEvent;
+    const theirs = (c?.cpu as ChainCpu | undefined)?.[role].usPerEvent;
+    out.push(
+      check(
+        `CPU per event, ${role === "pub" ? "publisher" : role === "sub" ? "subscriber" : "broker"}${setting} ${f}`,
+        "≤ 1.5× C",
+        vs(mine, theirs),
+        1.5,
+        false,
+        `${us(mine)} (${vs(mine, theirs) === undefined ? "-" : ratio(vs(mine, theirs)!)})`,
+        us(theirs),
+        us(z.cpu?.[role].usPerEvent),
+      ),
+    );
+  }
+  return out;
+}
+
 /** Checks issue 13's targets (2-core machine, ratios from the same run). */
 export function targets(
   r: Pick<Results, "throughput" | "latency" | "roundTrip" | "bunEngine" | "drops" | "bounded" | "idleRss" | "logs">,
 ): TargetCheck[] {
   const out: TargetCheck[] = [];
-  const c = r.throughput.c;
-  const z = r.throughput.zeromqJs;
-  const cl = r.latency.c;
-  const crt = r.roundTrip.c;
   for (const format of FORMATS) {
-    const lat = r.latency.bun.find((t) => t.format === format)?.median;
-    const rt = r.roundTrip.bun.find((t) => t.format === format)?.median;
-    const tp = r.throughput.bun.find((t) => t.format === format)?.median;
+    const of = <T>(xs: PerFormat<T>[]) => xs.find((t) => t.format === format)?.median;
+    const tp = of(r.throughput.bun);
     const f = `[${format}]`;
-    const vs = (mine: number | undefined, theirs: number | undefined) =>
-      mine !== undefined && theirs ? mine / theirs : undefined;
-    const latRow = (what: string, mine: number | undefined, theirs: number | undefined, k: number, p: string) =>
-      check(
-        `${what} ${p} ${f}`,
-        `≤ ${k}× C`,
-        vs(mine, theirs),
-        k,
-        false,
-        `${us(mine)} (${vs(mine, theirs) === undefined ? "-" : ratio(vs(mine, theirs)!)})`,
-        us(theirs),
-      );
-    out.push(latRow("latency at 1,000 events/s", lat?.p50Us, cl?.p50Us, 1.3, "p50"));
-    out.push(latRow("latency at 1,000 events/s", lat?.p99Us, cl?.p99Us, 2, "p99"));
-    out.push(latRow("round trip ping → pong", rt?.p50Us, crt?.p50Us, 1.3, "p50"));
-    out.push(latRow("round trip ping → pong", rt?.p99Us, crt?.p99Us, 2, "p99"));
-    // The documented setting for latency (docs/config.md, xsubEngine), like the bounded-queue rows.
-    const elat = r.bunEngine.latency.find((t) => t.format === format)?.median;
-    const ert = r.bunEngine.roundTrip.find((t) => t.format === format)?.median;
-    out.push(latRow('latency, xsubEngine "bun",', elat?.p50Us, cl?.p50Us, 1.3, "p50"));
-    out.push(latRow('latency, xsubEngine "bun",', elat?.p99Us, cl?.p99Us, 2, "p99"));
-    out.push(latRow('round trip, xsubEngine "bun",', ert?.p50Us, crt?.p50Us, 1.3, "p50"));
-    out.push(latRow('round trip, xsubEngine "bun",', ert?.p99Us, crt?.p99Us, 2, "p99"));
-    const t = tp?.receivedPerSec;
+    out.push(...speedChecks(r, f, "", { lat: of(r.latency.bun), rt: of(r.roundTrip.bun), tp }));
+    // The documented setting for speed (docs/config.md, xsubEngine and xpubEngine), like the bounded-queue rows.
+    const e = r.bunEngine;
     out.push(
-      check(
-        `throughput vs C ${f}`,
-        "≥ 0.75× C",
-        vs(t, c?.eventsPerSec),
-        0.75,
-        true,
-        `${rate(t)} (${vs(t, c?.eventsPerSec) === undefined ? "-" : ratio(vs(t, c?.eventsPerSec)!)})`,
-        c ? rate(c.eventsPerSec) : (r.throughput.cSkipped ?? "-"),
-      ),
+      ...speedChecks(r, f, ', engines "bun",', { lat: of(e.latency), rt: of(e.roundTrip), tp: of(e.throughput) }),
     );
-    out.push(
-      check(
-        `throughput vs zeromq.js ${f}`,
-        "≥ 5× zeromq.js",
-        vs(t, z.eventsPerSec),
-        5,
-        true,
-        `${rate(t)} (${ratio(vs(t, z.eventsPerSec) ?? 0)})`,
-        "",
-        rate(z.eventsPerSec),
-      ),
-    );
-    for (const role of ["pub", "broker", "sub"] as const) {
-      const mine = tp?.cpu[role].usPerEvent;
-      const theirs = (c?.cpu as ChainCpu | undefined)?.[role].usPerEvent;
-      out.push(
-        check(
-          `CPU per event, ${role === "pub" ? "publisher" : role === "sub" ? "subscriber" : "broker"} ${f}`,
-          "≤ 1.5× C",
-          vs(mine, theirs),
-          1.5,
-          false,
-          `${us(mine)} (${vs(mine, theirs) === undefined ? "-" : ratio(vs(mine, theirs)!)})`,
-          us(theirs),
-          us(z.cpu?.[role].usPerEvent),
-        ),
-      );
-    }
     out.push(...dropChecks(r, format, tp), ...boundedChecks(r, format), ...memoryChecks(r, format, tp));
   }
   for (const l of logFigures(r.logs)) {
