@@ -18,7 +18,7 @@ export type RecordChecker = (record: Readonly<Record<string, unknown>>) => unkno
  * A test on `v` that accepts values `checkValue` returns unchanged, per scalar type; no entry, no
  * inline test (sets, vectors: always `checkValue`).
  */
-const INLINE: Readonly<Record<string, string>> = {
+export const INLINE: Readonly<Record<string, string>> = {
   string: `typeof v === "string"`,
   enum: `typeof v === "string"`,
   func: `typeof v === "string"`,
@@ -60,7 +60,28 @@ export function checkerOf(stream: LogStream): RecordChecker | undefined {
 }
 
 function compile(stream: LogStream): RecordChecker {
-  const fields = stream.fields;
+  const { lines, remembered } = checkCode(stream.fields);
+  const values = stream.fields.map((_, i) => `a${i}`).join(", ");
+  const body = [
+    `"use strict";`,
+    ...remembered.map((name) => `let ${name};`),
+    `return function check(r) {`,
+    `let k = 0, v, ${values};`,
+    ...lines,
+    `return [${values}];`,
+    `};`,
+  ].join("\n");
+  const { slow, required, unknown } = checkHelpers(stream);
+  return new Function("slow", "required", "unknown", "isIPv4", body)(slow, required, unknown, isIPv4) as RecordChecker;
+}
+
+/**
+ * The code that checks a record `r`: each field read into `a0`, `a1`, … (declared by the caller with
+ * `k` and `v`), unknown keys rejected at the end; and the variables it keeps across records (to
+ * declare outside the function). It calls `slow`, `required`, `unknown` ({@linkcode checkHelpers})
+ * and `isIPv4`. Names appear in it only as JSON string literals.
+ */
+export function checkCode(fields: readonly LogField[]): { lines: string[]; remembered: string[] } {
   const lines: string[] = [];
   const remembered: string[] = [];
   for (let i = 0; i < fields.length; i++) {
@@ -79,29 +100,29 @@ function compile(stream: LogStream): RecordChecker {
       `else { k++; a${i} = ${inline ? `${inline} ? v : ` : ""}slow(${i}, v); }`,
     );
   }
-  const values = fields.map((_, i) => `a${i}`).join(", ");
-  const body = [
-    `"use strict";`,
-    ...remembered.map((name) => `let ${name};`),
-    `return function check(r) {`,
-    `let k = 0, v, ${values};`,
-    ...lines,
-    // Every own and inherited enumerable key must be a field (as the generic check counts them).
-    `let n = 0; for (const _ in r) n++;`,
-    `if (n !== k) unknown(r);`,
-    `return [${values}];`,
-    `};`,
-  ].join("\n");
-  const slow = (i: number, v: unknown) => checkValue(stream.id, fields[i]!, v);
-  const required = (i: number): never => {
-    throw new TypeError(`Log stream '${stream.id}': field '${fields[i]!.name}' is required`);
+  // Every own and inherited enumerable key must be a field (as the generic check counts them).
+  lines.push(`let n = 0; for (const _ in r) n++;`, `if (n !== k) unknown(r);`);
+  return { lines, remembered };
+}
+
+/** What the code of {@linkcode checkCode} calls, for `stream`: the errors are those of `recordValues`. */
+export function checkHelpers(stream: LogStream): {
+  slow: (i: number, v: unknown) => unknown;
+  required: (i: number) => never;
+  unknown: (record: object) => never;
+} {
+  const fields = stream.fields;
+  return {
+    slow: (i, v) => checkValue(stream.id, fields[i]!, v),
+    required: (i) => {
+      throw new TypeError(`Log stream '${stream.id}': field '${fields[i]!.name}' is required`);
+    },
+    unknown: (record) => {
+      const names = new Set(fields.map((f: LogField) => f.name));
+      const name = Object.keys(record).find((k) => !names.has(k));
+      throw new TypeError(`Log stream '${stream.id}': has no field '${name}'`);
+    },
   };
-  const unknown = (record: object): never => {
-    const names = new Set(fields.map((f: LogField) => f.name));
-    const name = Object.keys(record).find((k) => !names.has(k));
-    throw new TypeError(`Log stream '${stream.id}': has no field '${name}'`);
-  };
-  return new Function("slow", "required", "unknown", "isIPv4", body)(slow, required, unknown, isIPv4) as RecordChecker;
 }
 
 /** How `valuesChecker` tests a field's value before `checkValue` sees it (the tests of INLINE). */

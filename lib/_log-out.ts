@@ -28,6 +28,8 @@ const MIN_SIZE = 64 * 1024;
  */
 export class ByteOut {
   buf: Buffer = EMPTY;
+  /** A view of `buf`, for generated code that writes four bytes at once (`_log-zeek-compiled.ts`). */
+  view: DataView = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
   pos = 0;
 
   /** Room for `n` more bytes. */
@@ -36,6 +38,7 @@ export class ByteOut {
     const grown = Buffer.allocUnsafe(Math.max(MIN_SIZE, this.buf.length * 2, this.pos + n));
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 
   /** Appends `s` as UTF-8 (ASCII, the common case, copied code by code). */
@@ -126,6 +129,7 @@ export class ByteOut {
   /** Forgets the bytes and the buffer. */
   release(): void {
     this.buf = EMPTY;
+    this.view = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
     this.pos = 0;
   }
 }

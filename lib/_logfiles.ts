@@ -66,6 +66,8 @@ interface OpenFile {
   bytes: number;
   fields: LogField[];
   fieldsKey: string;
+  /** The last list of fields (of a batch) found to be the file's: the same list again needs no comparing. */
+  sameFields?: LogField[];
   /** How its records are printed. */
   lines: LineWriter;
   /** Bytes written but not yet handed to the OS (none kept while closed), holding `pending` records. */
@@ -190,10 +192,14 @@ export class LogFiles {
    */
   writeWith(path: string, fields: LogField[], count: number, fill: (lines: LineWriter, out: ByteOut) => void): boolean {
     const known = this.#files.get(path);
-    if (this.#rotateSize > 0 || known === undefined || known.fieldsKey !== fieldsKey(fields)) return false;
-    let f: OpenFile;
+    if (this.#rotateSize > 0 || known === undefined) return false;
+    if (known.sameFields !== fields) {
+      if (known.fieldsKey !== fieldsKey(fields)) return false;
+      known.sameFields = fields;
+    }
+    const f = known; // as #fileFor finds it: the path's file, of these fields
     try {
-      f = this.#fileFor(path, fields);
+      this.#use(f);
     } catch {
       return false;
     }

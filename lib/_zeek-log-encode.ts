@@ -5,6 +5,7 @@
  */
 
 import { parseAddr } from "./_addr.ts";
+import { INLINE_VALUE, STRING_TEST } from "./_zeek-log-inline.ts";
 import { CONTAINER_TAG, TAG, ZeekValue } from "./_zeek-log-types.ts";
 import type { LogBatch } from "./logformat.ts";
 
@@ -13,10 +14,11 @@ const { set: SET, vector: VECTOR } = CONTAINER_TAG;
 const PROTOCOL: Record<string, number> = { unknown: 0, tcp: 1, udp: 2, icmp: 3 };
 
 // One buffer, grown as needed and reused: every batch is copied out of it.
-let buf = Buffer.allocUnsafe(64 * 1024);
-let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+let buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+let view: DataView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 let pos = 0;
 
+/** Room for `n` more bytes at `pos` (the module's buffer, or a batch's while `valueInto` runs). */
 function ensure(n: number): void {
   if (pos + n <= buf.length) return;
   const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + n));
@@ -98,7 +100,7 @@ function addr(text: string): void {
 }
 
 /** A dotted quad's 32-bit value (most addresses in logs are IPv4), remembered; -1 for any other text. */
-function v4(text: string): number {
+export function v4(text: string): number {
   const known = v4Bytes.get(text);
   if (known !== undefined) return known;
   let n = 0;
@@ -194,7 +196,8 @@ function exact(v: ZeekValue): void {
 }
 
 const fieldTags = new Map<string, [tag: number, element: number]>();
-function tagsOf(type: string): [number, number] {
+/** A field type's tag and, for a set or vector, its element's; throws for a type Zeek has no tag for. */
+export function tagsOf(type: string): [number, number] {
   let tags = fieldTags.get(type);
   if (!tags) {
     const m = /^(set|vector)\[(\w+)\]$/.exec(type);
@@ -269,31 +272,6 @@ const io = {
   },
 };
 
-const STRING_TEST = `typeof v === "string"`;
-// ASCII copied char by char; anything else encoded again from the start by Buffer.write (UTF-8).
-const STRING_WRITE = `let at = p + 13; const n = v.length;
-      for (let c = 0; c < n; c++) { const ch = v.charCodeAt(c); if (ch >= 0x80) { at = p + 13 + buf.write(v, p + 13); break; } buf[at++] = ch; }
-      view.setUint32(p + 9, at - p - 13); p = at;`;
-const UINT_TEST = `typeof v === "number" && (v >>> 0) === v`;
-const UINT_WRITE = `view.setUint32(p + 9, 0); view.setUint32(p + 13, v); p += 17;`;
-const DOUBLE: [string, string, number] = [`typeof v === "number"`, `view.setFloat64(p + 9, v); p += 17;`, 8];
-const STRING: [string, string, number] = [STRING_TEST, STRING_WRITE, 4];
-/** Per tag: the inline test, the payload's code after the header, and its most bytes beyond the strings' text. */
-const INLINE_VALUE: Record<number, [string, string, number]> = {
-  1: [`v === true || v === false`, `view.setUint32(p + 9, 0); view.setUint32(p + 13, v ? 1 : 0); p += 17;`, 8],
-  2: [UINT_TEST, UINT_WRITE, 8],
-  3: [UINT_TEST, UINT_WRITE, 8],
-  4: DOUBLE,
-  5: DOUBLE,
-  6: DOUBLE,
-  7: STRING,
-  9: STRING,
-  10: [UINT_TEST, `view.setUint32(p + 9, 0); view.setUint32(p + 13, v); view.setInt32(p + 17, 0); p += 21;`, 12],
-  11: [`typeof v === "string" && (u = v4(v)) >= 0`, `buf[p + 9] = 4; view.setUint32(p + 10, u); p += 14;`, 5],
-  17: STRING,
-  18: STRING,
-};
-
 const take = (spare?: Uint8Array): Uint8Array => {
   if (spare !== undefined && spare.length >= pos) {
     spare.set(buf.subarray(0, pos));
@@ -324,6 +302,15 @@ const take = (spare?: Uint8Array): Uint8Array => {
  * @throws {TypeError} a value its field's type cannot carry.
  */
 export function encodeZeekBatch(batch: LogBatch, spare?: Uint8Array): Uint8Array {
+  recordsEncoder(header(batch))(batch.records);
+  return take(spare);
+}
+
+/**
+ * Writes a batch's header from `pos` 0 up to its record count, which is left to the caller at
+ * `pos - 4`; returns the fields' tags.
+ */
+function header(batch: Omit<LogBatch, "records"> & { records?: unknown }): [number, number][] {
   pos = 0;
   str(batch.stream);
   str(batch.writer ?? "Log::WRITER_ASCII");
@@ -344,10 +331,9 @@ export function encodeZeekBatch(batch: LogBatch, spare?: Uint8Array): Uint8Array
     u8(f.optional ? 1 : 0);
   }
   ensure(4);
-  view.setUint32(pos, batch.records.length);
+  view.setUint32(pos, batch.records === undefined ? 0 : (batch.records as unknown[]).length);
   pos += 4;
-  recordsEncoder(tags)(batch.records);
-  return take(spare);
+  return tags;
 }
 
 /**
@@ -364,4 +350,34 @@ export function encodeZeekValue(v: ZeekValue): Uint8Array {
   pos = 0;
   exact(v);
   return take();
+}
+
+/** A batch whose records are encoded one by one as they are written (`_zeek-log-stream.ts`): `buf[0, pos)`. */
+export interface ZeekBatchBytes {
+  buf: Buffer;
+  view: DataView;
+  pos: number;
+  /** Records in it, and where their count goes in the header. */
+  count: number;
+  countAt: number;
+}
+
+/** A batch begun in `spare` (a larger one if it is too small): its header, no records yet. */
+export function beginZeekBatch(meta: Omit<LogBatch, "records">, spare: Buffer): ZeekBatchBytes {
+  header(meta);
+  const out = spare.length >= pos * 2 ? spare : Buffer.allocUnsafe(Math.max(64 * 1024, pos * 2));
+  buf.copy(out, 0, 0, pos);
+  return { buf: out, view: new DataView(out.buffer, out.byteOffset, out.byteLength), pos, count: 0, countAt: pos - 4 };
+}
+
+/** Writes a Value into `t` as `value` does (the module's buffer lent to it meanwhile; `t.buf` may grow). */
+export function valueInto(t: ZeekBatchBytes, tag: number, element: number, v: unknown): void {
+  const [own, ownView] = [buf, view];
+  [buf, view, pos] = [t.buf, t.view, t.pos];
+  try {
+    value(tag, element, v);
+  } finally {
+    [t.buf, t.view, t.pos] = [buf, view, pos];
+    [buf, view] = [own, ownView];
+  }
 }

@@ -11,18 +11,12 @@
 export type { SendResult } from "./_io-thread.ts";
 
 import { within } from "./_deadline.ts";
-import {
-  encodeBatch,
-  type LogBatch,
-  type LogFields,
-  type LogRecord,
-  type LogStream,
-  recordValues,
-} from "./logformat.ts";
+import { OpenBatches } from "./_log-batches.ts";
+import { encodeBatch, type LogFields, type LogRecord, type LogStream, recordValues } from "./logformat.ts";
 
 export type { LogTransport, LogWriterOptions, LogWriterStats } from "./_logpush-types.ts";
 
-import type { Buffered, LogTransport, LogWriterOptions, LogWriterStats, Pending } from "./_logpush-types.ts";
+import type { LogTransport, LogWriterOptions, LogWriterStats, Pending } from "./_logpush-types.ts";
 
 /**
  * Batches, sends and accounts for the log records of one node. Created by the node; use
@@ -56,21 +50,12 @@ import type { Buffered, LogTransport, LogWriterOptions, LogWriterStats, Pending 
 export class LogWriter {
   readonly #transport: LogTransport;
   readonly #o: Required<LogWriterOptions>;
-  readonly #buffers = new Map<string, Buffered>();
-  /** The buffer the last record went to (until it is sealed). */
-  #last: Buffered | undefined;
+  /** The batches being filled, per stream and path. */
+  readonly #batches: OpenBatches;
   readonly #queue: Pending[] = [];
   readonly #inFlight = new Map<number, Pending>();
   readonly #waiters: { ready: () => boolean; resolve: () => void }[] = [];
   readonly #stats: LogWriterStats = LogWriter.emptyStats();
-  readonly #encode: (batch: LogBatch, spare?: Uint8Array) => Uint8Array;
-  /**
-   * Buffers of acknowledged batches, for the bytes of the next ones: a fresh buffer of a batch's size
-   * costs a page fault per 4 KiB when it is first written (about 15 % of a writer's main thread). As
-   * many as may be in flight; let go when the writer is idle for a flush interval.
-   */
-  readonly #spares: Uint8Array[] = [];
-  #spareSize = 64 * 1024;
   #sealedSinceTick = false;
   /** Loggers known not to acknowledge (they came up without saying they do). */
   readonly #silentLoggers = new Set<string>();
@@ -82,7 +67,6 @@ export class LogWriter {
 
   constructor(transport: LogTransport, options: LogWriterOptions = {}) {
     this.#transport = transport;
-    this.#encode = transport.encode ?? encodeBatch;
     this.#o = {
       writeBufferSize: options.writeBufferSize ?? 1000,
       flushInterval: options.flushInterval ?? 1000,
@@ -104,6 +88,10 @@ export class LogWriter {
         `Invalid log option 'overflowPolicy': expected "BLOCK" or "DROP", got '${this.#o.overflowPolicy}'`,
       );
     }
+    const local = transport.local !== undefined;
+    this.#batches = new OpenBatches(transport.encode ?? encodeBatch, local, this.#o.maxInFlight, (key) =>
+      this.#seal(key),
+    );
   }
 
   /** All counters at zero. */
@@ -169,8 +157,8 @@ export class LogWriter {
    * @throws {TypeError} a record that does not match the stream, naming the stream and the field; nothing is sent.
    */
   write<F extends LogFields>(stream: LogStream<F>, record: LogRecord<F>, path: string = stream.path): boolean {
-    const values = recordValues(stream, record);
     if (this.#closed) {
+      recordValues(stream, record);
       // The node is stopping (a handler still ran, or a timer fired): the record cannot go anywhere.
       this.#stats.logDroppedRecords++;
       this.#transport.report(
@@ -179,27 +167,9 @@ export class LogWriter {
       );
       return false;
     }
-    // Records come stream after stream: the last buffer is found without making and hashing its key.
-    let buffer = this.#last;
-    if (
-      buffer === undefined ||
-      buffer.stream !== stream ||
-      buffer.path !== path ||
-      buffer.id !== stream.id ||
-      buffer.writer !== stream.writer ||
-      buffer.filter !== stream.filter
-    ) {
-      const key = `${stream.id}\0${stream.writer}\0${stream.filter}\0${path}`;
-      buffer = this.#buffers.get(key);
-      if (!buffer) {
-        const { id, writer, filter } = stream;
-        this.#buffers.set(key, (buffer = { key, stream, id, writer, filter, path, records: [] }));
-      }
-      this.#last = buffer;
-    }
-    buffer.records.push(values);
+    const count = this.#batches.add(stream, record, path);
     this.#stats.logRecordsWritten++;
-    if (buffer.records.length >= this.#o.writeBufferSize) this.#seal(buffer.key);
+    if (count >= this.#o.writeBufferSize) this.#seal(this.#batches.lastKey);
     return this.#queue.length === 0;
   }
 
@@ -219,7 +189,7 @@ export class LogWriter {
    * `timeoutMs`, resolves with `false` if that takes longer (the records stay in flight).
    */
   async flush(timeoutMs?: number): Promise<boolean> {
-    for (const key of [...this.#buffers.keys()]) this.#seal(key);
+    for (const key of this.#batches.keys()) this.#seal(key);
     const upTo = this.#seq;
     const done = this.acknowledging ? this.#until(() => this.#lowestPending() > upTo) : this.drain();
     return timeoutMs === undefined ? done.then(() => true) : within(done, timeoutMs);
@@ -233,7 +203,7 @@ export class LogWriter {
       this.#inFlight.delete(seq);
       this.#stats.logBatchesAcked++;
       // Acknowledged after its only send: libzmq copied it before the logger could have it, nothing holds it.
-      if (p.spare !== undefined && this.#spares.length < this.#o.maxInFlight) this.#spares.push(p.spare);
+      if (p.spare !== undefined) this.#batches.reuse(p.spare);
     }
     this.#pump();
   }
@@ -286,35 +256,19 @@ export class LogWriter {
   }
 
   #seal(key: string): void {
-    const buffer = this.#buffers.get(key);
-    if (!buffer || buffer.records.length === 0) return;
-    this.#buffers.delete(key);
-    if (this.#last === buffer) this.#last = undefined;
-    const seq = ++this.#seq;
-    const { id, writer, filter, fields } = buffer.stream;
-    const batch: LogBatch = {
-      stream: id,
-      writer,
-      filter,
-      path: buffer.path,
-      fields: [...fields],
-      records: buffer.records,
-    };
-    if (this.#transport.local) {
-      this.#transport.local(batch);
+    const seq = this.#seq + 1;
+    // msgpack-log-v1 carries the request in the payload too (frame 0 carries it for every format).
+    const sealed = this.#batches.take(key, this.acknowledging ? seq : undefined);
+    if (sealed === undefined) return;
+    this.#seq = seq;
+    if (sealed.batch !== undefined) {
+      this.#transport.local!(sealed.batch);
       this.#stats.logBatchesSent++;
       return;
     }
-    // msgpack-log-v1 carries the request in the payload too (frame 0 carries it for every format).
-    if (this.acknowledging) batch.seq = seq;
     this.#sealedSinceTick = true;
-    const spare = this.#spares.pop() ?? new Uint8Array(this.#spareSize);
-    const payload = this.#encode(batch, spare);
-    const used = payload.buffer === spare.buffer;
-    if (!used && payload.length <= spare.length)
-      this.#spares.push(spare); // an encoder that takes none
-    else if (!used) this.#spareSize = payload.length + (payload.length >> 2); // too small: larger ones from now on
-    this.#queue.push({ seq, records: buffer.records.length, payload, spare: used ? spare : undefined, sentAt: 0 });
+    const { records, payload, spare } = sealed;
+    this.#queue.push({ seq, records, payload: payload!, spare, sentAt: 0 });
     this.#pump();
   }
 
@@ -361,9 +315,9 @@ export class LogWriter {
   }
 
   #tick(): void {
-    if (!this.#sealedSinceTick) this.#spares.length = 0; // idle: no memory kept for batches that may never come
+    if (!this.#sealedSinceTick) this.#batches.idle();
     this.#sealedSinceTick = false;
-    for (const key of [...this.#buffers.keys()]) this.#seal(key);
+    for (const key of this.#batches.keys()) this.#seal(key);
     const cutoff = performance.now() - this.#o.resendAfter;
     if (this.#o.resendAfter > 0) this.#resend((p) => p.sentAt < cutoff);
   }

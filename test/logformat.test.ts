@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { beginStreamBatch, endStreamBatch, streamEncoder } from "../lib/_zeek-log-stream.ts";
 import {
   decodeBatch,
   decodeZeekBatch,
@@ -172,5 +173,133 @@ describe("msgpack-log-v1", () => {
     const wrong = recordValues(CONN, OK);
     wrong[2] = "not-an-ip";
     expect(() => decodeBatch(encodeBatch({ stream: "S", path: "p", fields, records: [wrong] }))).toThrow(/id.orig_h/);
+  });
+});
+
+describe("records checked and encoded in one pass (a writer sending zeek-bin-serializer)", () => {
+  // Every type, optional or not, with values the inline code takes and values only checkValue takes.
+  const ALL = defineStream({
+    id: "All::LOG",
+    path: "all",
+    fields: {
+      t: "time",
+      i: { type: "interval", optional: true },
+      d: { type: "double", optional: true },
+      c: { type: "count", optional: true },
+      n: { type: "int", optional: true },
+      p: { type: "port", optional: true },
+      b: { type: "bool", optional: true },
+      a: { type: "addr", optional: true },
+      a2: { type: "addr", optional: true },
+      s: { type: "subnet", optional: true },
+      str: { type: "string", optional: true },
+      e: { type: "enum", optional: true },
+      set: { type: "set[string]", optional: true },
+      vec: { type: "vector[count]", optional: true },
+    },
+  });
+  let seed = 99;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const good: Record<string, () => unknown> = {
+    t: () => pick([1700000000.25, new Date(1700000000250), 0, -1.5]),
+    i: () => pick([0.25, 1e21, Number.NaN]),
+    d: () => pick([1.5, -0, Infinity]),
+    c: () => pick([0, 2 ** 31, 2 ** 53 - 1, 18446744073709551615n]),
+    n: () => pick([-1, 7, -(2 ** 40), -5n]),
+    p: () => pick([0, 443, 65535, "53/udp"]),
+    b: () => rand() < 0.5,
+    a: () => pick(["10.0.0.1", "10.0.0.2", "::1", "::ffff:10.0.0.3", "2001:DB8::1"]),
+    a2: () => pick(["192.168.1.1", "192.168.1.1", "fe80::1"]),
+    s: () => pick(["10.0.0.0/8", "2001:db8::/32"]),
+    str: () => pick(["", "plain", "é", "a\tb", new Uint8Array([0xff, 0x41])]),
+    e: () => pick(["tcp", "udp"]),
+    set: () => pick([[], ["a", "b"], new Set(["x"])]),
+    vec: () => pick([[], [1, null, 3]]),
+  };
+  const bad: Record<string, () => unknown> = {
+    t: () => pick(["now", Number.NaN, {}]),
+    c: () => pick([-1, 1.5, "7", 2n ** 64n]),
+    p: () => pick([65536, -1, "80/sctp"]),
+    a: () => pick(["10.0.0.256", "010.0.0.1", "host", 7]),
+    str: () => pick([5, true]),
+    vec: () => pick([["a"], 3]),
+  };
+  const record = () => {
+    const r: Record<string, unknown> = {};
+    for (const f of ALL.fields) {
+      const x = rand();
+      if (f.optional && x < 0.15) continue;
+      r[f.name] = f.optional && x < 0.25 ? pick([null, undefined]) : good[f.name]!();
+    }
+    const y = rand();
+    if (y < 0.05) r.extra = 1;
+    else if (y < 0.08) delete r.t;
+    else if (y < 0.2) {
+      const name = pick(Object.keys(bad));
+      r[name] = bad[name]!();
+    }
+    return r;
+  };
+
+  test("give encodeZeekBatch's bytes, and throw recordValues' errors with nothing of the record kept", () => {
+    const encode = streamEncoder(ALL)!;
+    let errors = 0;
+    for (let round = 0; round < 40; round++) {
+      // A small buffer, grown on the way.
+      const batch = beginStreamBatch(ALL, "all-x", Buffer.alloc(round % 2 ? 64 : 4096));
+      const values: unknown[][] = [];
+      for (let k = 0; k < 50; k++) {
+        const r = record();
+        let expected: unknown[] | Error;
+        try {
+          expected = recordValues(ALL, r);
+        } catch (err) {
+          expected = err as Error;
+        }
+        const before = [batch.pos, batch.count];
+        if (expected instanceof Error) {
+          expect(() => encode(r, batch)).toThrow(expected.message);
+          expect([batch.pos, batch.count]).toEqual(before);
+          errors++;
+        } else {
+          encode(r, batch);
+          values.push(expected);
+        }
+      }
+      const fields = [...ALL.fields];
+      const reference = encodeZeekBatch({ stream: ALL.id, path: "all-x", fields, records: values });
+      expect(Buffer.from(endStreamBatch(batch)).equals(Buffer.from(reference))).toBe(true);
+    }
+    expect(errors).toBeGreaterThan(100);
+  });
+
+  test("a writer's batches decode to the records written, a stream object of the same id in a batch of its own", () => {
+    const sent: Uint8Array[] = [];
+    const writer = new LogWriter(
+      {
+        send: (_r, _s, payload) => (sent.push(payload.slice()), "sent"),
+        encode: encodeZeekBatch,
+        drain: async () => {},
+        report: () => {},
+      },
+      { acknowledge: false, writeBufferSize: 3 },
+    );
+    const OTHER = defineStream({ id: CONN.id, path: "conn", fields: { ts: "time" } });
+    for (let i = 0; i < 4; i++) writer.write(CONN, { ...OK, uid: `C${i}` });
+    writer.write(OTHER, { ts: 5 });
+    writer.write(CONN, { ...OK, uid: "C5" });
+    // @ts-expect-error: a bad record throws and leaves nothing in the batch
+    expect(() => writer.write(CONN, { ...OK, uid: 5 })).toThrow(/field 'uid' expects a string/);
+    writer.flush();
+    const batches = sent.map((p) => decodeZeekBatch(p));
+    expect(batches.map((b) => b.records.map((r) => r[b.fields.length > 1 ? 1 : 0]))).toEqual([
+      ["C0", "C1", "C2"],
+      ["C3"],
+      [5],
+      ["C5"],
+    ]);
+    expect(batches[2]!.fields.map((f) => f.name)).toEqual(["ts"]);
+    expect(writer.stats().logRecordsWritten).toBe(6);
   });
 });
