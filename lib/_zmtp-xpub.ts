@@ -43,8 +43,12 @@ export class ZmtpXpub extends ZmtpConnection {
   readonly #format: Uint8Array;
   /** The broker's subscriptions (prefix bytes as latin1 text). */
   readonly #subscriptions = new Set<string>();
-  /** Whether a topic (as latin1 text of its bytes) matches a subscription; forgotten when they change. */
-  readonly #matches = new Map<string, boolean>();
+  /**
+   * Whether a topic matches a subscription, by the topic's bytes (the node passes the same array for a
+   * topic each time): `2 × generation + matched`, stale once the subscriptions change.
+   */
+  #matches = new WeakMap<Uint8Array, number>();
+  #generation = 0;
   /** Events framed and not yet handed to the socket. */
   #batch = new Uint8Array(INITIAL_BYTES);
   #length = 0;
@@ -105,7 +109,7 @@ export class ZmtpXpub extends ZmtpConnection {
       this.#scheduled = true;
       queueMicrotask(this.#flushSoon);
     }
-    if (hwm === 0 || this.waiting < hwm) return "sent";
+    if (priority || hwm === 0 || this.waiting < hwm) return "sent";
     bump(this.#state, Counter.XpubBlocks); // BLOCK: the caller waits for drain()
     return "queued";
   }
@@ -115,9 +119,9 @@ export class ZmtpXpub extends ZmtpConnection {
     this.flush();
   };
 
-  /** Hands what is framed to the socket (all of it, in one write). */
+  /** Hands what is framed to the socket in one write, unless the socket has not taken the last one yet. */
   flush(): void {
-    if (this.#length === 0 || !this.ready) return;
+    if (this.#length === 0 || !this.ready || !this.outbox.empty) return;
     const bytes = this.#batch.subarray(0, this.#length);
     const events = this.#events;
     this.#length = this.#events = 0;
@@ -206,7 +210,7 @@ export class ZmtpXpub extends ZmtpConnection {
     // there once and passed up twice (verbose); an unsubscription is passed up if it removes one.
     if (first[0] === Notice.Subscribe) this.#subscriptions.add(key);
     else if (!this.#subscriptions.delete(key)) return;
-    this.#matches.clear();
+    this.#generation++;
     this.#sinks.notice(first[0] === Notice.Subscribe, topic.slice());
   }
 
@@ -216,14 +220,13 @@ export class ZmtpXpub extends ZmtpConnection {
   }
 
   #matched(topic: Uint8Array): boolean {
+    const known = this.#matches.get(topic);
+    if (known !== undefined && known >> 1 === this.#generation) return (known & 1) === 1;
     const key = Buffer.from(topic.buffer, topic.byteOffset, topic.length).toString("latin1");
-    let matched = this.#matches.get(key);
-    if (matched === undefined) {
-      matched = false;
-      for (const prefix of this.#subscriptions) if (key.startsWith(prefix)) matched = true;
-      if (this.#matches.size > 4096) this.#matches.clear();
-      this.#matches.set(key, matched);
-    }
+    let matched = false;
+    for (const prefix of this.#subscriptions) if (key.startsWith(prefix)) matched = true;
+    if (this.#generation >= 2 ** 29) [this.#matches, this.#generation] = [new WeakMap(), 0]; // stays a small integer
+    this.#matches.set(topic, 2 * this.#generation + (matched ? 1 : 0));
     return matched;
   }
 
