@@ -96,6 +96,24 @@ describe("against libzmq's XPUB", () => {
     expect([count(Counter.XsubConnects), count(Counter.XsubDisconnects)]).toEqual([1, 0]);
   });
 
+  test("connects to a bracketed IPv6 endpoint and to an ipc path", async () => {
+    const ctx = new Context({ ipv6: true });
+    cleanups.push(() => ctx.close());
+    const endpoints = ["tcp://[::1]:*", `ipc:///tmp/zmtp-xsub-${process.pid}-${Date.now()}.sock`];
+    for (const bind of endpoints) {
+      const pub = ctx.socket("XPUB");
+      pub.setOption(SocketOption.LINGER, 0);
+      pub.setOption(SocketOption.XPUB_VERBOSE, 1);
+      pub.bind(bind);
+      const { conn, events } = connect(pub.lastEndpoint);
+      conn.update(bytes("\x01v"));
+      await subscribed(pub, "v");
+      pub.send([bytes("v"), bytes("peer"), bytes("f"), bytes(bind)], DONTWAIT);
+      await waitFor(() => events.length === 1, `the event over ${pub.lastEndpoint}`);
+      expect(events[0]![3]).toBe(bind);
+    }
+  });
+
   test("answers libzmq's PINGs (a PONG may come between a message's frames) and stays connected", async () => {
     // libzmq cuts a peer off when nothing comes back within HEARTBEAT_TIMEOUT of its PING.
     const pub = xpub([
@@ -282,26 +300,32 @@ describe('nodes with xsubEngine "bun"', () => {
 
   const skip = ZEEK ? "" : ` (skipped: ${ZEEK_MISSING})`;
   test.skipIf(!ZEEK)(
-    `a Bun worker in a Zeek cluster, over ipc: node_up both ways and Zeek's events${skip}`,
+    `a Bun worker with both engines in a Zeek cluster, over ipc: node_up both ways, events both ways${skip}`,
     async () => {
       const cluster = mixedCluster({
         nodes: { manager: { type: "manager", impl: "zeek" }, "worker-1": { type: "worker", impl: "bun" } },
       });
       const script = `
-module Test; export { global hi: event(s: string); }
+module Test; export { global hi: event(s: string); global reply: event(s: string); }
 event Cluster::node_up(name: string, id: string) {
   print fmt("node_up %s %s", name, id);
   Cluster::publish(Cluster::node_topic(name), Test::hi, "from zeek");
-}`;
+}
+event Test::reply(s: string) { print fmt("reply %s", s); }`;
       const manager = await startZeek("manager", script, cluster);
-      const bun = makeNode({ ...cluster.bunOptions("worker-1"), xsubEngine: "bun" });
+      const bun = makeNode({ ...cluster.bunOptions("worker-1"), xsubEngine: "bun", xpubEngine: "bun" });
       cleanups.push(() => bun.stop());
       const log = record(bun, EVENTS.nodeUp, "Test::hi");
       await bun.start();
       await expectEntry(log, `${EVENTS.nodeUp} ["manager","${manager.id}"]`);
       await manager.waitForLine(new RegExp(`^node_up worker-1 ${bun.id}$`), 5000);
       await expectEntry(log, 'Test::hi ["from zeek"]');
-      expect([bun.stats().msgErrors, bun.stats().xsubDisconnects]).toEqual([0, 0]);
+      bun.publish(bun.nodeTopic("manager"), "Test::reply", ["from bun"]);
+      await manager.waitForLine(/^reply from bun$/, 5000);
+      const s = bun.stats();
+      expect([s.msgErrors, s.xsubDisconnects, s.xpubDisconnects, s.xpubConnects, s.xsubConnects]).toEqual([
+        0, 0, 0, 1, 1,
+      ]);
     },
   );
 });
