@@ -1,7 +1,10 @@
 // Raw ZMTP peers for the "bun" engines' tests: TCP servers on loopback that send what a test gives them
 // (libzmq never would), and the frames to build it from.
 
-import { bytes } from "./helpers.ts";
+import type { ClusterNode, NodeOptions } from "../lib/pubsub.ts";
+import { EVENTS } from "../lib/topics.ts";
+import { expectEntry, layoutOf, makeNode, record, startManager, via } from "./cluster-helpers.ts";
+import { bytes, waitFor } from "./helpers.ts";
 
 /** A TCP server that answers each connection with `reply`, keeps what it receives, and can stop reading. */
 export function rawPeer(
@@ -71,3 +74,31 @@ export function readyOf(type: string): Uint8Array {
 /** The frames of one message of `parts`. */
 export const message = (...parts: string[]): Uint8Array[] =>
   parts.map((p, i) => frame(i < parts.length - 1 ? 1 : 0, bytes(p)));
+
+/**
+ * A manager and a worker (each with its own options) that see each other come up, then `n` events from
+ * the manager that the worker answers one by one; checks every one arrived in order. Returns both nodes
+ * (stopped by the caller's cleanups).
+ */
+export async function exchange(
+  cleanups: (() => unknown)[],
+  n: number,
+  managerOptions: Partial<NodeOptions>,
+  workerOptions: Partial<NodeOptions>,
+): Promise<{ manager: ClusterNode; worker: ClusterNode }> {
+  const layout = layoutOf({ "worker-1": "worker" });
+  const manager = await startManager(layout, managerOptions);
+  const worker = makeNode({ name: "worker-1", layout, ...via(manager), ...workerOptions });
+  cleanups.push(() => worker.stop());
+  const log = record(worker, EVENTS.nodeUp, "msg");
+  const managerLog = record(manager, EVENTS.nodeUp, "reply");
+  await worker.start();
+  await expectEntry(log, `${EVENTS.nodeUp} ["manager","${manager.id}"]`);
+  await expectEntry(managerLog, `${EVENTS.nodeUp} ["worker-1","${worker.id}"]`);
+  worker.on("msg", (i: number) => worker.publish(worker.nodeTopic("manager"), "reply", [i]));
+  for (let i = 0; i < n; i++) manager.publish(manager.nodeTopic("worker-1"), "msg", [i]);
+  await waitFor(() => managerLog.filter((l) => l.startsWith("reply")).length === n, "every reply");
+  const got = log.filter((l) => l.startsWith("msg"));
+  if (got.some((l, i) => l !== `msg [${i}]`) || got.length !== n) throw new Error(`events out of order: ${got}`);
+  return { manager, worker };
+}

@@ -7,10 +7,8 @@ import { Counter, createSharedState, readCounter } from "../lib/_channel.ts";
 import { Context, DONTWAIT, type Socket, SocketOption } from "../lib/_zmq.ts";
 import { ZmtpXpub, type ZmtpXpubConfig } from "../lib/_zmtp-xpub.ts";
 import { resolveConfig } from "../lib/config.ts";
-import { EVENTS } from "../lib/topics.ts";
-import { expectEntry, layoutOf, makeNode, record, startManager, via } from "./cluster-helpers.ts";
 import { bytes, text, waitFor } from "./helpers.ts";
-import { frame, greeting, message, rawPeer, readyOf } from "./zmtp-helpers.ts";
+import { exchange, frame, greeting, message, rawPeer, readyOf } from "./zmtp-helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -177,19 +175,7 @@ describe("against peers that stop reading or break the protocol", () => {
 
 describe('nodes with xpubEngine "bun"', () => {
   test("node_up both ways and events both ways with a libzmq node, the manager running both engines", async () => {
-    const layout = layoutOf({ "worker-1": "worker" });
-    const manager = await startManager(layout, { xpubEngine: "bun", xsubEngine: "bun" });
-    const worker = makeNode({ name: "worker-1", layout, ...via(manager) });
-    cleanups.push(() => worker.stop());
-    const log = record(worker, EVENTS.nodeUp, "msg");
-    const managerLog = record(manager, EVENTS.nodeUp, "reply");
-    await worker.start();
-    await expectEntry(log, `${EVENTS.nodeUp} ["manager","${manager.id}"]`);
-    await expectEntry(managerLog, `${EVENTS.nodeUp} ["worker-1","${worker.id}"]`);
-    worker.on("msg", (n: number) => worker.publish(worker.nodeTopic("manager"), "reply", [n]));
-    for (let n = 0; n < 500; n++) manager.publish(manager.nodeTopic("worker-1"), "msg", [n]);
-    await waitFor(() => managerLog.filter((l) => l.startsWith("reply")).length === 500, "every reply");
-    expect(log.filter((l) => l.startsWith("msg"))).toEqual([...Array(500).keys()].map((n) => `msg [${n}]`));
+    const { manager } = await exchange(cleanups, 500, { xpubEngine: "bun", xsubEngine: "bun" }, {});
     expect(manager.stats().xpubConnects).toBe(1);
     expect(manager.stats().msgErrors).toBe(0);
   });

@@ -12,7 +12,7 @@ import { EVENTS } from "../lib/topics.ts";
 import { expectEntry, layoutOf, makeNode, record, startManager, via } from "./cluster-helpers.ts";
 import { bytes, text, waitFor } from "./helpers.ts";
 import { mixedCluster, startZeek, stopZeekClusters, ZEEK, ZEEK_MISSING } from "./zeek-harness.ts";
-import { frame, greeting, message, rawPeer, readyOf } from "./zmtp-helpers.ts";
+import { exchange, frame, greeting, message, rawPeer, readyOf } from "./zmtp-helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -260,19 +260,7 @@ describe("xsubEngine option", () => {
 
 describe('nodes with xsubEngine "bun"', () => {
   test("a worker gets node_up and events through its own connection, both ways with a libzmq node", async () => {
-    const layout = layoutOf({ "worker-1": "worker" });
-    const manager = await startManager(layout);
-    const worker = makeNode({ name: "worker-1", layout, ...via(manager), xsubEngine: "bun" });
-    cleanups.push(() => worker.stop());
-    const log = record(worker, EVENTS.nodeUp, "msg");
-    const managerLog = record(manager, EVENTS.nodeUp, "reply");
-    await worker.start();
-    await expectEntry(log, `${EVENTS.nodeUp} ["manager","${manager.id}"]`);
-    await expectEntry(managerLog, `${EVENTS.nodeUp} ["worker-1","${worker.id}"]`);
-    worker.on("msg", (n: number) => worker.publish(manager.nodeTopic("manager"), "reply", [n]));
-    for (let n = 0; n < 100; n++) manager.publish(manager.nodeTopic("worker-1"), "msg", [n]);
-    await waitFor(() => managerLog.filter((l) => l.startsWith("reply")).length === 100, "every reply");
-    expect(log.filter((l) => l.startsWith("msg"))).toEqual([...Array(100).keys()].map((n) => `msg [${n}]`));
+    const { worker } = await exchange(cleanups, 100, {}, { xsubEngine: "bun" });
     expect([worker.stats().msgErrors, worker.stats().xsubDisconnects, worker.stats().xsubConnects]).toEqual([0, 0, 1]);
   });
 
