@@ -5,7 +5,8 @@
  * caller awaits `drain()`; DROP: bounded by the HWMs), takes the batches of received messages the
  * worker posts (`_io-inbox.ts`), and stops it with one message. An event on its own takes main's own
  * turn instead: sent on the XPUB from `publish()` (`_io-direct.ts`), or read from the XSUB by an idle
- * main (`_io-xsub-loan.ts`). The worker's side is `_io-worker.ts`. Not public.
+ * main (`_io-xsub-loan.ts`). With `xsubEngine`/`xpubEngine` "bun" main runs that broker connection
+ * itself (`_io-engines.ts`) and the worker's socket stays unconnected. The worker: `_io-worker.ts`.
  */
 
 import { type BatchCursor, BatchWriter } from "./_batch.ts";
