@@ -6,7 +6,7 @@
  * worker posts (`_io-inbox.ts`), and stops it with one message. An event on its own takes main's own
  * turn instead: sent on the XPUB from `publish()` (`_io-direct.ts`), or read from the XSUB by an idle
  * main (`_io-xsub-loan.ts`). With `xsubEngine`/`xpubEngine` "bun" main runs that broker connection
- * itself (`_io-engines.ts`) and the worker's socket stays unconnected. The worker: `_io-worker.ts`.
+ * itself (`_io-engines.ts`); the worker's socket stays unconnected. Worker: `_io-worker.ts`. Not public.
  */
 
 import { type BatchCursor, BatchWriter } from "./_batch.ts";
