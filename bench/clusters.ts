@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClusterFile } from "../lib/cluster-file.ts";
+import type { ZeroMQOptions } from "../lib/config.ts";
 import { Cluster } from "../lib/launcher.ts";
 import { logCeiling } from "./log-ceiling.ts";
 import { cpuWindow } from "./proc.ts";
@@ -44,17 +45,20 @@ export interface LogFormatRun {
 /** Log throughput: the JSON run at the top level (as before), and each format's run. */
 export interface LogRun extends LogFormatRun {
   writers: number;
-  formats: { json: LogFormatRun; tsv: LogFormatRun };
+  formats: { json: LogFormatRun; tsv?: LogFormatRun };
 }
 
-/** Two writers → one logger (JSON, then TSV, to a temporary directory, removed afterwards), each for `ms` ms. */
-export async function logThroughput(ms: number): Promise<LogRun> {
-  const json = await logRun("json", ms);
-  const tsv = await logRun("tsv", ms);
-  return { ...json, writers: 2, formats: { json, tsv } };
+/**
+ * Two writers → one logger (JSON, then TSV unless `jsonOnly`, to a temporary directory, removed
+ * afterwards), each for `ms` ms, with `options` on every node.
+ */
+export async function logThroughput(ms: number, options: ZeroMQOptions = {}, jsonOnly = false): Promise<LogRun> {
+  const json = await logRun("json", ms, options);
+  const tsv = jsonOnly ? undefined : await logRun("tsv", ms, options);
+  return { ...json, writers: 2, formats: tsv ? { json, tsv } : { json } };
 }
 
-async function logRun(format: "json" | "tsv", ms: number): Promise<LogFormatRun> {
+async function logRun(format: "json" | "tsv", ms: number, options: ZeroMQOptions): Promise<LogFormatRun> {
   const ceiling = logCeiling(format);
   const dir = mkdtempSync(join(tmpdir(), "bench-logs-"));
   const file: ClusterFile = {
@@ -66,6 +70,7 @@ async function logRun(format: "json" | "tsv", ms: number): Promise<LogFormatRun>
     },
     scripts: { manager: NODE, logger: NODE, worker: NODE },
     logging: { dir, format },
+    options,
   };
   try {
     return await withLines(

@@ -143,10 +143,15 @@ export function printResults(r: Results): void {
       `\nA busy process without messaging, in the lag run: ${fmt(r.lag.controlLag.maxMs)} ms max, ${fmt(r.lag.controlLag.p99Ms)} ms p99 lag`,
     );
   console.log(`\nMemory: idle node ${r.idleRss.map((i) => `${fmt(mb(i.bytes))} MB (${i.format})`).join(", ")}`);
-  const logs = logFigures(r.logs);
-  console.log(
-    `\nLogs: ${logs.length ? logs.map((l) => `${l.format} ${l.recordsPerSec === undefined ? "-" : fmt(l.recordsPerSec)} records/s (ceiling ${l.ceilingRecordsPerSec === undefined ? "not measured" : `${fmt(l.ceilingRecordsPerSec)}/s`})`).join("; ") : "no figures"}`,
-  );
+  for (const [what, data] of [
+    ["Logs", r.logs],
+    ['Logs, pushEngine "bun"', r.bunEngine.logs],
+  ] as const) {
+    const logs = logFigures(data);
+    console.log(
+      `\n${what}: ${logs.length ? logs.map((l) => `${l.format} ${l.recordsPerSec === undefined ? "-" : fmt(l.recordsPerSec)} records/s (ceiling ${l.ceilingRecordsPerSec === undefined ? "not measured" : `${fmt(l.ceilingRecordsPerSec)}/s`})`).join("; ") : "no figures"}`,
+    );
+  }
   if (r.scale.length)
     console.log(
       `\nScale\n${table(

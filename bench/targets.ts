@@ -179,22 +179,28 @@ export function targets(
     out.push(...dropChecks(r, format, tp), ...boundedChecks(r, format), ...memoryChecks(r, format, tp));
     out.push(...memoryChecks(r, format, of(e.throughput), ', engines "bun",'));
   }
-  for (const l of logFigures(r.logs)) {
-    const x = l.recordsPerSec;
-    out.push(check(`logs, 2 writers → 1 logger [${l.format}]`, "≥ 1M records/s", x, 1e6, true, rate(x)));
-    const k = x !== undefined && l.ceilingRecordsPerSec ? x / l.ceilingRecordsPerSec : undefined;
-    out.push(
-      check(
-        `logs vs one process writing the same lines [${l.format}]`,
-        "≥ 0.7× ceiling",
-        k,
-        0.7,
-        true,
-        k === undefined ? "no ceiling measured" : `${ratio(k)} of ${rate(l.ceilingRecordsPerSec)}`,
-      ),
-    );
-  }
+  for (const [logs, setting] of [
+    [r.logs, ""],
+    [r.bunEngine.logs, ', pushEngine "bun",'],
+  ] as const)
+    for (const l of logFigures(logs)) out.push(...logChecks(l, setting));
   return out;
+}
+
+function logChecks(l: LogFigures, setting: string): TargetCheck[] {
+  const x = l.recordsPerSec;
+  const k = x !== undefined && l.ceilingRecordsPerSec ? x / l.ceilingRecordsPerSec : undefined;
+  return [
+    check(`logs, 2 writers → 1 logger${setting} [${l.format}]`, "≥ 1M records/s", x, 1e6, true, rate(x)),
+    check(
+      `logs vs one process writing the same lines${setting} [${l.format}]`,
+      "≥ 0.7× ceiling",
+      k,
+      0.7,
+      true,
+      k === undefined ? "no ceiling measured" : `${ratio(k)} of ${rate(l.ceilingRecordsPerSec)}`,
+    ),
+  ];
 }
 
 function dropChecks(r: Pick<Results, "drops">, format: Format, saturated: ChainRun | undefined): TargetCheck[] {

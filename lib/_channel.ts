@@ -247,7 +247,7 @@ export function workerStart(
     xpubEndpoint: c.xpubEngine === "bun" ? "" : c.connectXpubEndpoint,
     // With xsubEngine "bun" main connects to the broker's XPUB itself: the worker's XSUB stays unconnected.
     xsubEndpoint: c.xsubEngine === "bun" ? "" : c.connectXsubEndpoint,
-    logConnect: c.connectLogEndpoints,
+    logConnect: c.pushEngine === "bun" ? [] : c.connectLogEndpoints, // main pushes itself with pushEngine "bun"
     logListen: c.listenLogEndpoint,
     socketOptions: {
       lingerMs: c.lingerMs,

@@ -19,6 +19,7 @@ export const RULES: Record<Key, [Kind, number?, number?]> = {
   overflowPolicy: ["policy"],
   xsubEngine: ["engine"],
   xpubEngine: ["engine"],
+  pushEngine: ["engine"],
   connectXpubEndpoint: ["endpoint"],
   connectXsubEndpoint: ["endpoint"],
   connectLogEndpoints: ["endpoints"],
@@ -151,6 +152,9 @@ export function checkEngines(c: ZeroMQConfig): void {
   const sides = [
     ["xsubEngine", "XSUB", "xsubRcvbuf", c.xsubRcvbuf, "connectXsubEndpoint", c.connectXsubEndpoint],
     ["xpubEngine", "XPUB", "xpubSndbuf", c.xpubSndbuf, "connectXpubEndpoint", c.connectXpubEndpoint],
+    ...c.connectLogEndpoints.map(
+      (ep, i) => ["pushEngine", "PUSH", "logSndbuf", c.logSndbuf, `connectLogEndpoints[${i}]`, ep] as const,
+    ),
   ] as const;
   for (const [option, socket, buffer, size, endpointOption, endpoint] of sides) {
     if (c[option] !== "bun") continue;

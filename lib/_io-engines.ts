@@ -1,10 +1,11 @@
 /**
- * @module Main's own connections to the broker, where the options ask for them (`xsubEngine`,
- * `xpubEngine` "bun"): made and started for `_io-thread.ts`, which then leaves the worker's socket
- * of that side unconnected. Not part of the public API.
+ * @module Main's own connections to the broker and the loggers, where the options ask for them
+ * (`xsubEngine`, `xpubEngine`, `pushEngine` "bun"): made and started for `_io-thread.ts`, which then
+ * leaves the worker's socket of that side unconnected. Not part of the public API.
  */
 
 import type { SharedState } from "./_channel.ts";
+import { ZmtpPush } from "./_zmtp-push.ts";
 import { ZmtpXpub } from "./_zmtp-xpub.ts";
 import { ZmtpXsub } from "./_zmtp-xsub.ts";
 import type { ZeroMQConfig } from "./config.ts";
@@ -15,6 +16,8 @@ export interface EngineSinks {
   received(buffer: ArrayBuffer): void;
   /** A subscription (`true`) or unsubscription from the XPUB connection. */
   notice(subscribe: boolean, topic: Uint8Array): void;
+  /** Log batches, as [seq, records], that were dropped before reaching a logger (the PUSH connections). */
+  logDropped(batches: [number, number][]): void;
   /** Reports a problem once per key. */
   report(key: string, message: string): void;
   handshakeFailed(message: string): void;
@@ -24,6 +27,7 @@ export interface EngineSinks {
 export interface Engines {
   xsub?: ZmtpXsub;
   xpub?: ZmtpXpub;
+  push?: ZmtpPush;
 }
 
 /** Makes and starts the connections `c` asks main to run itself. */
@@ -37,7 +41,9 @@ export function startEngines(
   const engines: Engines = {};
   if (c.xsubEngine === "bun") engines.xsub = new ZmtpXsub(c, state, id, sinks);
   if (c.xpubEngine === "bun") engines.xpub = new ZmtpXpub(c, state, id, format, sinks);
+  if (c.pushEngine === "bun" && c.connectLogEndpoints.length > 0) engines.push = new ZmtpPush(c, state, id, sinks);
   engines.xsub?.start();
   engines.xpub?.start();
+  engines.push?.start();
   return engines;
 }

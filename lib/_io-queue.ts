@@ -6,7 +6,7 @@
  */
 
 import { type SendResult, type SharedState, Slot } from "./_channel.ts";
-import { PublishBatch } from "./_frames.ts";
+import { PublishBatch, readLogHeader } from "./_frames.ts";
 import { DONTWAIT, type Socket } from "./_zmq.ts";
 
 /** Hand a publish batch over at once when it reaches this size; otherwise at the end of the current task. */
@@ -77,6 +77,14 @@ export class PairQueue {
   discard(): { frames: Uint8Array[]; weight: number }[] {
     this.waiting = 0;
     return this.pending.splice(0);
+  }
+
+  /** Discards what waits, as log batches (`logHeader` first): their `[seq, records]`. */
+  discardLogs(): [number, number][] {
+    return this.discard().map(({ frames }): [number, number] => {
+      const { records, seq } = readLogHeader(frames[0]!);
+      return [seq, records];
+    });
   }
 }
 

@@ -5,8 +5,8 @@
  * caller awaits `drain()`; DROP: bounded by the HWMs), takes the batches of received messages the
  * worker posts (`_io-inbox.ts`), and stops it with one message. An event on its own takes main's own
  * turn instead: sent on the XPUB from `publish()` (`_io-direct.ts`), or read from the XSUB by an idle
- * main (`_io-xsub-loan.ts`). With `xsubEngine`/`xpubEngine` "bun" main runs that broker connection
- * itself (`_io-engines.ts`); the worker's socket stays unconnected. Worker: `_io-worker.ts`. Not public.
+ * main (`_io-xsub-loan.ts`); with an engine "bun" main runs that connection itself (`_io-engines.ts`).
+ * The worker's side is `_io-worker.ts`. Not public.
  */
 
 import { type BatchCursor, BatchWriter } from "./_batch.ts";
@@ -24,7 +24,7 @@ import {
   workerStart,
 } from "./_channel.ts";
 import { within } from "./_deadline.ts";
-import { Control, logHeader, readLogHeader } from "./_frames.ts";
+import { Control, logHeader } from "./_frames.ts";
 import { DirectXpub } from "./_io-direct.ts";
 import { type Engines, startEngines } from "./_io-engines.ts";
 import { Inbox } from "./_io-inbox.ts";
@@ -186,6 +186,7 @@ export class IoThread {
     this.#engines = startEngines(c, this.#state, id, encoder.encode(format), {
       received: (buffer) => this.#inbox.received(buffer),
       notice: (subscribe, topic) => this.#handlers.notice(subscribe, topic),
+      logDropped: (batches) => this.#handlers.logDropped(batches),
       report: (key, message) => this.#report(key, message),
       handshakeFailed: (message) => this.#handlers.handshakeFailed(message),
     });
@@ -301,6 +302,8 @@ export class IoThread {
    * the logger for an acknowledgment (frame 0 becomes `log-write;seq=<seq>`).
    */
   sendLog(records: number, seq: number, format: Uint8Array, payload: Uint8Array, now: boolean): SendResult {
+    const policy = this.#logDropLimit < Infinity ? "DROP" : "BLOCK"; // pushEngine "bun": at logSndhwm too
+    if (this.#engines.push) return this.#engines.push.send(records, seq, format, payload, now, policy);
     const frames = [logHeader(records, seq), format, payload];
     if (now && this.#logs.sendNow(frames)) return "sent";
     if (this.#logs.waiting >= this.#logDropLimit) return "dropped";
@@ -312,6 +315,7 @@ export class IoThread {
   /** Hands queued publishes and log batches to the worker as far as its PAIRs take them. */
   flushPending(): void {
     this.#engines.xpub?.flush();
+    this.#engines.push?.pump();
     this.#events.flush();
     this.#logs.flush();
   }
@@ -323,7 +327,7 @@ export class IoThread {
 
   /** Resolves once every locally queued log batch has been handed to the worker. */
   drainLogs(): Promise<void> {
-    return this.#logs.drain();
+    return this.#engines.push?.drain() ?? this.#logs.drain();
   }
 
   /** Sends a subscription notice (`0x01topic` / `0x00topic`) on the XSUB. */
@@ -342,12 +346,8 @@ export class IoThread {
 
   /** The transport counters. */
   counters(): IoCounters {
-    const [events, xpub] = [this.#events, this.#engines.xpub];
-    return readIoCounters(
-      this.#state,
-      events.localDrops + (xpub?.localDrops ?? 0),
-      events.waiting + (xpub?.waiting ?? 0),
-    );
+    const x = this.#engines.xpub ?? { localDrops: 0, waiting: 0 };
+    return readIoCounters(this.#state, this.#events.localDrops + x.localDrops, this.#events.waiting + x.waiting);
   }
 
   /**
@@ -367,16 +367,14 @@ export class IoThread {
     this.#engines.xsub?.close();
     const unsent = await this.#engines.xpub?.closeWithin(graceMs);
     if (unsent) this.#handlers.report(`dropped ${unsent} queued publishes at shutdown`);
+    await this.#engines.push?.closeWithin(graceMs);
     if (!(await within(this.#events.drain(), graceMs))) {
       const lost = this.#events.discard();
       this.#handlers.report(`dropped ${lost} queued publishes at shutdown`);
       this.#events.localDrops += lost;
     }
     if (!(await within(this.#logs.drain(), graceMs))) {
-      const dropped = this.#logs.discard().map(({ frames }): [number, number] => {
-        const { records, seq } = readLogHeader(frames[0]!);
-        return [seq, records];
-      });
+      const dropped = this.#logs.discardLogs();
       this.#handlers.report(`dropped ${dropped.length} queued log batches at shutdown`);
       this.#handlers.logDropped(dropped);
     }

@@ -44,7 +44,8 @@ export interface ZmtpConnectionSpec {
   heartbeatIvl: number;
   heartbeatTtl: number;
   state: SharedState;
-  connects: Counter;
+  /** Connections made (none kept for the PUSH). */
+  connects: Counter | undefined;
   disconnects: Counter;
   /** Reports a problem once per key. */
   report(key: string, message: string): void;
@@ -96,8 +97,11 @@ export abstract class ZmtpConnection {
   protected abstract onFrame(body: Uint8Array, more: boolean): void;
   /** The end of what one read brought: views of it are about to be reused. */
   protected abstract onChunkEnd(): void;
-  /** The connection is gone (anything of a message half read is forgotten), with `unsent` events never written. */
-  protected abstract onLost(unsent: number): void;
+  /**
+   * The connection is gone (anything of a message half read is forgotten), with `unsent` events never
+   * written in full and the tags of what they were written with.
+   */
+  protected abstract onLost(unsent: number, tags: unknown[]): void;
   /** The kernel took everything written. */
   protected onDrained(): void {}
   /** A command other than the handshake's, `PING`, `PONG` and `ERROR` (ZMTP 3.1's `SUBSCRIBE`, `CANCEL`). */
@@ -159,8 +163,8 @@ export abstract class ZmtpConnection {
   }
 
   /** Writes now, or once what waits went out; nothing while not connected. */
-  protected write(bytes: Uint8Array, events = 0): void {
-    if (this.#socket) this.outbox.write(this.#socket, bytes, events);
+  protected write(bytes: Uint8Array, events = 0, tag?: unknown): void {
+    if (this.#socket) this.outbox.write(this.#socket, bytes, events, tag);
   }
 
   // libzmq arms its TTL timer on a PING and disarms it on any other input: so whatever this side
@@ -173,7 +177,7 @@ export abstract class ZmtpConnection {
 
   #open(s: Connection): void {
     this.#socket = s;
-    bump(this.spec.state, this.spec.connects);
+    if (this.spec.connects !== undefined) bump(this.spec.state, this.spec.connects);
     if (this.#afterError) {
       // As the worker's monitors say it of libzmq's sockets (once per endpoint).
       const { socketType, endpoint } = this.spec;
@@ -205,7 +209,8 @@ export abstract class ZmtpConnection {
     clearTimeout(this.#handshakeTimer);
     this.#greeted = this.#ready = this.#paused = false;
     this.#pendingLength = 0;
-    this.onLost(this.outbox.clear());
+    const tags = this.outbox.tags;
+    this.onLost(this.outbox.clear(), tags);
     this.#again(this.#protocolError ? RECONNECT_AFTER_ERROR_MS : RECONNECT_MS);
     this.#afterError = this.#protocolError;
     this.#protocolError = "";

@@ -191,8 +191,9 @@ export function zmtpAddress(endpoint: string): ZmtpAddress | undefined {
 /** What a socket's `write` did not take, written on its `drain`: ZMTP frames must go out whole and in order. */
 export class Outbox {
   #queue: Uint8Array[] = [];
-  /** Events in each queued chunk (counted until the chunk is written in full). */
+  /** Events in each queued chunk (counted until the chunk is written in full), and what the writer tagged it with. */
   #events: number[] = [];
+  #tags: unknown[] = [];
   /** Events in the queued chunks. */
   waitingEvents = 0;
 
@@ -201,8 +202,8 @@ export class Outbox {
     return this.#queue.length === 0;
   }
 
-  /** Writes `bytes` (holding `events` events) now, or after what waits. The caller gives `bytes` up. */
-  write(socket: { write(b: Uint8Array): number }, bytes: Uint8Array, events = 0): void {
+  /** Writes `bytes` (holding `events` events, tagged `tag`) now, or after what waits. The caller gives `bytes` up. */
+  write(socket: { write(b: Uint8Array): number }, bytes: Uint8Array, events = 0, tag?: unknown): void {
     if (this.#queue.length === 0) {
       const written = socket.write(bytes);
       if (written >= bytes.length) return;
@@ -210,6 +211,7 @@ export class Outbox {
     }
     this.#queue.push(bytes);
     this.#events.push(events);
+    this.#tags.push(tag);
     this.waitingEvents += events;
   }
 
@@ -220,8 +222,14 @@ export class Outbox {
       const written = socket.write(bytes);
       if (written < bytes.length) return void (this.#queue[0] = bytes.subarray(Math.max(0, written)));
       this.#queue.shift();
+      this.#tags.shift();
       this.waitingEvents -= this.#events.shift()!;
     }
+  }
+
+  /** The tags of the chunks that wait (not written in full). */
+  get tags(): unknown[] {
+    return this.#tags.filter((t) => t !== undefined);
   }
 
   /** Forgets what waits (the connection is gone); returns how many events that was. */
@@ -229,6 +237,7 @@ export class Outbox {
     const lost = this.waitingEvents;
     this.#queue = [];
     this.#events = [];
+    this.#tags = [];
     this.waitingEvents = 0;
     return lost;
   }

@@ -148,6 +148,14 @@ export interface ZeroMQOptions {
    * docs/config.md. @default {"libzmq"}
    */
   xpubEngine?: XsubEngine;
+  /**
+   * The same for the node's log connections to the loggers' PULL sockets (not Zeek's): `"bun"` writes
+   * each log batch from main to the next logger whose socket has room, round robin as a PUSH does, with
+   * no inproc PAIR, I/O Worker or libzmq copy; up to `logSndhwm` batches wait beyond (BLOCK: more, and
+   * the writer waits; DROP: dropped and counted). Without CURVE and with the kernel's send buffer
+   * (`logSndbuf` -1). @default {"libzmq"}
+   */
+  pushEngine?: XsubEngine;
   /** The broker's CURVE public key (Z85, 40 characters); with the client keys it turns on encryption as a client. @default {""} */
   curveServerPublickey?: string;
   /** The broker's CURVE secret key; with `curveClientPublickey` it makes this process a CURVE server. @default {""} */
@@ -213,6 +221,7 @@ export const DEFAULT_CONFIG: ZeroMQConfig = Object.freeze({
   onloopQueueHwm: 10_000,
   xsubEngine: "libzmq",
   xpubEngine: "libzmq",
+  pushEngine: "libzmq",
   curveServerPublickey: "",
   curveServerSecretkey: "",
   curveClientPublickey: "",

@@ -52,6 +52,7 @@ const SEED_DEFAULTS: Record<string, string | number | boolean | readonly string[
   onloop_queue_hwm: 10_000,
   xsub_engine: "libzmq", // not Zeek's: who speaks for the node's XSUB and XPUB connections
   xpub_engine: "libzmq",
+  push_engine: "libzmq",
   curve_server_publickey: "",
   curve_server_secretkey: "",
   curve_client_publickey: "",
