@@ -93,8 +93,11 @@ export abstract class ZmtpConnection {
 
   /** The handshake is done: send what a new connection needs. */
   protected abstract onReady(): void;
-  /** A data frame (`more`: another frame of the message follows). */
-  protected abstract onFrame(body: Uint8Array, more: boolean): void;
+  /**
+   * A data frame, `buf[start, end)` (`more`: another frame of the message follows). `buf` is reused
+   * after {@linkcode onChunkEnd}: keep a copy of what must outlive it.
+   */
+  protected abstract onFrame(buf: Uint8Array, start: number, end: number, more: boolean): void;
   /** The end of what one read brought: views of it are about to be reused. */
   protected abstract onChunkEnd(): void;
   /**
@@ -279,16 +282,16 @@ export abstract class ZmtpConnection {
       if (flags & FrameFlag.Reserved) return this.#protocol(buf, "a frame with reserved flag bits set");
       if (limit >= 0 && size > limit) return this.#protocol(buf, `a frame of ${size} bytes, beyond maxMessageSize`);
       if (buf.length - at < head + size) break;
-      const body = buf.subarray(at + head, at + head + size);
-      at += head + size;
+      const start = at + head;
+      at = start + size;
       if (flags & FrameFlag.Command) {
         // libzmq puts a PONG between the frames of a message when a PING comes in meanwhile.
         if (flags & FrameFlag.More) return this.#protocol(buf, "a command with the MORE flag");
-        if (!this.#command(body)) return buf.length;
+        if (!this.#command(buf.subarray(start, at))) return buf.length;
       } else if (!this.#ready) {
         return this.#protocol(buf, "a message before READY");
       } else {
-        this.onFrame(body, (flags & FrameFlag.More) !== 0);
+        this.onFrame(buf, start, at, (flags & FrameFlag.More) !== 0);
       }
     }
     return at;

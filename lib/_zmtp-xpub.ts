@@ -168,8 +168,8 @@ export class ZmtpXpub extends ZmtpConnection {
     this.#notice();
   }
 
-  protected onFrame(body: Uint8Array, more: boolean): void {
-    if (this.#parts === 0) this.#first = body;
+  protected onFrame(buf: Uint8Array, start: number, end: number, more: boolean): void {
+    if (this.#parts === 0) this.#first = buf.subarray(start, end);
     this.#parts++;
     if (!more) this.#notice();
   }

@@ -49,8 +49,13 @@ export class ZmtpXsub extends ZmtpConnection {
   /** Subscriptions (prefix bytes as latin1 text) and how often each was made, as libzmq's XSUB keeps them. */
   readonly #subscriptions = new Map<string, number>();
   readonly #records = new EventRecords();
-  /** The frames of the message being read (the first four), and how many of them are our own copies. */
-  readonly #frames: Uint8Array[] = [];
+  /**
+   * The first four frames of the message being read, as `#from[i][#starts[i], #ends[i])` (no view per
+   * frame: a view is an object, four an event), and how many of them are our own copies.
+   */
+  readonly #from: Uint8Array[] = [];
+  readonly #starts: number[] = [0, 0, 0, 0];
+  readonly #ends: number[] = [0, 0, 0, 0];
   #parts = 0;
   #copied = 0;
   /** Events this connection handed to main. */
@@ -94,9 +99,9 @@ export class ZmtpXsub extends ZmtpConnection {
     for (const key of this.#subscriptions.keys()) this.write(frame(0, noticeBytes(key)));
   }
 
-  protected onFrame(body: Uint8Array, more: boolean): void {
-    if (this.#parts < MESSAGE_FRAMES) this.#frames[this.#parts] = body;
-    this.#parts++;
+  protected onFrame(buf: Uint8Array, start: number, end: number, more: boolean): void {
+    const i = this.#parts++;
+    if (i < MESSAGE_FRAMES) [this.#from[i], this.#starts[i], this.#ends[i]] = [buf, start, end];
     if (!more) this.#message();
   }
 
@@ -104,7 +109,11 @@ export class ZmtpXsub extends ZmtpConnection {
     this.#handOver();
     // A message cut short keeps its frames as copies: the bytes under them are reused.
     const kept = Math.min(this.#parts, MESSAGE_FRAMES);
-    for (; this.#copied < kept; this.#copied++) this.#frames[this.#copied] = this.#frames[this.#copied]!.slice();
+    for (let i = this.#copied; i < kept; i++) {
+      this.#from[i] = this.#from[i]!.slice(this.#starts[i], this.#ends[i]);
+      [this.#starts[i], this.#ends[i]] = [0, this.#from[i]!.length];
+    }
+    this.#copied = kept;
   }
 
   protected onLost(): void {
@@ -115,17 +124,18 @@ export class ZmtpXsub extends ZmtpConnection {
   #message(): void {
     const c = this.#c;
     const parts = this.#parts;
-    const [topic, sender, format, payload] = this.#frames;
+    const [from, starts, ends] = [this.#from, this.#starts, this.#ends];
     this.#parts = this.#copied = 0;
     if (parts !== MESSAGE_FRAMES) return this.#malformed("xsub-parts", XsubProblem.parts(parts));
-    if (topic!.length > c.maxTopicLength) return this.#malformed("xsub-topic", XsubProblem.topic(c.maxTopicLength));
-    if (equal(sender!, this.#id)) return;
+    if (ends[0]! - starts[0]! > c.maxTopicLength)
+      return this.#malformed("xsub-topic", XsubProblem.topic(c.maxTopicLength));
+    if (equalAt(from[1]!, starts[1]!, ends[1]!, this.#id)) return;
     const hwm = c.onloopQueueHwm;
     if (hwm > 0 && Atomics.load(this.#state.ints, Slot.OnloopDepth) + this.#records.events >= hwm) {
       bump(this.#state, Counter.OnloopDrops);
       return this.#sinks.report("onloop-drop", XsubProblem.onloopDrop);
     }
-    this.#records.add(topic!, sender!, format!, payload!);
+    this.#records.addFrames(from, starts, ends);
   }
 
   #malformed(key: string, message: string): void {
@@ -146,8 +156,9 @@ export class ZmtpXsub extends ZmtpConnection {
 
 const noticeBytes = (key: string) => Buffer.concat([Buffer.of(Notice.Subscribe), Buffer.from(key, "latin1")]);
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+/** Whether `a[start, end)` equals `b`. */
+function equalAt(a: Uint8Array, start: number, end: number, b: Uint8Array): boolean {
+  if (end - start !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[start + i] !== b[i]) return false;
   return true;
 }
