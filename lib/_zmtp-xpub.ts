@@ -158,7 +158,7 @@ export class ZmtpXpub extends ZmtpConnection {
     if (this.waiting === 0) this.#resolveDrained();
   }
 
-  // What libzmq's XSUB replays to a new peer comes as ZMTP 3.1 commands.
+  // A ZMTP 3.1 peer sends its (un)subscriptions as commands.
   protected override onCommand(name: string, data: Uint8Array): void {
     if (name !== Command.Subscribe && name !== Command.Cancel) return;
     this.#first = new Uint8Array(data.length + 1);

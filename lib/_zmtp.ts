@@ -42,16 +42,16 @@ export const Command = {
 export const Ping = { TtlSize: 2, MaxContext: 16 } as const;
 
 /**
- * Our greeting: version 3.1, NULL mechanism, client. 3.1 because libzmq replays the subscriptions it
- * holds to a new peer as `SUBSCRIBE` commands, which it does not send to a 3.0 peer at all; this side
- * sends its own subscriptions as 3.0 messages (`0x01prefix`), which libzmq's XPUB takes from either.
+ * Our greeting: version 3.0, NULL mechanism, client. Subscriptions go as 3.0 messages (`0x01prefix`);
+ * libzmq (the broker, Zeek's sockets) also answers this side's `PING`s and sends its own, which 3.1
+ * added, to a 3.0 peer. A 3.1 peer's `SUBSCRIBE` and `CANCEL` commands are understood too.
  */
 export function greeting(): Uint8Array {
   const g = new Uint8Array(Greeting.Size);
   g[Greeting.SignatureFirst] = 0xff;
   g[Greeting.SignatureLast] = 0x7f;
   g[Greeting.Major] = 3;
-  g[Greeting.Minor] = 1;
+  g[Greeting.Minor] = 0;
   g.set(encoder.encode("NULL"), Greeting.Mechanism);
   return g;
 }
