@@ -7,7 +7,7 @@ import { defineStream } from "../lib/logformat.ts";
 import { MSGPACK_V1 } from "../lib/serializer.ts";
 import { EVENTS } from "../lib/topics.ts";
 import { expectEntry, layoutOf, record, startHub, startManager } from "./cluster-helpers.ts";
-import { PYTHON, spawnChild } from "./helpers.ts";
+import { PYTHON, spawnChild, waitFor } from "./helpers.ts";
 
 const DOCS = join(import.meta.dir, "..", "docs");
 
@@ -32,7 +32,11 @@ describe("interop", () => {
     expect(py.lines).toContain("node_up manager");
     expect(py.lines).toContain('event zeek.cluster.node.py-worker. pong ["py-worker", 1, 2.5, {"ok": true}]');
     await expectEntry(log, 'ping ["py-worker",1,2.5]');
-    const up = log.find((l) => l.startsWith(`${EVENTS.nodeUp} ["py-worker"`))!;
+    // The manager's node_up needs both directions of the hello, which may complete after the ping.
+    const up = await waitFor(
+      () => log.find((l) => l.startsWith(`${EVENTS.nodeUp} ["py-worker"`)),
+      "node_up of py-worker",
+    );
     const pyId = JSON.parse(up.slice(EVENTS.nodeUp.length + 1))[1] as string;
     expect(pyId).toMatch(/^python_py-worker_/);
     expect(JSON.parse(pingContext)).toEqual({
