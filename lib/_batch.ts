@@ -215,7 +215,8 @@ export class BatchCursor {
  *
  * const records = new EventRecords();
  * const text = (s: string) => new TextEncoder().encode(s);
- * records.add(text("zeek.test"), text("node-1"), text("msgpack-v1"), text("payload"));
+ * const frames = ["zeek.test", "node-1", "msgpack-v1", "payload"].map(text);
+ * records.addFrames(frames, [0, 0, 0, 0], frames.map((f) => f.length));
  * const cursor = new BatchCursor(records.take());
  * console.log(cursor.next(), new TextDecoder().decode(cursor.frame(3))); // true "payload"
  * ```
@@ -234,15 +235,6 @@ export class EventRecords {
     if (end - start < 64) for (let i = start, j = at; i < end; i++, j++) this.#bytes[j] = from[i]!;
     else this.#bytes.set(from.subarray(start, end), at);
     this.#pos = at + end - start;
-  }
-
-  /** Appends an event of four frames. */
-  add(topic: Uint8Array, sender: Uint8Array, format: Uint8Array, payload: Uint8Array): void {
-    this.addFrames(
-      [topic, sender, format, payload],
-      [0, 0, 0, 0],
-      [topic.length, sender.length, format.length, payload.length],
-    );
   }
 
   /** Appends an event of four frames, frame `i` being `from[i][starts[i], ends[i])`. */

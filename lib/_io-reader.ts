@@ -11,6 +11,12 @@ import { bump, Counter, type SharedState, Slot } from "./_channel.ts";
 import { EventFrame, LogFrame, MESSAGE_FRAMES, Notice } from "./_frames.ts";
 import { DONTWAIT, Message, type Socket } from "./_zmq.ts";
 
+/** What a malformed subscription from the broker is reported as (by this reader or main's XPUB engine). */
+export const XpubProblem = {
+  parts: (parts: number): string => `xpub: error: expected 1 part, have ${parts}!`,
+  subscription: (max: number): string => `xpub: error: a subscription longer than maxTopicLength (${max} bytes)`,
+} as const;
+
 /** What a malformed or dropped event from the broker is reported as (by either reader of the XSUB's traffic). */
 export const XsubProblem = {
   parts: (parts: number): string => `xsub: error: expected 4 parts, have ${parts}!`,
@@ -88,8 +94,8 @@ export class MessageReader {
     const parts = this.#readInto(xpub, Kind.Notice, 1, 0, this.o.maxTopicLength + 1);
     if (parts < 0) return false;
     const first = this.batch.firstByte(0);
-    if (parts !== 1) this.#malformed("xpub-parts", `xpub: error: expected 1 part, have ${parts}!`);
-    else if (this.#oversized) this.#malformed("xpub-topic", `xpub: error: ${this.#tooLong("a subscription")}`);
+    if (parts !== 1) this.#malformed("xpub-parts", XpubProblem.parts(parts));
+    else if (this.#oversized) this.#malformed("xpub-topic", XpubProblem.subscription(this.o.maxTopicLength));
     else if (first !== Notice.Unsubscribe && first !== Notice.Subscribe)
       this.batch.rollback(); // not a (un)subscription: ignored, as in Zeek
     else this.batch.commit();

@@ -10,8 +10,9 @@
  */
 
 import { bump, Counter, type SendResult, type SharedState } from "./_channel.ts";
+import { within } from "./_deadline.ts";
 import { logWriteTag } from "./_frames.ts";
-import { FrameFlag, FrameHeader } from "./_zmtp.ts";
+import { FrameFlag, frameHeaderSize, putFrameHeader } from "./_zmtp.ts";
 import { ZmtpConnection } from "./_zmtp-connection.ts";
 import type { ZeroMQConfig } from "./config.ts";
 
@@ -170,7 +171,7 @@ export class ZmtpPush {
 
   /** Sends what waits for up to `ms`, then closes; what is left is reported dropped. */
   async closeWithin(ms: number): Promise<void> {
-    if (this.waiting > 0) await Promise.race([this.drain(), Bun.sleep(ms)]);
+    if (this.waiting > 0) await within(this.drain(), ms);
     const left = this.#queue.map((b) => b.id);
     this.#queue = [];
     for (const conn of this.#conns) conn.close(); // reports what its outbox held (lost)
@@ -193,29 +194,16 @@ export class ZmtpPush {
   /** Zeek's frames: `log-write` (with `;seq=<n>` when an acknowledgment is asked), sender, format, payload. */
   #frame(records: number, seq: number, format: Uint8Array, payload: Uint8Array): Batch {
     const frames = [logWriteTag(seq), this.#sender, format];
-    const size = (n: number) => (n > FrameHeader.ShortMax ? FrameHeader.Long : FrameHeader.Short);
-    let bytes = size(payload.length);
-    for (const f of frames) bytes += size(f.length) + f.length;
+    let bytes = frameHeaderSize(payload.length);
+    for (const f of frames) bytes += frameHeaderSize(f.length) + f.length;
     const head = new Uint8Array(bytes);
     let at = 0;
     for (const f of frames) {
-      at = header(head, at, FrameFlag.More, f.length);
+      at = putFrameHeader(head, at, FrameFlag.More, f.length);
       head.set(f, at);
       at += f.length;
     }
-    header(head, at, 0, payload.length);
+    putFrameHeader(head, at, 0, payload.length);
     return { head, payload, id: [seq, records] };
   }
-}
-
-/** Writes a frame header for `size` bytes at `at`; returns where the body starts. */
-function header(out: Uint8Array, at: number, flags: number, size: number): number {
-  if (size <= FrameHeader.ShortMax) {
-    out[at] = flags;
-    out[at + 1] = size;
-    return at + FrameHeader.Short;
-  }
-  out[at] = flags | FrameFlag.Long;
-  new DataView(out.buffer, out.byteOffset).setUint32(at + 5, size); // below 4 GiB: the high word is 0
-  return at + FrameHeader.Long;
 }

@@ -9,8 +9,10 @@
  */
 
 import { bump, Counter, type SendResult, type SharedState } from "./_channel.ts";
+import { within } from "./_deadline.ts";
 import { Notice } from "./_frames.ts";
-import { Command, FrameFlag, FrameHeader } from "./_zmtp.ts";
+import { XpubProblem } from "./_io-reader.ts";
+import { Command, FrameFlag, FrameHeader, putFrameHeader } from "./_zmtp.ts";
 import { ZmtpConnection } from "./_zmtp-connection.ts";
 import type { ZeroMQConfig } from "./config.ts";
 
@@ -140,7 +142,7 @@ export class ZmtpXpub extends ZmtpConnection {
   /** Sends what waits for up to `ms`, then closes; returns the events given up (counted in `xpub_drops`). */
   async closeWithin(ms: number): Promise<number> {
     this.flush();
-    if (this.waiting > 0) await Promise.race([this.drain(), Bun.sleep(ms)]);
+    if (this.waiting > 0) await within(this.drain(), ms);
     const unsent = this.waiting;
     this.close(); // counts what the socket had not taken (onLost), if it was connected
     this.localDrops += this.#events + this.outbox.clear();
@@ -198,11 +200,9 @@ export class ZmtpXpub extends ZmtpConnection {
     const [parts, first] = [this.#parts, this.#first!];
     this.#parts = 0;
     this.#first = undefined;
-    if (parts !== 1) return this.#malformed("xpub-parts", `xpub: error: expected 1 part, have ${parts}!`);
+    if (parts !== 1) return this.#malformed("xpub-parts", XpubProblem.parts(parts));
     const max = this.#c.maxTopicLength;
-    if (first.length > max + 1) {
-      return this.#malformed("xpub-topic", `xpub: error: a subscription longer than maxTopicLength (${max} bytes)`);
-    }
+    if (first.length > max + 1) return this.#malformed("xpub-topic", XpubProblem.subscription(max));
     if (first[0] !== Notice.Subscribe && first[0] !== Notice.Unsubscribe) return; // not one: ignored, as in Zeek
     const topic = first.subarray(1);
     const key = Buffer.from(topic.buffer, topic.byteOffset, topic.length).toString("latin1");
@@ -248,19 +248,7 @@ export class ZmtpXpub extends ZmtpConnection {
 
   #frame(body: Uint8Array, length: number, more: number): void {
     const b = this.#batch;
-    let at = this.#length;
-    if (length <= FrameHeader.ShortMax) {
-      b[at++] = more;
-      b[at++] = length;
-    } else {
-      b[at] = more | FrameFlag.Long;
-      b[at + 1] = b[at + 2] = b[at + 3] = b[at + 4] = 0;
-      b[at + 5] = length >>> 24;
-      b[at + 6] = (length >>> 16) & 0xff;
-      b[at + 7] = (length >>> 8) & 0xff;
-      b[at + 8] = length & 0xff;
-      at += FrameHeader.Long;
-    }
+    const at = putFrameHeader(b, this.#length, more, length);
     if (length < 64) for (let i = 0; i < length; i++) b[at + i] = body[i]!;
     else b.set(body.subarray(0, length), at);
     this.#length = at + length;

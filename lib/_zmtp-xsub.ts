@@ -58,8 +58,6 @@ export class ZmtpXsub extends ZmtpConnection {
   readonly #ends: number[] = [0, 0, 0, 0];
   #parts = 0;
   #copied = 0;
-  /** Events this connection handed to main. */
-  delivered = 0;
 
   constructor(c: ZmtpXsubConfig, state: SharedState, id: Uint8Array, sinks: ZmtpXsubSinks) {
     super({
@@ -147,7 +145,6 @@ export class ZmtpXsub extends ZmtpConnection {
     const events = this.#records.events;
     if (events === 0) return;
     const depth = Atomics.add(this.#state.ints, Slot.OnloopDepth, events) + events;
-    this.delivered += events;
     this.#sinks.received(this.#records.take());
     // With onloopQueueHwm 0 nothing is dropped: reading stops at 10 × xsubRcvhwm waiting, as the worker's does.
     if (this.#c.onloopQueueHwm === 0 && depth >= 10 * this.#c.xsubRcvhwm) this.pause();

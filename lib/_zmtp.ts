@@ -1,7 +1,8 @@
 /**
- * @module ZMTP 3.0 (rfc.zeromq.org/spec/23) as far as a node's own subscriber connection needs it: the
- * greeting with the NULL mechanism, `READY` and its properties, frame headers, `PING`/`PONG`/`ERROR`.
- * Every byte layout of the protocol is here, with names; `_zmtp-xsub.ts` runs a connection with it.
+ * @module ZMTP 3.0 (rfc.zeromq.org/spec/23) as far as main's own connections need it (the `"bun"`
+ * engines): the greeting with the NULL mechanism, `READY` and its properties, frame headers,
+ * `PING`/`PONG`/`ERROR`. Every byte layout of the protocol is here, with names; `_zmtp-connection.ts`
+ * runs a connection with it.
  * What the peer sends is checked against the bytes before anything is read from them. Not public.
  */
 
@@ -82,21 +83,34 @@ export function readyProblem(cmd: { name: string; data: Uint8Array }, types: Rea
   return types.has(type) ? "" : `the peer is a ${type} socket`;
 }
 
-/** A frame header for a body of `size` bytes. */
-function header(flags: number, size: number): Uint8Array {
-  if (size <= FrameHeader.ShortMax) return new Uint8Array([flags, size]);
-  const h = new Uint8Array(FrameHeader.Long);
-  h[0] = flags | FrameFlag.Long;
-  new DataView(h.buffer).setUint32(5, size); // sizes here stay below 4 GiB: the high word is 0
-  return h;
+/** The bytes of the header of a frame with a body of `size` bytes. */
+export function frameHeaderSize(size: number): number {
+  return size <= FrameHeader.ShortMax ? FrameHeader.Short : FrameHeader.Long;
+}
+
+/**
+ * Writes the header of a frame with a body of `size` bytes (below 4 GiB) at `at` of `out`, the long form
+ * when the size needs it; returns where the body starts.
+ */
+export function putFrameHeader(out: Uint8Array, at: number, flags: number, size: number): number {
+  if (size <= FrameHeader.ShortMax) {
+    out[at] = flags;
+    out[at + 1] = size;
+    return at + FrameHeader.Short;
+  }
+  out[at] = flags | FrameFlag.Long;
+  out[at + 1] = out[at + 2] = out[at + 3] = out[at + 4] = 0;
+  out[at + 5] = size >>> 24;
+  out[at + 6] = (size >>> 16) & 0xff;
+  out[at + 7] = (size >>> 8) & 0xff;
+  out[at + 8] = size & 0xff;
+  return at + FrameHeader.Long;
 }
 
 /** A whole frame: header and body. */
 export function frame(flags: number, body: Uint8Array): Uint8Array {
-  const h = header(flags, body.length);
-  const out = new Uint8Array(h.length + body.length);
-  out.set(h);
-  out.set(body, h.length);
+  const out = new Uint8Array(frameHeaderSize(body.length) + body.length);
+  out.set(body, putFrameHeader(out, 0, flags, body.length));
   return out;
 }
 
