@@ -1,8 +1,11 @@
 /** In-process cluster helpers: layouts like Zeek's btest ones and nodes that clean up after the test. */
 
+import { type IoHandlers, IoThread } from "../lib/_io-thread.ts";
 import type { ClusterFile } from "../lib/cluster-file.ts";
+import { resolveConfig, type ZeroMQOptions } from "../lib/config.ts";
 import { Cluster, type LaunchOptions } from "../lib/launcher.ts";
 import type { ClusterLayout } from "../lib/layout.ts";
+import type { BrokerEndpoints } from "../lib/proxy.ts";
 import { ClusterNode, type NodeOptions } from "../lib/pubsub.ts";
 import { ANY_PORT, waitFor } from "./helpers.ts";
 
@@ -119,4 +122,32 @@ export function record(node: ClusterNode, ...names: string[]): string[] {
 /** Waits until `log` contains `entry`. */
 export function expectEntry(log: string[], entry: string, timeoutMs = 10_000): Promise<boolean> {
   return waitFor(() => log.includes(entry), `'${entry}' (so far: ${JSON.stringify(log)})`, timeoutMs);
+}
+
+/**
+ * A node's I/O thread on its own (no `ClusterNode` around it), connected to broker `ep` with `options`:
+ * the given handlers, no-ops for the rest; stopped with `graceMs` by `cleanups`.
+ */
+export async function startIoThread(
+  name: string,
+  ep: BrokerEndpoints,
+  handlers: Partial<IoHandlers>,
+  options: ZeroMQOptions,
+  cleanups: (() => unknown)[],
+  graceMs: number,
+): Promise<IoThread> {
+  const none = () => undefined;
+  const io = new IoThread(name, {
+    notice: none,
+    event: none,
+    log: none,
+    logDropped: none,
+    report: none,
+    handshakeFailed: none,
+    ...handlers,
+  });
+  const config = resolveConfig({ connectXpubEndpoint: ep.xsub, connectXsubEndpoint: ep.xpub, ...options }, {});
+  await io.start(config, "BLOCK", "msgpack-v1");
+  cleanups.push(() => io.stop(graceMs));
+  return io;
 }

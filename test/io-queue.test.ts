@@ -4,11 +4,10 @@
 // XSUB subscriber that reads only when told, so the path behind the node stalls on purpose.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { IoThread } from "../lib/_io-thread.ts";
 import { Context, DONTWAIT, type Socket, SocketOption } from "../lib/_zmq.ts";
-import { resolveConfig, type ZeroMQOptions } from "../lib/config.ts";
+import type { ZeroMQOptions } from "../lib/config.ts";
 import { Broker, type BrokerEndpoints } from "../lib/proxy.ts";
-import { makeNode } from "./cluster-helpers.ts";
+import { makeNode, startIoThread } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, text, waitFor } from "./helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
@@ -114,17 +113,8 @@ describe("the backend's own events", () => {
     const ep = await startBroker();
     const sub = stalledSubscriber(ep);
     const subscribed = Promise.withResolvers<void>();
-    const io = new IoThread("prio-node", {
-      notice: (on, topic) => on && text(topic) === "bulk." && subscribed.resolve(),
-      event: () => undefined,
-      log: () => undefined,
-      logDropped: () => undefined,
-      report: () => undefined,
-      handshakeFailed: () => undefined,
-    });
-    const config = resolveConfig({ connectXpubEndpoint: ep.xsub, connectXsubEndpoint: ep.xpub, ...NODE_QUEUES }, {});
-    await io.start(config, "BLOCK", "msgpack-v1");
-    cleanups.push(() => io.stop(0));
+    const notice = (on: boolean, topic: Uint8Array) => on && text(topic) === "bulk." && subscribed.resolve();
+    const io = await startIoThread("prio-node", ep, { notice }, NODE_QUEUES, cleanups, 0);
     await subscribed.promise;
     const data = bytes("d".repeat(60));
     const queued = 60_000;

@@ -11,10 +11,11 @@ import type { BatchCursor } from "../lib/_batch.ts";
 import { createSharedState } from "../lib/_channel.ts";
 import { Control } from "../lib/_frames.ts";
 import { DirectXpub } from "../lib/_io-direct.ts";
-import { IoThread } from "../lib/_io-thread.ts";
+import type { IoThread } from "../lib/_io-thread.ts";
 import { Context, DONTWAIT, POLLIN, type Socket, SocketOption } from "../lib/_zmq.ts";
-import { resolveConfig, type ZeroMQOptions } from "../lib/config.ts";
+import type { ZeroMQOptions } from "../lib/config.ts";
 import { Broker, type BrokerEndpoints } from "../lib/proxy.ts";
+import { startIoThread } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, text, waitFor } from "./helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
@@ -44,18 +45,8 @@ async function startIo(
   event: (record: BatchCursor) => void = () => undefined,
   options: ZeroMQOptions = {},
 ): Promise<IoThread> {
-  const io = new IoThread("direct-node", {
-    notice: (on, topic) => notices.push(`${on ? "+" : "-"}${text(topic)}`),
-    event,
-    log: () => undefined,
-    logDropped: () => undefined,
-    report: () => undefined,
-    handshakeFailed: () => undefined,
-  });
-  const config = resolveConfig({ connectXpubEndpoint: ep.xsub, connectXsubEndpoint: ep.xpub, ...options }, {});
-  await io.start(config, "BLOCK", "msgpack-v1");
-  cleanups.push(() => io.stop(1000));
-  return io;
+  const notice = (on: boolean, topic: Uint8Array) => notices.push(`${on ? "+" : "-"}${text(topic)}`);
+  return startIoThread("direct-node", ep, { notice, event }, options, cleanups, 1000);
 }
 
 /** A raw XPUB on the broker's XSUB that waits at its HWM (`NODROP`), once `io` subscribed to `t.`. */
