@@ -118,6 +118,16 @@ const capacity = Object.fromEntries(throughput.bun.map((t) => [t.format, t.media
 
 // 2. Latency at 1,000 events/s (after a warm-up burst, so both sides run compiled code), beside C
 // at the same rate with the same frames; then ping → pong round trips, beside C's.
+const latencyRun = (format: Format, extra: Partial<ChainSpec> = {}) =>
+  chain({
+    policy: "BLOCK",
+    rate: 1000,
+    count: P.latencyCount,
+    durationMs: P.latencyCount + 1000,
+    warmup: P.warmup,
+    format,
+    ...extra,
+  });
 const latencyRuns = byFormat<ChainRun>();
 const engineLatency = byFormat<ChainRun>();
 const engineRtt = byFormat<RoundTrip>();
@@ -127,23 +137,9 @@ const cRtt: RoundTrip[] = [];
 for (let rep = 1; rep <= P.reps; rep++) {
   for (const format of FORMATS) {
     progress(`latency ${rep}/${P.reps}: ${format}, ${fmt(P.latencyCount)} events at 1,000/s`);
-    const count = P.latencyCount;
-    latencyRuns
-      .get(format)!
-      .push(await chain({ policy: "BLOCK", rate: 1000, count, durationMs: count + 1000, warmup: P.warmup, format }));
+    latencyRuns.get(format)!.push(await latencyRun(format));
     progress(`latency ${rep}/${P.reps}: ${format}, engines "bun"`);
-    engineLatency.get(format)!.push(
-      await chain({
-        policy: "BLOCK",
-        rate: 1000,
-        count,
-        durationMs: count + 1000,
-        warmup: P.warmup,
-        format,
-        nodeOptions: ENGINE,
-        label: 'engines "bun"',
-      }),
-    );
+    engineLatency.get(format)!.push(await latencyRun(format, { nodeOptions: ENGINE, label: 'engines "bun"' }));
   }
   progress(`latency ${rep}/${P.reps}: C libzmq, ${fmt(P.latencyCount)} events at 1,000/s`);
   const c = await cChain(P.latencyCount, 1000);
