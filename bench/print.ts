@@ -145,7 +145,7 @@ export function printResults(r: Results): void {
   console.log(`\nMemory: idle node ${r.idleRss.map((i) => `${fmt(mb(i.bytes))} MB (${i.format})`).join(", ")}`);
   for (const [what, data] of [
     ["Logs", r.logs],
-    ['Logs, pushEngine "bun"', r.bunEngine.logs],
+    ['Logs, pushEngine and pullEngine "bun"', r.bunEngine.logs],
   ] as const) {
     const logs = logFigures(data);
     console.log(

@@ -27,12 +27,12 @@ export interface Results {
   throughput: { bun: PerFormat<ChainRun>[]; c?: ChainResult; zeromqJs: ChainResult; cSkipped?: string };
   /** Latency at 1,000 events/s, per format, and C's at the same rate. */
   latency: { bun: PerFormat<ChainRun>[]; c?: ChainResult };
-  /** The same throughput, latency and round trips with `xsubEngine` and `xpubEngine` "bun" on every node, run beside them, and the logs with `pushEngine` "bun". */
+  /** The same throughput, latency and round trips with `xsubEngine` and `xpubEngine` "bun" on every node, run beside them, and the logs with `pushEngine` and `pullEngine` "bun". */
   bunEngine: {
     throughput: PerFormat<ChainRun>[];
     latency: PerFormat<ChainRun>[];
     roundTrip: PerFormat<RoundTrip>[];
-    /** The log run with `pushEngine: "bun"` on the writers (same shape as `logs`). */
+    /** The log run with `pushEngine: "bun"` on the writers and `pullEngine: "bun"` on the logger (same shape as `logs`). */
     logs?: unknown;
   };
   /** Ping → pong round trips at 1,000/s, per format, and C's. */

@@ -234,9 +234,11 @@ const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undef
 };
 const logs: unknown = (await attempt("logs", () => logThroughput(P.logMs))) ?? { error: errors.at(-1) };
 // The quick run measures JSON only here (the slower format), to stay under a minute.
-progress(`logs: the same with pushEngine "bun" on every node, ${P.logMs} ms${quick ? ", JSON only" : ""}`);
-const pushed = () => logThroughput(P.logMs, { pushEngine: "bun" }, quick);
-const engineLogs: unknown = (await attempt("logs, pushEngine", pushed)) ?? { error: errors.at(-1) };
+progress(
+  `logs: the same with pushEngine and pullEngine "bun" on every node, ${P.logMs} ms${quick ? ", JSON only" : ""}`,
+);
+const pushed = () => logThroughput(P.logMs, { pushEngine: "bun", pullEngine: "bun" }, quick);
+const engineLogs: unknown = (await attempt("logs, engines", pushed)) ?? { error: errors.at(-1) };
 bunEngine.logs = engineLogs;
 const scaleRuns = [];
 for (const n of P.scale) {

@@ -181,7 +181,7 @@ export function targets(
   }
   for (const [logs, setting] of [
     [r.logs, ""],
-    [r.bunEngine.logs, ', pushEngine "bun",'],
+    [r.bunEngine.logs, ', push/pullEngine "bun",'],
   ] as const)
     for (const l of logFigures(logs)) out.push(...logChecks(l, setting));
   return out;

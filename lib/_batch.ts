@@ -206,8 +206,9 @@ export class BatchCursor {
 }
 
 /**
- * Event records written from JavaScript frames, in the layout of {@linkcode Record}: main's own ZMTP
- * connection (`_zmtp-xsub.ts`) hands its events to the inbox this way, like the worker's batches.
+ * Records of four frames (events, or log messages) written from JavaScript frames, in the layout of
+ * {@linkcode Record}: main's own ZMTP connections (`_zmtp-xsub.ts`, `_zmtp-pull.ts`) hand what they
+ * read to the inbox this way, like the worker's batches.
  *
  * @example One event, read back with a cursor
  * ```ts
@@ -227,6 +228,8 @@ export class EventRecords {
   #pos = 0;
   /** Events written since the last {@linkcode take}. */
   events = 0;
+  /** Log messages written since the last {@linkcode take}. */
+  logs = 0;
 
   #frame(from: Uint8Array, start: number, end: number): void {
     const at = this.#pos + Record.FrameLengthSize;
@@ -237,8 +240,13 @@ export class EventRecords {
     this.#pos = at + end - start;
   }
 
-  /** Appends an event of four frames, frame `i` being `from[i][starts[i], ends[i])`. */
-  addFrames(from: readonly Uint8Array[], starts: readonly number[], ends: readonly number[]): void {
+  /** Appends a record of `kind` of four frames, frame `i` being `from[i][starts[i], ends[i])`. */
+  addFrames(
+    from: readonly Uint8Array[],
+    starts: readonly number[],
+    ends: readonly number[],
+    kind: typeof Kind.Event | typeof Kind.Log = Kind.Event,
+  ): void {
     let need = this.#pos + Record.HeaderSize + 4 * Record.FrameLengthSize;
     for (let i = 0; i < MESSAGE_FRAMES; i++) need += ends[i]! - starts[i]!;
     if (need > this.#bytes.length) {
@@ -247,18 +255,19 @@ export class EventRecords {
       this.#bytes = grown;
       this.#view = new DataView(grown.buffer);
     }
-    this.#bytes[this.#pos + Record.Kind] = Kind.Event;
+    this.#bytes[this.#pos + Record.Kind] = kind;
     this.#bytes[this.#pos + Record.Frames] = MESSAGE_FRAMES;
     this.#pos += Record.HeaderSize;
     for (let i = 0; i < MESSAGE_FRAMES; i++) this.#frame(from[i]!, starts[i]!, ends[i]!);
-    this.events++;
+    if (kind === Kind.Event) this.events++;
+    else this.logs++;
   }
 
   /** The records written so far, as a buffer of their own; resets. */
   take(): ArrayBuffer {
     const out = this.#bytes.slice(0, this.#pos).buffer;
     this.#pos = 0;
-    this.events = 0;
+    this.events = this.logs = 0;
     return out;
   }
 }

@@ -15,6 +15,8 @@ import type { ZeroMQConfig } from "./config.ts";
  * pushes back at once instead of queueing a second of events (docs/performance.md).
  */
 export const DATA_PAIR_HWM = 2;
+/** Log batches waiting on main (`Slot.LogDepth`) at which a logger stops reading its PULL: the logger's backpressure. */
+export const LOG_BACKPRESSURE_AT = 100;
 /** Log batches the log PAIR's main end holds: libzmq's default, what it always had (logs have `logSndhwm`). */
 export const LOG_PAIR_HWM = 1000;
 
@@ -248,7 +250,7 @@ export function workerStart(
     // With xsubEngine "bun" main connects to the broker's XPUB itself: the worker's XSUB stays unconnected.
     xsubEndpoint: c.xsubEngine === "bun" ? "" : c.connectXsubEndpoint,
     logConnect: c.pushEngine === "bun" ? [] : c.connectLogEndpoints, // main pushes itself with pushEngine "bun"
-    logListen: c.listenLogEndpoint,
+    logListen: c.pullEngine === "bun" ? "" : c.listenLogEndpoint, // a logger's main listens itself with pullEngine "bun"
     socketOptions: {
       lingerMs: c.lingerMs,
       xpubSndhwm: c.xpubSndhwm,

@@ -6,7 +6,7 @@
 import { type InvalidOptions, invalid } from "./_invalid.ts";
 import type { LoggingOptions } from "./_node-logging.ts";
 import { didYouMean } from "./_suggest.ts";
-import { zmtpAddress } from "./_zmtp.ts";
+import { zmtpAddress, zmtpListenAddress } from "./_zmtp.ts";
 import type { ZeroMQConfig } from "./config.ts";
 import type { MetricsOptions } from "./telemetry.ts";
 
@@ -20,6 +20,7 @@ export const RULES: Record<Key, [Kind, number?, number?]> = {
   xsubEngine: ["engine"],
   xpubEngine: ["engine"],
   pushEngine: ["engine"],
+  pullEngine: ["engine"],
   connectXpubEndpoint: ["endpoint"],
   connectXsubEndpoint: ["endpoint"],
   connectLogEndpoints: ["endpoints"],
@@ -145,8 +146,8 @@ export function check(key: Key, value: unknown, where: string): void {
 }
 
 /**
- * `xsubEngine` or `xpubEngine` "bun" speaks plain ZMTP to a `tcp://host:port` or `ipc://path` itself: CURVE, other
- * endpoints and a receive buffer size stay libzmq's, and asking for them together is a RangeError.
+ * An engine "bun" speaks plain ZMTP on a `tcp://host:port` or `ipc://path` itself: CURVE, other
+ * endpoints and a socket buffer size stay libzmq's, and asking for them together is a RangeError.
  */
 export function checkEngines(c: ZeroMQConfig): void {
   const sides = [
@@ -165,6 +166,18 @@ export function checkEngines(c: ZeroMQConfig): void {
     if (size !== -1) throw clash(`${buffer} (${size}) sets libzmq's socket buffer`);
     if (!zmtpAddress(endpoint))
       throw clash(`${endpointOption} ${JSON.stringify(endpoint)} is not tcp://host:port or ipc://path`);
+  }
+  if (c.pullEngine !== "bun" || c.listenLogEndpoint === "") return;
+  const clash = (what: string) =>
+    new RangeError(`Invalid option 'pullEngine' (value: "bun"): ${what}; use pullEngine "libzmq" for it`);
+  if (c.curveServerSecretkey && c.curveClientPublickey)
+    throw clash("CURVE (the server keys are set) needs libzmq's PULL");
+  if (c.logRcvbuf !== -1) throw clash(`logRcvbuf (${c.logRcvbuf}) sets libzmq's socket buffer`);
+  if (!zmtpListenAddress(c.listenLogEndpoint, c.ipv6)) {
+    const endpoint = JSON.stringify(c.listenLogEndpoint);
+    throw clash(
+      `listenLogEndpoint ${endpoint} is not tcp://host:port (host *, an IP address or localhost) or ipc://path`,
+    );
   }
 }
 

@@ -32,6 +32,8 @@ export class Inbox {
     readonly idle: () => void,
     /** Called when a slice ends with more to process: main is busy. */
     readonly busy: () => void,
+    /** Called whenever log batches stopped waiting on main (`Slot.LogDepth` went down). */
+    readonly logsTaken: () => void = () => {},
   ) {}
 
   /** Queues a batch (its events counted as waiting on main by whoever read them). */
@@ -71,7 +73,10 @@ export class Inbox {
       }
     } finally {
       Atomics.sub(this.state.ints, Slot.OnloopDepth, events);
-      if (logs > 0) Atomics.sub(this.state.ints, Slot.LogDepth, logs);
+      if (logs > 0) {
+        Atomics.sub(this.state.ints, Slot.LogDepth, logs);
+        this.logsTaken();
+      }
       if (this.#batches.length > 0) {
         this.busy();
         setImmediate(this.#process);
@@ -84,6 +89,7 @@ export class Inbox {
 
   readonly #logDone = (): void => {
     Atomics.sub(this.state.ints, Slot.LogDepth, 1);
+    this.logsTaken();
   };
 
   /** Resolves once every batch received so far has been processed. */

@@ -24,6 +24,14 @@ export const XsubProblem = {
   onloopDrop: "warn: dropped a message due to onloop queue full",
 } as const;
 
+// A topic (or a node id, which goes into topics) beyond maxTopicLength is malformed and never reaches
+// main: libzmq keeps a trie node per byte of a subscription, and main would keep the text.
+/** What a malformed log message from a writer is reported as (by this reader or a logger's PULL engine). */
+export const LogProblem = {
+  parts: (parts: number): string => `log: error: expected 4 parts, have ${parts}!`,
+  sender: (max: number): string => `log: error: a sender id longer than maxTopicLength (${max} bytes)`,
+} as const;
+
 /** What a reader needs to know of its node. */
 export interface ReaderOptions {
   state: SharedState;
@@ -83,12 +91,6 @@ export class MessageReader {
     this.o.report(key, message);
   }
 
-  // A topic (or a node id, which goes into topics) beyond maxTopicLength is malformed and never reaches
-  // main: libzmq keeps a trie node per byte of a subscription, and main would keep the text.
-  #tooLong(what: string): string {
-    return `${what} longer than maxTopicLength (${this.o.maxTopicLength} bytes)`;
-  }
-
   /** One subscription notice from the XPUB; `false` if none waited. */
   readNotice(xpub: Socket): boolean {
     const parts = this.#readInto(xpub, Kind.Notice, 1, 0, this.o.maxTopicLength + 1);
@@ -130,8 +132,8 @@ export class MessageReader {
   readLog(pull: Socket): boolean {
     const parts = this.#readInto(pull, Kind.Log, MESSAGE_FRAMES, LogFrame.Sender, this.o.maxTopicLength);
     if (parts < 0) return false;
-    if (parts !== MESSAGE_FRAMES) this.#malformed("log-parts", `log: error: expected 4 parts, have ${parts}!`);
-    else if (this.#oversized) this.#malformed("log-sender", `log: error: ${this.#tooLong("a sender id")}`);
+    if (parts !== MESSAGE_FRAMES) this.#malformed("log-parts", LogProblem.parts(parts));
+    else if (this.#oversized) this.#malformed("log-sender", LogProblem.sender(this.o.maxTopicLength));
     else this.batch.commit();
     return true;
   }

@@ -26,7 +26,7 @@ import {
 import { within } from "./_deadline.ts";
 import { Control, logHeader } from "./_frames.ts";
 import { DirectXpub } from "./_io-direct.ts";
-import { type Engines, startEngines } from "./_io-engines.ts";
+import { closeEngines, type EngineSinks, type Engines, listenPull, startEngines } from "./_io-engines.ts";
 import { Inbox } from "./_io-inbox.ts";
 import { PairQueue, Publishes } from "./_io-queue.ts";
 import { MessageReader } from "./_io-reader.ts";
@@ -102,6 +102,7 @@ export class IoThread {
       handlers,
       () => (this.#engines.xsub ? this.#engines.xsub.resume() : this.#loan?.wait()),
       () => this.#loan?.release(),
+      () => this.#engines.pull?.logsTaken(),
     );
   }
 
@@ -117,12 +118,20 @@ export class IoThread {
 
   /** The endpoint the PULL socket bound (wildcard port resolved), or empty. */
   get logListenEndpoint(): string {
-    return this.#logListen;
+    return this.#engines.pull?.endpoint ?? this.#logListen;
   }
 
   /** Starts the worker with `c`'s endpoints and options; resolves once its sockets are connecting. */
   async start(c: ZeroMQConfig, logPolicy: "BLOCK" | "DROP", format: string): Promise<void> {
     this.#config = c;
+    const sinks: EngineSinks = {
+      received: (buffer) => this.#inbox.received(buffer),
+      notice: (subscribe, topic) => this.#handlers.notice(subscribe, topic),
+      logDropped: (batches) => this.#handlers.logDropped(batches),
+      report: (key, message) => this.#report(key, message),
+      handshakeFailed: (message) => this.#handlers.handshakeFailed(message),
+    };
+    const pull = (this.#engines.pull = listenPull(c, this.#state, sinks));
     // CURVE client keys for the broker and the loggers, when all three are set (Zeek's client mode).
     const client = c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey;
     const curve = client
@@ -174,6 +183,7 @@ export class IoThread {
     try {
       await ready.promise;
     } catch (err) {
+      pull?.close();
       worker.terminate();
       await this.#zap?.stop();
       ctx.close();
@@ -183,13 +193,7 @@ export class IoThread {
     const handles = this.#handles;
     if (!handles) return;
     const id = encoder.encode(this.#nodeId);
-    this.#engines = startEngines(c, this.#state, id, encoder.encode(format), {
-      received: (buffer) => this.#inbox.received(buffer),
-      notice: (subscribe, topic) => this.#handlers.notice(subscribe, topic),
-      logDropped: (batches) => this.#handlers.logDropped(batches),
-      report: (key, message) => this.#report(key, message),
-      handshakeFailed: (message) => this.#handlers.handshakeFailed(message),
-    });
+    this.#engines = { ...startEngines(c, this.#state, id, encoder.encode(format), sinks), pull };
     if (!this.#engines.xpub)
       this.#direct = new DirectXpub(
         Socket.borrow(handles.xpub, "XPUB"),
@@ -338,9 +342,10 @@ export class IoThread {
 
   /** Reads what the PULL socket holds, closes it, and resolves once those batches were handed over. */
   async closePull(): Promise<void> {
-    if (!this.#control || this.#logListen === "") return;
-    this.#control.send([new Uint8Array([Control.ClosePull])], DONTWAIT);
-    await within(this.#pullClosed.promise, 2000);
+    if (!this.#control || this.logListenEndpoint === "") return;
+    if (this.#engines.pull) this.#engines.pull.close();
+    else this.#control.send([new Uint8Array([Control.ClosePull])], DONTWAIT);
+    await within(this.#engines.pull ? Promise.resolve() : this.#pullClosed.promise, 2000);
     await within(this.#inbox.processed(), 2000); // the last batches, a slice at a time
   }
 
@@ -364,10 +369,7 @@ export class IoThread {
     this.#direct = undefined;
     this.#loan?.close();
     this.#loan = undefined;
-    this.#engines.xsub?.close();
-    const unsent = await this.#engines.xpub?.closeWithin(graceMs);
-    if (unsent) this.#handlers.report(`dropped ${unsent} queued publishes at shutdown`);
-    await this.#engines.push?.closeWithin(graceMs);
+    await closeEngines(this.#engines, graceMs, (message) => this.#handlers.report(message));
     if (!(await within(this.#events.drain(), graceMs))) {
       const lost = this.#events.discard();
       this.#handlers.report(`dropped ${lost} queued publishes at shutdown`);

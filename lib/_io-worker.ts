@@ -24,6 +24,7 @@ import {
   createSharedState,
   type IoWorkerEvent,
   type IoWorkerStart,
+  LOG_BACKPRESSURE_AT,
   lockXpub,
   QUIET_MS,
   Slot,
@@ -40,7 +41,6 @@ import { Context, DONTWAIT, ETERM, NativeBuffer, POLLIN, Poller, type Socket, So
 declare const self: Worker;
 
 const FLUSH_BYTES = 512 * 1024;
-const LOG_BACKPRESSURE_AT = 100; // log batches waiting on main before the PULL pauses
 
 function post(event: IoWorkerEvent, transfer?: ArrayBuffer[]): void {
   self.postMessage(event, transfer ? { transfer } : undefined);

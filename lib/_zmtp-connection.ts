@@ -1,9 +1,9 @@
 /**
- * @module One ZMTP 3.0 connection to the broker run by main on Bun's own socket (the `"bun"` engines
- * of a node's XSUB and XPUB): connecting and reconnecting, the greeting and `READY` of the NULL
+ * @module One ZMTP 3.0 connection run by main on Bun's own socket (the `"bun"` engines of a node's
+ * XSUB, XPUB and PUSH, which connect, and of a logger's PULL, which accepts): connecting and reconnecting, the greeting and `READY` of the NULL
  * mechanism, frame headers checked against `maxFrameSize` before anything is kept, `PING`/`PONG`,
  * `ERROR`, and writes that the kernel takes later. What the frames mean is the subclass's
- * (`_zmtp-xsub.ts`, `_zmtp-xpub.ts`). Not part of the public API.
+ * (`_zmtp-xsub.ts`, `_zmtp-xpub.ts`, `_zmtp-push.ts`, `_zmtp-pull.ts`). Not part of the public API.
  */
 
 import { bump, type Counter, type SharedState } from "./_channel.ts";
@@ -44,7 +44,7 @@ export interface ZmtpConnectionSpec {
   heartbeatIvl: number;
   heartbeatTtl: number;
   state: SharedState;
-  /** Connections made (none kept for the PUSH). */
+  /** Connections made (none kept for the PUSH and the PULL). */
   connects: Counter | undefined;
   disconnects: Counter;
   /** Reports a problem once per key. */
@@ -52,15 +52,17 @@ export interface ZmtpConnectionSpec {
   handshakeFailed(message: string): void;
 }
 
-type Connection = Bun.Socket<undefined>;
+type Connection = Bun.Socket<unknown>;
 
-/** The transport half of a node's own connection to the broker. */
+/** The transport half of one of main's own ZMTP connections. */
 export abstract class ZmtpConnection {
   protected readonly spec: ZmtpConnectionSpec;
   readonly #address: ZmtpAddress;
   readonly #ping: Uint8Array;
   #socket: Connection | undefined;
   #closed = false;
+  /** Accepted by a listening socket: never made again once lost. */
+  #accepted = false;
   #connecting = false;
   #greeted = false;
   #ready = false;
@@ -75,6 +77,8 @@ export abstract class ZmtpConnection {
   #reconnect: ReturnType<typeof setTimeout> | undefined;
   /** Why the connection is being closed by this side, if it is. */
   #protocolError = "";
+  /** Whether that error was reported already (a failed handshake is, as it happens). */
+  #protocolReported = false;
   /** The protocol error that ended the last connection, reported once the next one is made. */
   #afterError = "";
 
@@ -112,21 +116,9 @@ export abstract class ZmtpConnection {
 
   /** Connects, and keeps connecting until {@linkcode close}. */
   start(): void {
-    if (this.#closed || this.#socket || this.#connecting) return;
+    if (this.#closed || this.#accepted || this.#socket || this.#connecting) return;
     this.#connecting = true;
-    const handlers = {
-      binaryType: "uint8array" as const,
-      open: (s: Connection) => this.#open(s),
-      data: (_: Connection, chunk: Uint8Array) => this.#data(chunk),
-      drain: (s: Connection) => {
-        this.outbox.flush(s);
-        if (this.outbox.empty) this.onDrained();
-      },
-      close: () => this.#lost(),
-      // The broker closing its side (a heartbeat timeout, a restart) ends ours: no half-open connection.
-      end: (s: Connection) => s.terminate(),
-      error: () => this.#lost(),
-    };
+    const handlers = ZmtpConnection.#handlers<undefined>(() => this);
     const connecting =
       "unix" in this.#address
         ? Bun.connect({ unix: this.#address.unix, socket: handlers })
@@ -141,6 +133,36 @@ export abstract class ZmtpConnection {
         this.#again(RECONNECT_MS);
       },
     );
+  }
+
+  /**
+   * The socket handlers of a listening socket: each connection it accepts is run by the connection
+   * `make()` returns (kept as the socket's `data`), which is never made again once lost.
+   */
+  static accepting<T extends ZmtpConnection>(make: () => T): Bun.SocketHandler<T | undefined> {
+    return ZmtpConnection.#handlers<T | undefined>((s) => {
+      if (s.data) return s.data;
+      const made = (s.data = make());
+      made.#accepted = true;
+      return made;
+    });
+  }
+
+  static #handlers<D>(of: (s: Bun.Socket<D>) => ZmtpConnection): Bun.SocketHandler<D> {
+    return {
+      binaryType: "uint8array",
+      open: (s) => of(s).#open(s),
+      data: (s, chunk: Uint8Array) => of(s).#data(chunk),
+      drain: (s) => {
+        const c = of(s);
+        c.outbox.flush(s);
+        if (c.outbox.empty) c.onDrained();
+      },
+      close: (s) => of(s).#lost(),
+      // The peer closing its side (a heartbeat timeout, a restart) ends ours: no half-open connection.
+      end: (s) => s.terminate(),
+      error: (s) => of(s).#lost(),
+    };
   }
 
   /** Closes the connection for good. */
@@ -201,7 +223,9 @@ export abstract class ZmtpConnection {
 
   #handshakeFailed(reason: string): false {
     this.spec.handshakeFailed(`ZeroMQ: Handshake for socket ${this.spec.endpoint} failed: ${reason}`);
-    return this.#fail(reason);
+    this.#fail(reason);
+    this.#protocolReported = true;
+    return false;
   }
 
   #lost(): void {
@@ -214,13 +238,19 @@ export abstract class ZmtpConnection {
     this.#pendingLength = 0;
     const tags = this.outbox.tags;
     this.onLost(this.outbox.clear(), tags);
+    if (this.#accepted && this.#protocolError && !this.#protocolReported) {
+      const { socketType, endpoint } = this.spec;
+      const message = `${socketType}: closed a connection to ${endpoint} after a protocol error (${this.#protocolError})`;
+      this.spec.report(`protocol-${endpoint}-${this.#protocolError.replace(/\d+/g, "N")}`, message); // once per kind
+    }
+    this.#protocolReported = false;
     this.#again(this.#protocolError ? RECONNECT_AFTER_ERROR_MS : RECONNECT_MS);
     this.#afterError = this.#protocolError;
     this.#protocolError = "";
   }
 
   #again(ms: number): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#accepted) return;
     clearTimeout(this.#reconnect);
     this.#reconnect = setTimeout(() => this.start(), ms);
   }

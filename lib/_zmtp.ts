@@ -202,6 +202,22 @@ export function zmtpAddress(endpoint: string): ZmtpAddress | undefined {
   return { hostname: tcp[1]!.replace(/^\[(.*)\]$/, "$1"), port };
 }
 
+/**
+ * The address a `tcp://` or `ipc://` endpoint asks this side to listen on itself, or `undefined`: host
+ * `*` (every address), an IP address or `localhost`, port `*` (any, 0 here) or a number. Interface
+ * names and the rest stay libzmq's.
+ */
+export function zmtpListenAddress(endpoint: string, ipv6: boolean): ZmtpAddress | undefined {
+  const tcp = /^tcp:\/\/(\*|\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):(\*|\d{1,5})$/.exec(endpoint);
+  if (!tcp) return endpoint.startsWith("tcp://") ? undefined : zmtpAddress(endpoint);
+  const port = tcp[2] === "*" ? 0 : Number(tcp[2]);
+  if (port > 65535 || (tcp[2] !== "*" && port < 1)) return undefined;
+  const host = tcp[1]!;
+  if (host === "*") return { hostname: ipv6 ? "::" : "0.0.0.0", port };
+  if (/^[0-9.]+$/.test(host) && !/^(\d{1,3}\.){3}\d{1,3}$/.test(host)) return undefined;
+  return { hostname: host.replace(/^\[(.*)\]$/, "$1"), port };
+}
+
 /** What a socket's `write` did not take, written on its `drain`: ZMTP frames must go out whole and in order. */
 export class Outbox {
   #queue: Uint8Array[] = [];

@@ -156,6 +156,16 @@ export interface ZeroMQOptions {
    * (`logSndbuf` -1). @default {"libzmq"}
    */
   pushEngine?: XsubEngine;
+  /**
+   * The same for a logger's PULL socket (not Zeek's): `"bun"` has the logger's main thread listen on
+   * `listenLogEndpoint` and read the writers' ZMTP itself, so log batches reach the log files with no
+   * libzmq thread, I/O Worker or copy between threads. It keeps the PINGs carrying `heartbeatTtl`,
+   * `maxMessageSize`, the checks of each message, and the backpressure (it stops reading while 100
+   * batches wait on the sinks); without CURVE and with the kernel's receive buffer (`logRcvbuf` -1), on
+   * `tcp://host:port` (host `*`, an IP address or localhost; port `*` for any) or `ipc://path`.
+   * @default {"libzmq"}
+   */
+  pullEngine?: XsubEngine;
   /** The broker's CURVE public key (Z85, 40 characters); with the client keys it turns on encryption as a client. @default {""} */
   curveServerPublickey?: string;
   /** The broker's CURVE secret key; with `curveClientPublickey` it makes this process a CURVE server. @default {""} */
@@ -222,6 +232,7 @@ export const DEFAULT_CONFIG: ZeroMQConfig = Object.freeze({
   xsubEngine: "libzmq",
   xpubEngine: "libzmq",
   pushEngine: "libzmq",
+  pullEngine: "libzmq",
   curveServerPublickey: "",
   curveServerSecretkey: "",
   curveClientPublickey: "",

@@ -53,6 +53,7 @@ const SEED_DEFAULTS: Record<string, string | number | boolean | readonly string[
   xsub_engine: "libzmq", // not Zeek's: who speaks for the node's XSUB and XPUB connections
   xpub_engine: "libzmq",
   push_engine: "libzmq",
+  pull_engine: "libzmq",
   curve_server_publickey: "",
   curve_server_secretkey: "",
   curve_client_publickey: "",

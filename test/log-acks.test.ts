@@ -225,37 +225,38 @@ describe("the logSerializer option", () => {
 });
 
 describe("hostile batches over the network", () => {
-  test("each is counted, reported once per kind, and skipped without a large allocation; the logger keeps going", async () => {
-    const dir = tempDir();
-    const manager = await startManager(
-      { nodes: { manager: { type: "manager", ip: IP, port: 1 } } },
-      { listenLogEndpoint: ANY_PORT, logging: { dir } },
-    );
-    const ctx = new Context();
-    contexts.push(ctx);
-    const push = ctx.socket("PUSH");
-    push.connect(manager.logEndpoint);
-    const good = encodeZeekBatch({
-      stream: TEST.id,
-      path: "test",
-      fields: [...TEST.fields],
-      records: [recordValues(TEST, { ts: 1, writer: "raw", seq: 0 })],
+  for (const pullEngine of ["libzmq", "bun"] as const)
+    test(`each is counted, reported once per kind, and skipped without a large allocation; the logger keeps going (pullEngine "${pullEngine}")`, async () => {
+      const dir = tempDir();
+      const manager = await startManager(
+        { nodes: { manager: { type: "manager", ip: IP, port: 1 } } },
+        { listenLogEndpoint: ANY_PORT, logging: { dir }, pullEngine },
+      );
+      const ctx = new Context();
+      contexts.push(ctx);
+      const push = ctx.socket("PUSH");
+      push.connect(manager.logEndpoint);
+      const good = encodeZeekBatch({
+        stream: TEST.id,
+        path: "test",
+        fields: [...TEST.fields],
+        records: [recordValues(TEST, { ts: 1, writer: "raw", seq: 0 })],
+      });
+      const u32 = [0xff, 0xff, 0xff, 0xff];
+      const noRecords = encodeZeekBatch({ stream: TEST.id, path: "test", fields: [...TEST.fields], records: [] });
+      const hostile = [
+        new Uint8Array([...noRecords.subarray(0, -4), ...u32, 0, 0, 0, 5]), // 2^32-1 records in a few bytes
+        new Uint8Array([...good.subarray(0, 53), ...u32, 0]), // 2^32-1 fields (after the 53 bytes of names)
+        good.subarray(0, good.length - 3), // truncated
+      ];
+      const rss = process.memoryUsage().rss;
+      for (let round = 0; round < 200; round++)
+        for (const h of hostile) push.send([bytes("log-write"), bytes("raw"), bytes(ZEEK_LOG_FORMAT), h]);
+      push.send([bytes("log-write;seq=1"), bytes("raw"), bytes(ZEEK_LOG_FORMAT), good]);
+      await waitFor(() => manager.stats().logRecordsReceived === 1, "the good batch", 10_000);
+      expect(manager.stats().msgErrors).toBe(600);
+      expect(manager.reports.filter((r) => r.includes("Failed to unserialize log message"))).toHaveLength(1);
+      expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
+      await manager.stop();
     });
-    const u32 = [0xff, 0xff, 0xff, 0xff];
-    const noRecords = encodeZeekBatch({ stream: TEST.id, path: "test", fields: [...TEST.fields], records: [] });
-    const hostile = [
-      new Uint8Array([...noRecords.subarray(0, -4), ...u32, 0, 0, 0, 5]), // 2^32-1 records in a few bytes
-      new Uint8Array([...good.subarray(0, 53), ...u32, 0]), // 2^32-1 fields (after the 53 bytes of names)
-      good.subarray(0, good.length - 3), // truncated
-    ];
-    const rss = process.memoryUsage().rss;
-    for (let round = 0; round < 200; round++)
-      for (const h of hostile) push.send([bytes("log-write"), bytes("raw"), bytes(ZEEK_LOG_FORMAT), h]);
-    push.send([bytes("log-write;seq=1"), bytes("raw"), bytes(ZEEK_LOG_FORMAT), good]);
-    await waitFor(() => manager.stats().logRecordsReceived === 1, "the good batch", 10_000);
-    expect(manager.stats().msgErrors).toBe(600);
-    expect(manager.reports.filter((r) => r.includes("Failed to unserialize log message"))).toHaveLength(1);
-    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 2 ** 20);
-    await manager.stop();
-  });
 });
