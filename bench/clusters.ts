@@ -11,7 +11,7 @@ import type { ClusterFile } from "../lib/cluster-file.ts";
 import type { ZeroMQOptions } from "../lib/config.ts";
 import { Cluster } from "../lib/launcher.ts";
 import { logCeiling } from "./log-ceiling.ts";
-import { cpuWindow } from "./proc.ts";
+import { cpuWindow, rssBytes } from "./proc.ts";
 
 const NODE = new URL("./peers/cluster-node.ts", import.meta.url).pathname;
 const IP = "127.0.0.1";
@@ -40,6 +40,8 @@ export interface LogFormatRun {
   cpuUsPerRecord: { logger: number; writers: number };
   /** Time the writers spent held back by BLOCK (waiting for acknowledgments), summed. */
   writersWaitedMs: number;
+  /** The logger's largest RSS over the busy part, sampled every 100 ms (a node at saturation). */
+  loggerPeakRssBytes: number;
 }
 
 /** Log throughput: the JSON run at the top level (as before), and each format's run. */
@@ -85,6 +87,10 @@ async function logRun(format: "json" | "tsv", ms: number, options: ZeroMQOptions
         await until("the first records", ms + 60_000, () => (records() > 0 ? true : undefined));
         const cpu = cpuWindow({ logger: pid("logger"), "worker-1": pid("worker-1"), "worker-2": pid("worker-2") });
         const cpuFrom = records();
+        let loggerPeakRssBytes = rssBytes(pid("logger"));
+        const sampling = setInterval(() => {
+          loggerPeakRssBytes = Math.max(loggerPeakRssBytes, rssBytes(pid("logger")));
+        }, 100);
         const done = await until("both writers", ms + 60_000, () => {
           const w = writers.map((n) => lines.get(n)?.find((l) => l.type === "written"));
           return w.every(Boolean) ? (w as Line[]) : undefined;
@@ -94,6 +100,7 @@ async function logRun(format: "json" | "tsv", ms: number, options: ZeroMQOptions
           () => undefined,
         );
         const used = cpu.stop();
+        clearInterval(sampling);
         const cpuRecords = Math.max(1, records() - cpuFrom);
         const p = progress();
         const startAt = p.findLast((l) => Number(l.records) === 0) ?? p[0]!;
@@ -121,6 +128,7 @@ async function logRun(format: "json" | "tsv", ms: number, options: ZeroMQOptions
             writers: (used["worker-1"]!.us + used["worker-2"]!.us) / cpuRecords,
           },
           writersWaitedMs: done.reduce((s, l) => s + Number(l.waitedMs ?? 0), 0),
+          loggerPeakRssBytes,
         };
       },
     );

@@ -149,7 +149,7 @@ export function printResults(r: Results): void {
   ] as const) {
     const logs = logFigures(data);
     console.log(
-      `\n${what}: ${logs.length ? logs.map((l) => `${l.format} ${l.recordsPerSec === undefined ? "-" : fmt(l.recordsPerSec)} records/s (ceiling ${l.ceilingRecordsPerSec === undefined ? "not measured" : `${fmt(l.ceilingRecordsPerSec)}/s`})`).join("; ") : "no figures"}`,
+      `\n${what}: ${logs.length ? logs.map((l) => `${l.format} ${l.recordsPerSec === undefined ? "-" : fmt(l.recordsPerSec)} records/s (ceiling ${l.ceilingRecordsPerSec === undefined ? "not measured" : `${fmt(l.ceilingRecordsPerSec)}/s`}${l.loggerPeakRssBytes === undefined ? "" : `; logger RSS ${fmt(mb(l.loggerPeakRssBytes))} MB`})`).join("; ") : "no figures"}`,
     );
   }
   if (r.scale.length)

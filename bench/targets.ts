@@ -27,6 +27,8 @@ export interface LogFigures {
   format: string;
   recordsPerSec?: number;
   ceilingRecordsPerSec?: number;
+  /** The logger's largest RSS while it was saturated. */
+  loggerPeakRssBytes?: number;
 }
 
 /**
@@ -43,6 +45,8 @@ export function logFigures(logs: unknown): LogFigures[] {
     const [rate, ceiling] = [n(r.recordsPerSec), n(r.ceilingRecordsPerSec)];
     if (rate !== undefined) out.recordsPerSec = rate;
     if (ceiling !== undefined) out.ceilingRecordsPerSec = ceiling;
+    const rss = n(r.loggerPeakRssBytes);
+    if (rss !== undefined) out.loggerPeakRssBytes = rss;
     return out;
   };
   if (Array.isArray(logs)) return logs.filter(isRun).map((r) => one(r, "json"));
@@ -200,6 +204,18 @@ function logChecks(l: LogFigures, setting: string): TargetCheck[] {
       true,
       k === undefined ? "no ceiling measured" : `${ratio(k)} of ${rate(l.ceilingRecordsPerSec)}`,
     ),
+    ...(l.loggerPeakRssBytes === undefined
+      ? []
+      : [
+          check(
+            `RSS of the logger at saturation${setting} [${l.format}]`,
+            "≤ 150 MB",
+            l.loggerPeakRssBytes / 1e6,
+            150,
+            false,
+            mb(l.loggerPeakRssBytes),
+          ),
+        ]),
   ];
 }
 
