@@ -175,7 +175,10 @@ function run(cfg: IoWorkerStart): void {
   });
   const readNotice = () => read.readNotice(s.xpub);
   const readEvent = () => read.readEvent(s.xsub);
-  const readLog = () => read.readLog(s.pull!);
+  // A batch for main holds at most FLUSH_BYTES and what one message adds, and no more log messages are
+  // read while main has LOG_BACKPRESSURE_AT waiting: log batches are large (a 1,000-record batch is
+  // ~170 KB), and a poll's worth of them at once (pollMaxMessages) kept tens of MB alive in main.
+  const readLog = () => batch.size < FLUSH_BYTES && logsWaitingOnMain() < LOG_BACKPRESSURE_AT && read.readLog(s.pull!);
 
   // Main reads the XSUB itself while it has nothing else to do (`_io-xsub-loan.ts`): it waits with
   // `Slot.XsubOwner` at MainWaiting, and when events arrive and nothing of the worker's waits for main
@@ -230,7 +233,7 @@ function run(cfg: IoWorkerStart): void {
   };
 
   const closePull = () => {
-    if (s.pull) while (readLog());
+    if (s.pull) while (read.readLog(s.pull)) if (batch.size >= FLUSH_BYTES) flush();
     flush();
     s.pull?.close();
     s.pull = undefined;
