@@ -1,9 +1,10 @@
 /**
  * @module One ZMTP 3.0 connection run by main on Bun's own socket (the `"bun"` engines of a node's
- * XSUB, XPUB and PUSH, which connect, and of a logger's PULL, which accepts): connecting and reconnecting, the greeting and `READY` of the NULL
- * mechanism, frame headers checked against `maxFrameSize` before anything is kept, `PING`/`PONG`,
- * `ERROR`, and writes that the kernel takes later. What the frames mean is the subclass's
- * (`_zmtp-xsub.ts`, `_zmtp-xpub.ts`, `_zmtp-push.ts`, `_zmtp-pull.ts`). Not part of the public API.
+ * XSUB, XPUB and PUSH, which connect, and of a logger's PULL, which accepts): connecting and
+ * reconnecting, the greeting and `READY` of the NULL mechanism, frame headers checked against
+ * `maxFrameSize` before anything is kept, `PING`/`PONG`, `ERROR`, and writes that the kernel takes
+ * later. What the frames mean is the subclass's (`_zmtp-xsub.ts`, `_zmtp-xpub.ts`, `_zmtp-push.ts`,
+ * `_zmtp-pull.ts`). Not part of the public API.
  */
 
 import { bump, type Counter, type SharedState } from "./_channel.ts";
@@ -240,7 +241,7 @@ export abstract class ZmtpConnection {
     this.onLost(this.outbox.clear(), tags);
     if (this.#accepted && this.#protocolError && !this.#protocolReported) {
       const { socketType, endpoint } = this.spec;
-      const message = `${socketType}: closed a connection to ${endpoint} after a protocol error (${this.#protocolError})`;
+      const message = `${socketType}: closed a connection on ${endpoint} after a protocol error (${this.#protocolError})`;
       this.spec.report(`protocol-${endpoint}-${this.#protocolError.replace(/\d+/g, "N")}`, message); // once per kind
     }
     this.#protocolReported = false;

@@ -190,7 +190,10 @@ export class ZmtpPull {
   }
 }
 
-/** libzmq removes a socket file left by an earlier run before it binds; anything else at the path stays (and the bind fails). */
+/**
+ * libzmq removes a socket file left by an earlier run before it binds; anything else at the path
+ * stays (and the bind fails).
+ */
 function removeStaleSocket(path: string): void {
   try {
     if (lstatSync(path).isSocket()) rmSync(path);
