@@ -133,89 +133,90 @@ test("events in every format and subscriptions: malformed ones counted exactly, 
   expectHealthy(final);
 }, 90_000);
 
-test("log batches in both formats: malformed ones counted exactly, every valid record written once", async () => {
-  const broker = rawBroker();
-  const logger = await startTarget("logger", { ...broker.endpoints, listenLogEndpoint: ANY_PORT });
-  const ctx = new Context();
-  cleanups.push(() => ctx.close());
-  const push = ctx.socket("PUSH");
-  push.setOption(SocketOption.SNDHWM, 0);
-  push.connect(logger.logEndpoint);
-  const r = rng(77);
-  const bombs = logBombs();
-  const tag = bytes("log-write");
-  const hostile: Uint8Array[][] = [];
-  let malformed = 0;
-  const add = (frames: Uint8Array[], bad: boolean) => {
-    hostile.push(frames);
-    if (bad) malformed++;
-  };
-  const undecodable = (format: string, payload: Uint8Array) => logRecordsOf(format, payload, new Set()) === undefined;
-  for (const format of [LOG_FORMAT, ZEEK_LOG_FORMAT]) {
-    const name = bytes(format);
-    for (let i = 0; i < 1000; i++) {
-      const payload = mutate(r, logBatch(format, 1 + r.int(5)));
-      add([tag, SENDER, name, payload], undecodable(format, payload));
-    }
-    for (let i = 0; i < 200; i++) {
-      const payload = r.bytes(r.int(96));
-      add([tag, SENDER, name, payload], undecodable(format, payload));
-    }
-    for (const bomb of bombs[format]!) add([tag, SENDER, name, bomb], true);
-    // A valid batch from a sender whose id could never be part of a topic.
-    for (let i = 0; i < 10; i++) add([tag, bytes("s".repeat(MAX_TOPIC + 1 + i)), name, logBatch(format, 1)], true);
-  }
-  const one = logBatch(LOG_FORMAT, 1);
-  for (const n of [1, 2, 3, 5])
-    for (let i = 0; i < 10; i++) add([tag, SENDER, bytes(LOG_FORMAT), one, one].slice(0, n), true);
-  for (let i = 0; i < 10; i++) add([tag, SENDER, bytes("json-log-v9"), one], true);
-  shuffle(r, hostile);
-  // The records the logger writes, in the order batches go out: mutated batches that still decode are
-  // written too, and a batch whose sequence number was seen is not written again.
-  const seqs = new Set<number>();
-  let records = 0;
-  const written = (frames: readonly Uint8Array[]): number =>
-    frames.length !== 4 || frames[1]!.length > MAX_TOPIC
-      ? 0
-      : (logRecordsOf(new TextDecoder().decode(frames[2]), frames[3]!, seqs) ?? 0);
-  function* batches(): Generator<readonly Uint8Array[]> {
-    let seq = 0;
-    for (let i = 0; i < hostile.length; i++) {
-      if (i % 4 === 0) {
-        // Valid batches, the msgpack ones with a sequence number and each of those sent twice.
-        const rows = Array.from({ length: 1 + (i % 3) }, (_, k) =>
-          recordValues(TEST_LOG, { ts: 1, writer: "raw", seq: i + k, tags: [] }),
-        );
-        const payload = encodeBatch({
-          stream: TEST_LOG.id,
-          path: "test",
-          fields: [...TEST_LOG.fields],
-          records: rows,
-          seq: ++seq,
-        });
-        for (const frames of [
-          [tag, SENDER, bytes(LOG_FORMAT), payload],
-          [tag, SENDER, bytes(LOG_FORMAT), payload],
-          [tag, SENDER, bytes(ZEEK_LOG_FORMAT), logBatch(ZEEK_LOG_FORMAT, 2)],
-        ]) {
-          records += written(frames);
-          yield frames;
-        }
+for (const pullEngine of ["libzmq", "bun"] as const)
+  test(`log batches in both formats: malformed ones counted exactly, every valid record written once (pullEngine "${pullEngine}")`, async () => {
+    const broker = rawBroker();
+    const logger = await startTarget("logger", { ...broker.endpoints, listenLogEndpoint: ANY_PORT, pullEngine });
+    const ctx = new Context();
+    cleanups.push(() => ctx.close());
+    const push = ctx.socket("PUSH");
+    push.setOption(SocketOption.SNDHWM, 0);
+    push.connect(logger.logEndpoint);
+    const r = rng(77);
+    const bombs = logBombs();
+    const tag = bytes("log-write");
+    const hostile: Uint8Array[][] = [];
+    let malformed = 0;
+    const add = (frames: Uint8Array[], bad: boolean) => {
+      hostile.push(frames);
+      if (bad) malformed++;
+    };
+    const undecodable = (format: string, payload: Uint8Array) => logRecordsOf(format, payload, new Set()) === undefined;
+    for (const format of [LOG_FORMAT, ZEEK_LOG_FORMAT]) {
+      const name = bytes(format);
+      for (let i = 0; i < 1000; i++) {
+        const payload = mutate(r, logBatch(format, 1 + r.int(5)));
+        add([tag, SENDER, name, payload], undecodable(format, payload));
       }
-      records += written(hostile[i]!);
-      yield hostile[i]!;
+      for (let i = 0; i < 200; i++) {
+        const payload = r.bytes(r.int(96));
+        add([tag, SENDER, name, payload], undecodable(format, payload));
+      }
+      for (const bomb of bombs[format]!) add([tag, SENDER, name, bomb], true);
+      // A valid batch from a sender whose id could never be part of a topic.
+      for (let i = 0; i < 10; i++) add([tag, bytes("s".repeat(MAX_TOPIC + 1 + i)), name, logBatch(format, 1)], true);
     }
-  }
-  await sendPaced(batches(), (frames) => push.send(frames), 250, 10);
-  await statsWhen(logger, (s) => s.msgErrors >= malformed && s.logRecords >= records, "every batch handled", 30_000);
-  await Bun.sleep(200);
-  const final = await logger.stats();
-  expect({ msgErrors: final.msgErrors, logRecords: final.logRecords }).toEqual({
-    msgErrors: malformed,
-    logRecords: records,
-  });
-  expectHealthy(final);
-}, 90_000);
+    const one = logBatch(LOG_FORMAT, 1);
+    for (const n of [1, 2, 3, 5])
+      for (let i = 0; i < 10; i++) add([tag, SENDER, bytes(LOG_FORMAT), one, one].slice(0, n), true);
+    for (let i = 0; i < 10; i++) add([tag, SENDER, bytes("json-log-v9"), one], true);
+    shuffle(r, hostile);
+    // The records the logger writes, in the order batches go out: mutated batches that still decode are
+    // written too, and a batch whose sequence number was seen is not written again.
+    const seqs = new Set<number>();
+    let records = 0;
+    const written = (frames: readonly Uint8Array[]): number =>
+      frames.length !== 4 || frames[1]!.length > MAX_TOPIC
+        ? 0
+        : (logRecordsOf(new TextDecoder().decode(frames[2]), frames[3]!, seqs) ?? 0);
+    function* batches(): Generator<readonly Uint8Array[]> {
+      let seq = 0;
+      for (let i = 0; i < hostile.length; i++) {
+        if (i % 4 === 0) {
+          // Valid batches, the msgpack ones with a sequence number and each of those sent twice.
+          const rows = Array.from({ length: 1 + (i % 3) }, (_, k) =>
+            recordValues(TEST_LOG, { ts: 1, writer: "raw", seq: i + k, tags: [] }),
+          );
+          const payload = encodeBatch({
+            stream: TEST_LOG.id,
+            path: "test",
+            fields: [...TEST_LOG.fields],
+            records: rows,
+            seq: ++seq,
+          });
+          for (const frames of [
+            [tag, SENDER, bytes(LOG_FORMAT), payload],
+            [tag, SENDER, bytes(LOG_FORMAT), payload],
+            [tag, SENDER, bytes(ZEEK_LOG_FORMAT), logBatch(ZEEK_LOG_FORMAT, 2)],
+          ]) {
+            records += written(frames);
+            yield frames;
+          }
+        }
+        records += written(hostile[i]!);
+        yield hostile[i]!;
+      }
+    }
+    await sendPaced(batches(), (frames) => push.send(frames), 250, 10);
+    await statsWhen(logger, (s) => s.msgErrors >= malformed && s.logRecords >= records, "every batch handled", 30_000);
+    await Bun.sleep(200);
+    const final = await logger.stats();
+    expect({ msgErrors: final.msgErrors, logRecords: final.logRecords }).toEqual({
+      msgErrors: malformed,
+      logRecords: records,
+    });
+    expectHealthy(final);
+  }, 90_000);
 
 /** ZMTP 3.0's greeting with the NULL mechanism, as a client (`as-server` 0). */
 function zmtpGreeting(): Uint8Array {
@@ -243,43 +244,44 @@ async function rawConnection(port: number, data: Uint8Array, stay: boolean): Pro
   return socket;
 }
 
-test("raw bytes that are not ZMTP on a logger's TCP port: no harm, valid batches still written", async () => {
-  const broker = rawBroker();
-  const logger = await startTarget("logger", { ...broker.endpoints, listenLogEndpoint: ANY_PORT });
-  const port = Number(new URL(logger.logEndpoint.replace("tcp://", "http://")).port);
-  const r = rng(99);
-  const sockets: Bun.Socket<undefined>[] = [];
-  cleanups.push(() => {
-    for (const s of sockets) s.terminate();
-  });
-  // ZMTP's signature or greeting, then noise; a full handshake, then a frame that declares 1 TiB, and
-  // one that declares 15 MiB and stops short. libzmq ends these in the handshake or keeps waiting:
-  // no message reaches the node, so none is counted.
-  const huge = [0x02, 0, 0, 1, 0, 0, 0, 0, 0];
-  const short = [0x02, 0, 0, 0, 0, 0, 0xf0, 0, 0, ...r.bytes(1000)];
-  const zmtp = [
-    ...Array.from({ length: 5 }, () => [...zmtpGreeting().subarray(0, 10), ...r.bytes(4096)]),
-    ...Array.from({ length: 5 }, () => [...zmtpGreeting(), ...r.bytes(4096)]),
-    [...zmtpGreeting(), ...zmtpReady(), ...huge],
-    [...zmtpGreeting(), ...zmtpReady(), ...short],
-  ];
-  for (const [i, data] of zmtp.entries()) sockets.push(await rawConnection(port, Uint8Array.from(data), i % 2 === 0));
-  await Bun.sleep(300);
-  expect((await logger.stats()).msgErrors).toBe(0);
-  // Random bytes: libzmq reads bytes without ZMTP's signature as ZMTP 1.0 frames, so some arrive as
-  // messages, which are malformed and counted (how many depends on libzmq's framing).
-  for (let i = 0; i < 20; i++) sockets.push(await rawConnection(port, r.bytes(1 + r.int(64 * 1024)), i % 2 === 0));
+for (const pullEngine of ["libzmq", "bun"] as const)
+  test(`raw bytes that are not ZMTP on a logger's TCP port: no harm, valid batches still written (pullEngine "${pullEngine}")`, async () => {
+    const broker = rawBroker();
+    const logger = await startTarget("logger", { ...broker.endpoints, listenLogEndpoint: ANY_PORT, pullEngine });
+    const port = Number(new URL(logger.logEndpoint.replace("tcp://", "http://")).port);
+    const r = rng(99);
+    const sockets: Bun.Socket<undefined>[] = [];
+    cleanups.push(() => {
+      for (const s of sockets) s.terminate();
+    });
+    // ZMTP's signature or greeting, then noise; a full handshake, then a frame that declares 1 TiB, and
+    // one that declares 15 MiB and stops short. libzmq ends these in the handshake or keeps waiting:
+    // no message reaches the node, so none is counted.
+    const huge = [0x02, 0, 0, 1, 0, 0, 0, 0, 0];
+    const short = [0x02, 0, 0, 0, 0, 0, 0xf0, 0, 0, ...r.bytes(1000)];
+    const zmtp = [
+      ...Array.from({ length: 5 }, () => [...zmtpGreeting().subarray(0, 10), ...r.bytes(4096)]),
+      ...Array.from({ length: 5 }, () => [...zmtpGreeting(), ...r.bytes(4096)]),
+      [...zmtpGreeting(), ...zmtpReady(), ...huge],
+      [...zmtpGreeting(), ...zmtpReady(), ...short],
+    ];
+    for (const [i, data] of zmtp.entries()) sockets.push(await rawConnection(port, Uint8Array.from(data), i % 2 === 0));
+    await Bun.sleep(300);
+    expect((await logger.stats()).msgErrors).toBe(0);
+    // Random bytes: libzmq reads bytes without ZMTP's signature as ZMTP 1.0 frames, so some arrive as
+    // messages, which are malformed and counted (how many depends on libzmq's framing).
+    for (let i = 0; i < 20; i++) sockets.push(await rawConnection(port, r.bytes(1 + r.int(64 * 1024)), i % 2 === 0));
 
-  const ctx = new Context();
-  cleanups.push(() => ctx.close());
-  const push = ctx.socket("PUSH");
-  push.connect(logger.logEndpoint);
-  for (let i = 0; i < 200; i++)
-    push.send([bytes("log-write"), SENDER, bytes(ZEEK_LOG_FORMAT), logBatch(ZEEK_LOG_FORMAT, 5)]);
-  await statsWhen(logger, (s) => s.logRecords >= 1000, "the valid batches", 30_000);
-  await Bun.sleep(200);
-  const final = await logger.stats();
-  expect(logger.proc.exitCode).toBeNull();
-  expect(final.logRecords).toBe(1000);
-  expectHealthy(final);
-}, 60_000);
+    const ctx = new Context();
+    cleanups.push(() => ctx.close());
+    const push = ctx.socket("PUSH");
+    push.connect(logger.logEndpoint);
+    for (let i = 0; i < 200; i++)
+      push.send([bytes("log-write"), SENDER, bytes(ZEEK_LOG_FORMAT), logBatch(ZEEK_LOG_FORMAT, 5)]);
+    await statsWhen(logger, (s) => s.logRecords >= 1000, "the valid batches", 30_000);
+    await Bun.sleep(200);
+    const final = await logger.stats();
+    expect(logger.proc.exitCode).toBeNull();
+    expect(final.logRecords).toBe(1000);
+    expectHealthy(final);
+  }, 60_000);
