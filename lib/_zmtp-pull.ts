@@ -13,7 +13,7 @@ import { EventRecords, Kind } from "./_batch.ts";
 import { bump, Counter, LOG_BACKPRESSURE_AT, type SharedState, Slot } from "./_channel.ts";
 import { LogFrame, MESSAGE_FRAMES } from "./_frames.ts";
 import { LogProblem } from "./_io-reader.ts";
-import { type ZmtpAddress, zmtpListenAddress } from "./_zmtp.ts";
+import { MessageFrames, type ZmtpAddress, zmtpListenAddress } from "./_zmtp.ts";
 import { ZmtpConnection, type ZmtpConnectionSpec } from "./_zmtp-connection.ts";
 import type { ZeroMQConfig } from "./config.ts";
 
@@ -36,12 +36,7 @@ const PUSHERS: ReadonlySet<string> = new Set(["PUSH"]);
 
 /** One writer's connection. */
 class PullConnection extends ZmtpConnection {
-  /** The frames of the message being read, as `#from[i][#starts[i], #ends[i])`, the first `#copied` our own copies. */
-  readonly #from: Uint8Array[] = [];
-  readonly #starts: number[] = [0, 0, 0, 0];
-  readonly #ends: number[] = [0, 0, 0, 0];
-  #parts = 0;
-  #copied = 0;
+  readonly #frames = new MessageFrames();
 
   constructor(
     spec: ZmtpConnectionSpec,
@@ -58,36 +53,28 @@ class PullConnection extends ZmtpConnection {
   protected onReady(): void {}
 
   protected onFrame(buf: Uint8Array, start: number, end: number, more: boolean): void {
-    const i = this.#parts++;
-    if (i < MESSAGE_FRAMES) [this.#from[i], this.#starts[i], this.#ends[i]] = [buf, start, end];
+    this.#frames.add(buf, start, end);
     if (!more) this.#message();
   }
 
   protected onChunkEnd(): void {
     this.owner.handOver(this);
-    // A message cut short keeps its frames as copies: the bytes under them are reused.
-    const kept = Math.min(this.#parts, MESSAGE_FRAMES);
-    for (let i = this.#copied; i < kept; i++) {
-      this.#from[i] = this.#from[i]!.slice(this.#starts[i], this.#ends[i]);
-      [this.#starts[i], this.#ends[i]] = [0, this.#from[i]!.length];
-    }
-    this.#copied = kept;
+    this.#frames.keep(); // a message cut short keeps its frames as copies: the bytes under them are reused
   }
 
   protected onLost(): void {
-    this.#parts = this.#copied = 0;
-    this.#from.length = 0;
+    this.#frames.reset();
     this.owner.forget(this);
   }
 
   #message(): void {
-    const parts = this.#parts;
-    this.#parts = this.#copied = 0;
+    const frames = this.#frames;
+    const parts = frames.parts;
+    frames.reset();
     if (parts !== MESSAGE_FRAMES) return this.owner.malformed("log-parts", LogProblem.parts(parts));
-    const sender = this.#ends[LogFrame.Sender]! - this.#starts[LogFrame.Sender]!;
-    if (sender > this.owner.maxTopicLength)
+    if (frames.size(LogFrame.Sender) > this.owner.maxTopicLength)
       return this.owner.malformed("log-sender", LogProblem.sender(this.owner.maxTopicLength));
-    this.owner.records.addFrames(this.#from, this.#starts, this.#ends, Kind.Log);
+    this.owner.records.addFrames(frames.from, frames.starts, frames.ends, Kind.Log);
   }
 }
 

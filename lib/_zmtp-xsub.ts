@@ -11,7 +11,7 @@ import { EventRecords } from "./_batch.ts";
 import { bump, Counter, type SharedState, Slot } from "./_channel.ts";
 import { MESSAGE_FRAMES, Notice } from "./_frames.ts";
 import { XsubProblem } from "./_io-reader.ts";
-import { frame } from "./_zmtp.ts";
+import { frame, MessageFrames } from "./_zmtp.ts";
 import { ZmtpConnection } from "./_zmtp-connection.ts";
 import type { ZeroMQConfig } from "./config.ts";
 
@@ -49,15 +49,7 @@ export class ZmtpXsub extends ZmtpConnection {
   /** Subscriptions (prefix bytes as latin1 text) and how often each was made, as libzmq's XSUB keeps them. */
   readonly #subscriptions = new Map<string, number>();
   readonly #records = new EventRecords();
-  /**
-   * The first four frames of the message being read, as `#from[i][#starts[i], #ends[i])` (no view per
-   * frame: a view is an object, four an event), and how many of them are our own copies.
-   */
-  readonly #from: Uint8Array[] = [];
-  readonly #starts: number[] = [0, 0, 0, 0];
-  readonly #ends: number[] = [0, 0, 0, 0];
-  #parts = 0;
-  #copied = 0;
+  readonly #frames = new MessageFrames();
 
   constructor(c: ZmtpXsubConfig, state: SharedState, id: Uint8Array, sinks: ZmtpXsubSinks) {
     super({
@@ -98,35 +90,27 @@ export class ZmtpXsub extends ZmtpConnection {
   }
 
   protected onFrame(buf: Uint8Array, start: number, end: number, more: boolean): void {
-    const i = this.#parts++;
-    if (i < MESSAGE_FRAMES) [this.#from[i], this.#starts[i], this.#ends[i]] = [buf, start, end];
+    this.#frames.add(buf, start, end);
     if (!more) this.#message();
   }
 
   protected onChunkEnd(): void {
     this.#handOver();
-    // A message cut short keeps its frames as copies: the bytes under them are reused.
-    const kept = Math.min(this.#parts, MESSAGE_FRAMES);
-    for (let i = this.#copied; i < kept; i++) {
-      this.#from[i] = this.#from[i]!.slice(this.#starts[i], this.#ends[i]);
-      [this.#starts[i], this.#ends[i]] = [0, this.#from[i]!.length];
-    }
-    this.#copied = kept;
+    this.#frames.keep(); // a message cut short keeps its frames as copies: the bytes under them are reused
   }
 
   protected onLost(): void {
-    this.#parts = this.#copied = 0;
+    this.#frames.reset();
   }
 
   /** One whole message: checked as `_io-reader.ts` checks the worker's, then kept for main. */
   #message(): void {
     const c = this.#c;
-    const parts = this.#parts;
-    const [from, starts, ends] = [this.#from, this.#starts, this.#ends];
-    this.#parts = this.#copied = 0;
+    const frames = this.#frames;
+    const { parts, from, starts, ends } = frames;
+    frames.reset();
     if (parts !== MESSAGE_FRAMES) return this.#malformed("xsub-parts", XsubProblem.parts(parts));
-    if (ends[0]! - starts[0]! > c.maxTopicLength)
-      return this.#malformed("xsub-topic", XsubProblem.topic(c.maxTopicLength));
+    if (frames.size(0) > c.maxTopicLength) return this.#malformed("xsub-topic", XsubProblem.topic(c.maxTopicLength));
     if (equalAt(from[1]!, starts[1]!, ends[1]!, this.#id)) return;
     const hwm = c.onloopQueueHwm;
     if (hwm > 0 && Atomics.load(this.#state.ints, Slot.OnloopDepth) + this.#records.events >= hwm) {

@@ -272,3 +272,44 @@ export class Outbox {
     return lost;
   }
 }
+
+/**
+ * The first four frames of the message being read, as `from[i][starts[i], ends[i])` into the read
+ * buffer they came in (no view per frame: a view is an object, four an event). Before that buffer is
+ * reused, {@linkcode keep} makes the frames of a message cut short copies of their own.
+ */
+export class MessageFrames {
+  readonly from: Uint8Array[] = [];
+  readonly starts: number[] = [0, 0, 0, 0];
+  readonly ends: number[] = [0, 0, 0, 0];
+  /** Frames of the message so far (more than four counted, not kept). */
+  parts = 0;
+  /** How many of the kept frames are copies already. */
+  #copied = 0;
+
+  /** Adds frame `buf[start, end)`. */
+  add(buf: Uint8Array, start: number, end: number): void {
+    const i = this.parts++;
+    if (i < 4) [this.from[i], this.starts[i], this.ends[i]] = [buf, start, end];
+  }
+
+  /** The read buffer is about to be reused: the kept frames become copies. */
+  keep(): void {
+    const kept = Math.min(this.parts, 4);
+    for (let i = this.#copied; i < kept; i++) {
+      this.from[i] = this.from[i]!.slice(this.starts[i], this.ends[i]);
+      [this.starts[i], this.ends[i]] = [0, this.from[i]!.length];
+    }
+    this.#copied = kept;
+  }
+
+  /** Starts the next message (the frames kept so far are the caller's until the next {@linkcode add}). */
+  reset(): void {
+    this.parts = this.#copied = 0;
+  }
+
+  /** `ends[i] - starts[i]`. */
+  size(i: number): number {
+    return this.ends[i]! - this.starts[i]!;
+  }
+}
