@@ -290,7 +290,10 @@ export class MessageFrames {
   /** Adds frame `buf[start, end)`. */
   add(buf: Uint8Array, start: number, end: number): void {
     const i = this.parts++;
-    if (i < 4) [this.from[i], this.starts[i], this.ends[i]] = [buf, start, end];
+    if (i >= 4) return;
+    this.from[i] = buf;
+    this.starts[i] = start;
+    this.ends[i] = end;
   }
 
   /** The read buffer is about to be reused: the kept frames become copies. */
