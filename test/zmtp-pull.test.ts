@@ -100,7 +100,7 @@ describe('a logger with pullEngine "bun"', () => {
     expect(logger.stats().msgErrors).toBe(0);
   });
 
-  test("listens on an ipc path (a stale socket file is replaced) and on localhost; a port in use is a ClusterError naming it", async () => {
+  test("listens on an ipc path (a stale socket file is replaced), on localhost and on IPv6; a port in use is a ClusterError naming it", async () => {
     const path = join(tmpdir(), `zeek-pull-${process.pid}-${Date.now()}.sock`);
     // A socket file left by a process killed while it listened (Bun removes the file when it exits).
     const holder = Bun.spawn(
@@ -120,8 +120,10 @@ describe('a logger with pullEngine "bun"', () => {
     expect(logger.logEndpoint).toBe(`ipc://${path}`);
     const local = await bunLogger({ listenLogEndpoint: "tcp://localhost:*" });
     expect(local.logger.logEndpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
-    for (const target of [logger, local.logger]) {
-      const w = makeNode({ name: "w", ...via(target) });
+    const v6 = await bunLogger({ listenLogEndpoint: "tcp://[::1]:*", ipv6: true });
+    expect(v6.logger.logEndpoint).toMatch(/^tcp:\/\/\[::1\]:\d+$/);
+    for (const target of [logger, local.logger, v6.logger]) {
+      const w = makeNode({ name: "w", ...via(target), ipv6: true });
       cleanups.push(() => w.stop());
       await w.start();
       w.log(TEST, { ts: 1, writer: "w", seq: 1 });
@@ -130,6 +132,7 @@ describe('a logger with pullEngine "bun"', () => {
     }
     expect(lines()).toHaveLength(1);
     expect(local.lines()).toHaveLength(1);
+    expect(v6.lines()).toHaveLength(1);
     const taken = makeNode({
       name: "manager",
       layout: only,
