@@ -12,8 +12,11 @@ export { isEndpoint };
 
 /** What a node does when its XPUB queue to the broker is full (Zeek's `OverflowPolicy`). */
 export type OverflowPolicy = "BLOCK" | "DROP";
-/** Who speaks for a node's connection to the broker: libzmq's socket in the I/O Worker, or the main thread (`xsubEngine`, `xpubEngine`). */
-export type XsubEngine = "libzmq" | "bun";
+/**
+ * Who speaks for one of a node's connections: libzmq's socket in the I/O Worker, or the main thread
+ * itself on Bun's socket (`xsubEngine`, `xpubEngine`, `pushEngine`, `pullEngine`).
+ */
+export type SocketEngine = "libzmq" | "bun";
 
 /** Options of a node and of the broker it may run. Every field is optional; see {@linkcode DEFAULT_CONFIG}. */
 export interface ZeroMQOptions {
@@ -138,7 +141,7 @@ export interface ZeroMQOptions {
    * with the kernel's receive buffer (`xsubRcvbuf` -1); it keeps `xsubRcvhwm`'s role as the bound of
    * what waits for main with `onloopQueueHwm` 0. See docs/performance.md. @default {"libzmq"}
    */
-  xsubEngine?: XsubEngine;
+  xsubEngine?: SocketEngine;
   /**
    * The same for the node's publisher connection to the broker's XSUB (not Zeek's): `"bun"` frames
    * events straight into Bun's socket from `publish()`, one write per turn of the event loop, with no
@@ -147,7 +150,7 @@ export interface ZeroMQOptions {
    * linger at stop; without CURVE and with the kernel's send buffer (`xpubSndbuf` -1). See
    * docs/config.md. @default {"libzmq"}
    */
-  xpubEngine?: XsubEngine;
+  xpubEngine?: SocketEngine;
   /**
    * The same for the node's log connections to the loggers' PULL sockets (not Zeek's): `"bun"` writes
    * each log batch from main to the next logger whose socket has room, round robin as a PUSH does, with
@@ -155,7 +158,7 @@ export interface ZeroMQOptions {
    * the writer waits; DROP: dropped and counted). Without CURVE and with the kernel's send buffer
    * (`logSndbuf` -1). @default {"libzmq"}
    */
-  pushEngine?: XsubEngine;
+  pushEngine?: SocketEngine;
   /**
    * The same for a logger's PULL socket (not Zeek's): `"bun"` has the logger's main thread listen on
    * `listenLogEndpoint` and read the writers' ZMTP itself, so log batches reach the log files with no
@@ -165,7 +168,7 @@ export interface ZeroMQOptions {
    * `tcp://host:port` (host `*`, an IP address or localhost; port `*` for any) or `ipc://path`.
    * @default {"libzmq"}
    */
-  pullEngine?: XsubEngine;
+  pullEngine?: SocketEngine;
   /** The broker's CURVE public key (Z85, 40 characters); with the client keys it turns on encryption as a client. @default {""} */
   curveServerPublickey?: string;
   /** The broker's CURVE secret key; with `curveClientPublickey` it makes this process a CURVE server. @default {""} */
