@@ -5,7 +5,7 @@
  */
 
 import { parseAddr } from "./_addr.ts";
-import { INLINE_VALUE, STRING_TEST } from "./_zeek-log-inline.ts";
+import { fieldCode } from "./_zeek-log-inline.ts";
 import { CONTAINER_TAG, TAG, ZeekValue } from "./_zeek-log-types.ts";
 import type { LogBatch } from "./logformat.ts";
 
@@ -223,17 +223,11 @@ function recordsEncoder(tags: [number, number][]): (records: unknown[][]) => voi
   let fixed = 0;
   const strings: string[] = [];
   tags.forEach(([tag, element], j) => {
-    // Zeek's Value header: the type, subtype 0, present.
-    const head = `view.setUint32(p, ${tag}); view.setUint32(p + 4, 0); buf[p + 8] = 1;`;
-    const [test, write, size] = INLINE_VALUE[tag] ?? ["false", "", 0];
-    fixed += 9 + size;
-    if (test === STRING_TEST) strings.push(`(typeof r[${j}] === "string" ? r[${j}].length * 3 : 0)`);
-    lines.push(
-      `v = r[${j}];`,
-      `if (v === null || v === undefined) { view.setUint32(p, ${tag}); view.setUint32(p + 4, 0); buf[p + 8] = 0; p += 9; }`,
-      `else if (${test}) { ${head} ${write} }`,
-      `else { io.pos = p; value(${tag}, ${element}, v); p = io.pos; buf = io.buf; view = io.view; }`,
-    );
+    const slow = `io.pos = p; value(${tag}, ${element}, v); p = io.pos; buf = io.buf; view = io.view;`;
+    const field = fieldCode(tag, `r[${j}]`, slow);
+    lines.push(...field.lines);
+    fixed += field.fixed;
+    if (field.text) strings.push(field.text);
   });
   const body = `"use strict";
 return function encodeRecords(records) {

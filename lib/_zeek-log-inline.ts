@@ -6,7 +6,7 @@
  * text and nothing of any batch: only tags select it.
  */
 
-export const STRING_TEST = `typeof v === "string"`;
+const STRING_TEST = `typeof v === "string"`;
 // ASCII copied char by char; anything else encoded again from the start by Buffer.write (UTF-8).
 const STRING_WRITE = `let at = p + 13; const n = v.length;
       for (let c = 0; c < n; c++) { const ch = v.charCodeAt(c); if (ch >= 0x80) { at = p + 13 + buf.write(v, p + 13); break; } buf[at++] = ch; }
@@ -30,3 +30,32 @@ export const INLINE_VALUE: Record<number, [string, string, number]> = {
   17: STRING,
   18: STRING,
 };
+
+/** Zeek's Value header, written by generated code at `p`: the type tag, subtype 0, whether it is set. */
+const header = (tag: number, set: 0 | 1) => `view.setUint32(p, ${tag}); view.setUint32(p + 4, 0); buf[p + 8] = ${set};`;
+
+/**
+ * The generated code writing one field's Value, `v` read from the expression `source`: unset for null
+ * or undefined, inline when it passes its tag's test (`inline`, {@linkcode INLINE_VALUE}'s by default),
+ * else `slow` (code that writes it from `p` with the generic encoder, then reloads `p`, `buf` and
+ * `view`). With it, the most bytes the inline path writes beyond a string's text, and the bound of
+ * that text when the value is a string.
+ */
+export function fieldCode(
+  tag: number,
+  source: string,
+  slow: string,
+  inline: [string, string, number] = INLINE_VALUE[tag] ?? ["false", "", 0],
+): { lines: string[]; fixed: number; text: string | undefined } {
+  const [test, write, size] = inline;
+  return {
+    lines: [
+      `v = ${source};`,
+      `if (v === null || v === undefined) { ${header(tag, 0)} p += 9; }`,
+      `else if (${test}) { ${header(tag, 1)} ${write} }`,
+      `else { ${slow} }`,
+    ],
+    fixed: 9 + size,
+    text: test === STRING_TEST ? `(typeof ${source} === "string" ? ${source}.length * 3 : 0)` : undefined,
+  };
+}

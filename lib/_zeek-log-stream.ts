@@ -10,7 +10,7 @@
 import { isIPv4 } from "./_addr.ts";
 import { checkCode, checkHelpers } from "./_log-check.ts";
 import { beginZeekBatch, tagsOf, v4, valueInto, type ZeekBatchBytes } from "./_zeek-log-encode.ts";
-import { INLINE_VALUE, STRING_TEST } from "./_zeek-log-inline.ts";
+import { fieldCode, INLINE_VALUE } from "./_zeek-log-inline.ts";
 import type { LogBatch, LogStream } from "./logformat.ts";
 
 export type { ZeekBatchBytes } from "./_zeek-log-encode.ts";
@@ -95,22 +95,21 @@ function compile(stream: LogStream): RecordEncoder | null {
   const strings: string[] = [];
   let fixed = 0;
   tags.forEach(([tag, element], j) => {
-    const head = `view.setUint32(p, ${tag}); view.setUint32(p + 4, 0); buf[p + 8] = 1;`;
-    let [test, code, size] = INLINE_VALUE[tag] ?? ["false", "", 0];
-    fixed += 9 + size;
-    if (test === STRING_TEST) strings.push(`(typeof a${j} === "string" ? a${j}.length * 3 : 0)`);
-    if (tag === 11) {
+    const slow = `t.pos = p; slowValue(t, start, ${tag}, ${element}, v); p = t.pos; buf = t.buf; view = t.view;`;
+    let inline = INLINE_VALUE[tag];
+    if (tag === 11 && inline) {
       // The field's last IPv4 address again: its 32 bits again, not parsed.
       remembered.push(`e${j}`, `f${j} = -1`);
-      test = `typeof v === "string" && (u = v === e${j} ? f${j} : v4(v)) >= 0`;
-      code = `e${j} = v; f${j} = u; ${code}`;
+      inline = [
+        `typeof v === "string" && (u = v === e${j} ? f${j} : v4(v)) >= 0`,
+        `e${j} = v; f${j} = u; ${inline[1]}`,
+        inline[2],
+      ];
     }
-    write.push(
-      `v = a${j};`,
-      `if (v === null || v === undefined) { view.setUint32(p, ${tag}); view.setUint32(p + 4, 0); buf[p + 8] = 0; p += 9; }`,
-      `else if (${test}) { ${head} ${code} }`,
-      `else { t.pos = p; slowValue(t, start, ${tag}, ${element}, v); p = t.pos; buf = t.buf; view = t.view; }`,
-    );
+    const field = fieldCode(tag, `a${j}`, slow, inline);
+    write.push(...field.lines);
+    fixed += field.fixed;
+    if (field.text) strings.push(field.text);
   });
   const values = fields.map((_, i) => `a${i}`).join(", ");
   const body = [
