@@ -150,35 +150,33 @@ export function check(key: Key, value: unknown, where: string): void {
  * endpoints and a socket buffer size stay libzmq's, and asking for them together is a RangeError.
  */
 export function checkEngines(c: ZeroMQConfig): void {
-  const sides = [
-    ["xsubEngine", "XSUB", "xsubRcvbuf", c.xsubRcvbuf, "connectXsubEndpoint", c.connectXsubEndpoint],
-    ["xpubEngine", "XPUB", "xpubSndbuf", c.xpubSndbuf, "connectXpubEndpoint", c.connectXpubEndpoint],
-    ...c.connectLogEndpoints.map(
-      (ep, i) => ["pushEngine", "PUSH", "logSndbuf", c.logSndbuf, `connectLogEndpoints[${i}]`, ep] as const,
-    ),
-  ] as const;
-  for (const [option, socket, buffer, size, endpointOption, endpoint] of sides) {
-    if (c[option] !== "bun") continue;
+  // A connecting side is a CURVE client when the three client keys are set; the listening PULL a server.
+  const client = !!(c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey);
+  const server = !!(c.curveServerSecretkey && c.curveClientPublickey);
+  const side = (
+    option: "xsubEngine" | "xpubEngine" | "pushEngine" | "pullEngine",
+    socket: string,
+    [buffer, size]: [string, number],
+    [endpointOption, endpoint]: [string, string],
+    listens = false,
+  ) => {
+    if (c[option] !== "bun") return;
     const clash = (what: string) =>
       new RangeError(`Invalid option '${option}' (value: "bun"): ${what}; use ${option} "libzmq" for it`);
-    if (c.curveServerPublickey && c.curveClientPublickey && c.curveClientSecretkey)
-      throw clash(`CURVE (the client keys are set) needs libzmq's ${socket}`);
+    if (listens ? server : client)
+      throw clash(`CURVE (the ${listens ? "server" : "client"} keys are set) needs libzmq's ${socket}`);
     if (size !== -1) throw clash(`${buffer} (${size}) sets libzmq's socket buffer`);
-    if (!zmtpAddress(endpoint))
-      throw clash(`${endpointOption} ${JSON.stringify(endpoint)} is not tcp://host:port or ipc://path`);
-  }
-  if (c.pullEngine !== "bun" || c.listenLogEndpoint === "") return;
-  const clash = (what: string) =>
-    new RangeError(`Invalid option 'pullEngine' (value: "bun"): ${what}; use pullEngine "libzmq" for it`);
-  if (c.curveServerSecretkey && c.curveClientPublickey)
-    throw clash("CURVE (the server keys are set) needs libzmq's PULL");
-  if (c.logRcvbuf !== -1) throw clash(`logRcvbuf (${c.logRcvbuf}) sets libzmq's socket buffer`);
-  if (!zmtpListenAddress(c.listenLogEndpoint, c.ipv6)) {
-    const endpoint = JSON.stringify(c.listenLogEndpoint);
-    throw clash(
-      `listenLogEndpoint ${endpoint} is not tcp://host:port (host *, an IP address or localhost) or ipc://path`,
-    );
-  }
+    if (!(listens ? zmtpListenAddress(endpoint, c.ipv6) : zmtpAddress(endpoint))) {
+      const shape = listens ? "tcp://host:port (host *, an IP address or localhost)" : "tcp://host:port";
+      throw clash(`${endpointOption} ${JSON.stringify(endpoint)} is not ${shape} or ipc://path`);
+    }
+  };
+  side("xsubEngine", "XSUB", ["xsubRcvbuf", c.xsubRcvbuf], ["connectXsubEndpoint", c.connectXsubEndpoint]);
+  side("xpubEngine", "XPUB", ["xpubSndbuf", c.xpubSndbuf], ["connectXpubEndpoint", c.connectXpubEndpoint]);
+  for (const [i, ep] of c.connectLogEndpoints.entries())
+    side("pushEngine", "PUSH", ["logSndbuf", c.logSndbuf], [`connectLogEndpoints[${i}]`, ep]);
+  if (c.listenLogEndpoint !== "")
+    side("pullEngine", "PULL", ["logRcvbuf", c.logRcvbuf], ["listenLogEndpoint", c.listenLogEndpoint], true);
 }
 
 export function parseEnv(key: Key, raw: string, where: string): unknown {
