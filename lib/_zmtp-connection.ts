@@ -174,7 +174,7 @@ export abstract class ZmtpConnection {
     this.#lost();
   }
 
-  /** Stops reading (the kernel's buffer then pushes back on the broker). */
+  /** Stops reading (the kernel's buffer then pushes back on the peer). */
   protected pause(): void {
     if (this.#paused || !this.#socket) return;
     this.#paused = true;
@@ -353,7 +353,7 @@ export abstract class ZmtpConnection {
       this.write(pong(cmd.data));
       this.beat();
     } else if (cmd.name === Command.Error) {
-      return this.#fail(`the broker sent ERROR: ${readErrorReason(cmd.data)}`);
+      return this.#fail(`the peer sent ERROR: ${readErrorReason(cmd.data)}`);
     } else if (cmd.name !== Command.Pong) {
       this.onCommand(cmd.name, cmd.data);
     }

@@ -101,10 +101,8 @@ export class ZmtpXpub extends ZmtpConnection {
    */
   publish(topic: Uint8Array, payload: Uint8Array, length: number, now: boolean, priority = false): SendResult {
     if (!this.#matched(topic)) return "sent";
+    if (!priority && this.full()) return "dropped";
     const hwm = this.#c.xpubSndhwm;
-    if (hwm > 0 && this.waiting >= hwm && !priority && this.#c.overflowPolicy === "DROP") {
-      return (this.localDrops++, "dropped");
-    }
     this.#add(topic, payload, length);
     if (!now) return "queued";
     if (!this.#scheduled) {
@@ -224,7 +222,7 @@ export class ZmtpXpub extends ZmtpConnection {
     if (known !== undefined && known >> 1 === this.#generation) return (known & 1) === 1;
     const key = Buffer.from(topic.buffer, topic.byteOffset, topic.length).toString("latin1");
     let matched = false;
-    for (const prefix of this.#subscriptions) if (key.startsWith(prefix)) matched = true;
+    for (const prefix of this.#subscriptions) if ((matched = key.startsWith(prefix))) break;
     if (this.#generation >= 2 ** 29) [this.#matches, this.#generation] = [new WeakMap(), 0]; // stays a small integer
     this.#matches.set(topic, 2 * this.#generation + (matched ? 1 : 0));
     return matched;

@@ -68,12 +68,12 @@ export function readGreeting(g: Uint8Array): { mechanism: string } | { error: st
   return { mechanism: decoder.decode(end < 0 ? field : field.subarray(0, end)) };
 }
 
-/** Why a peer's greeting ends the handshake of a NULL client, or "" if it does not. */
+/** Why a peer's greeting ends a NULL handshake, or "" if it does not. */
 export function greetingProblem(g: Uint8Array): string {
   const peer = readGreeting(g);
   if ("error" in peer) return peer.error;
   if (peer.mechanism === "NULL") return "";
-  return `the peer's security mechanism is ${peer.mechanism}, this node's NULL (set the CURVE keys and xsubEngine "libzmq")`;
+  return `the peer's security mechanism is ${peer.mechanism}, this node's NULL (CURVE needs the engine "libzmq")`;
 }
 
 /** Why the first command of a peer is not the `READY` of one of `types`, or "" if it is. */
