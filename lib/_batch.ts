@@ -212,9 +212,9 @@ export class BatchCursor {
  *
  * @example One event, read back with a cursor
  * ```ts
- * import { BatchCursor, EventRecords } from "./_batch.ts";
+ * import { BatchCursor, MessageRecords } from "./_batch.ts";
  *
- * const records = new EventRecords();
+ * const records = new MessageRecords();
  * const text = (s: string) => new TextEncoder().encode(s);
  * const frames = ["zeek.test", "node-1", "msgpack-v1", "payload"].map(text);
  * records.addFrames(frames, [0, 0, 0, 0], frames.map((f) => f.length));
@@ -222,7 +222,7 @@ export class BatchCursor {
  * console.log(cursor.next(), new TextDecoder().decode(cursor.frame(3))); // true "payload"
  * ```
  */
-export class EventRecords {
+export class MessageRecords {
   #bytes = new Uint8Array(64 * 1024);
   #view = new DataView(this.#bytes.buffer);
   #pos = 0;

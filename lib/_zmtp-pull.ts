@@ -9,7 +9,7 @@
  */
 
 import { lstatSync, rmSync } from "node:fs";
-import { EventRecords, Kind } from "./_batch.ts";
+import { Kind, MessageRecords } from "./_batch.ts";
 import { bump, Counter, LOG_BACKPRESSURE_AT, type SharedState, Slot } from "./_channel.ts";
 import { LogFrame, MESSAGE_FRAMES } from "./_frames.ts";
 import { LogProblem } from "./_io-reader.ts";
@@ -84,7 +84,7 @@ export class ZmtpPull {
   readonly endpoint: string;
   readonly maxTopicLength: number;
   /** Log messages read and not yet handed to the inbox. */
-  readonly records: EventRecords = new EventRecords();
+  readonly records: MessageRecords = new MessageRecords();
   readonly #state: SharedState;
   readonly #sinks: ZmtpPullSinks;
   readonly #spec: ZmtpConnectionSpec;

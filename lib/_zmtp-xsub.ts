@@ -7,7 +7,7 @@
  * counts, topic lengths, its own events, `onloop_queue_hwm`). Not part of the public API.
  */
 
-import { EventRecords } from "./_batch.ts";
+import { MessageRecords } from "./_batch.ts";
 import { bump, Counter, type SharedState, Slot } from "./_channel.ts";
 import { MESSAGE_FRAMES, Notice } from "./_frames.ts";
 import { XsubProblem } from "./_io-reader.ts";
@@ -48,7 +48,7 @@ export class ZmtpXsub extends ZmtpConnection {
   readonly #sinks: ZmtpXsubSinks;
   /** Subscriptions (prefix bytes as latin1 text) and how often each was made, as libzmq's XSUB keeps them. */
   readonly #subscriptions = new Map<string, number>();
-  readonly #records = new EventRecords();
+  readonly #records = new MessageRecords();
   readonly #frames = new MessageFrames();
 
   constructor(c: ZmtpXsubConfig, state: SharedState, id: Uint8Array, sinks: ZmtpXsubSinks) {

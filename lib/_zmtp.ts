@@ -6,6 +6,8 @@
  * What the peer sends is checked against the bytes before anything is read from them. Not public.
  */
 
+import { MESSAGE_FRAMES } from "./_frames.ts";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -274,7 +276,7 @@ export class Outbox {
 }
 
 /**
- * The first four frames of the message being read, as `from[i][starts[i], ends[i])` into the read
+ * The first four frames (Zeek's `MESSAGE_FRAMES`) of the message being read, as `from[i][starts[i], ends[i])` into the read
  * buffer they came in (no view per frame: a view is an object, four an event). Before that buffer is
  * reused, {@linkcode keep} makes the frames of a message cut short copies of their own.
  */
@@ -282,7 +284,7 @@ export class MessageFrames {
   readonly from: Uint8Array[] = [];
   readonly starts: number[] = [0, 0, 0, 0];
   readonly ends: number[] = [0, 0, 0, 0];
-  /** Frames of the message so far (more than four counted, not kept). */
+  /** Frames of the message so far (those beyond `MESSAGE_FRAMES` counted, not kept). */
   parts = 0;
   /** How many of the kept frames are copies already. */
   #copied = 0;
@@ -290,7 +292,7 @@ export class MessageFrames {
   /** Adds frame `buf[start, end)`. */
   add(buf: Uint8Array, start: number, end: number): void {
     const i = this.parts++;
-    if (i >= 4) return;
+    if (i >= MESSAGE_FRAMES) return;
     this.from[i] = buf;
     this.starts[i] = start;
     this.ends[i] = end;
@@ -298,7 +300,7 @@ export class MessageFrames {
 
   /** The read buffer is about to be reused: the kept frames become copies. */
   keep(): void {
-    const kept = Math.min(this.parts, 4);
+    const kept = Math.min(this.parts, MESSAGE_FRAMES);
     for (let i = this.#copied; i < kept; i++) {
       this.from[i] = this.from[i]!.slice(this.starts[i], this.ends[i]);
       [this.starts[i], this.ends[i]] = [0, this.from[i]!.length];
