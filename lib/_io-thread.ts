@@ -301,9 +301,9 @@ export class IoThread {
   }
 
   /**
-   * Hands log batch `seq` of `records` records (`format`, `payload`) to the worker, like
-   * {@linkcode publish}; under DROP its local queue is bounded by `logSndhwm`. A `seq` other than 0 asks
-   * the logger for an acknowledgment (frame 0 becomes `log-write;seq=<seq>`).
+   * Hands log batch `seq` of `records` records (`format`, `payload`, which may wait here uncopied: the
+   * writer reuses a batch's bytes only once it is acknowledged) to the worker, like {@linkcode publish};
+   * under DROP its queue is bounded by `logSndhwm`. A `seq` other than 0 asks for an acknowledgment.
    */
   sendLog(records: number, seq: number, format: Uint8Array, payload: Uint8Array, now: boolean): SendResult {
     const policy = this.#logDropLimit < Infinity ? "DROP" : "BLOCK"; // pushEngine "bun": at logSndhwm too

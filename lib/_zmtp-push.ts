@@ -141,8 +141,8 @@ export class ZmtpPush {
       conn.send(batch);
       return "sent";
     }
-    // What waits here is the writer's buffer: it may reuse it once this returns, so keep a copy.
-    batch.payload = batch.payload.slice();
+    // The writer's buffer waits here as it is (as in the libzmq path's queue): it reuses it only once
+    // the batch is acknowledged, which no batch still here can be.
     this.#queue.push(batch);
     if (now) bump(this.#state, Counter.LogBlocks);
     return "queued";
