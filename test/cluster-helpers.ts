@@ -1,10 +1,12 @@
 /** In-process cluster helpers: layouts like Zeek's btest ones and nodes that clean up after the test. */
 
+import { expect } from "bun:test";
 import { type IoHandlers, IoThread } from "../lib/_io-thread.ts";
 import type { ClusterFile } from "../lib/cluster-file.ts";
 import { resolveConfig, type ZeroMQOptions } from "../lib/config.ts";
 import { Cluster, type LaunchOptions } from "../lib/launcher.ts";
 import type { ClusterLayout } from "../lib/layout.ts";
+import { defineStream, LOG_FORMAT, type LogStream, ZEEK_LOG_FORMAT } from "../lib/logformat.ts";
 import type { BrokerEndpoints } from "../lib/proxy.ts";
 import { ClusterNode, type NodeOptions } from "../lib/pubsub.ts";
 import { ANY_PORT, waitFor } from "./helpers.ts";
@@ -150,4 +152,41 @@ export async function startIoThread(
   await io.start(config, "BLOCK", "msgpack-v1");
   cleanups.push(() => io.stop(graceMs));
   return io;
+}
+
+/** The stream {@linkcode acknowledgedWriters} logs: `{ ts, writer, seq }` to path "test". */
+export const ACK_TEST_LOG: LogStream<{ ts: "time"; writer: "string"; seq: "count" }> = defineStream({
+  id: "Test::LOG",
+  path: "test",
+  fields: { ts: "time", writer: "string", seq: "count" },
+});
+
+/**
+ * Writers of both log formats (`zeek-bin-serializer`, `msgpack-log-v1`) for each of `variants` (their
+ * options), connected to `logger`'s broker and log endpoint and started (stopped after the test). Each
+ * logs `count` records of {@linkcode ACK_TEST_LOG} in batches of 10; every batch must be acknowledged,
+ * none resent or lost (checked).
+ */
+export async function acknowledgedWriters(
+  logger: ClusterNode,
+  count: number,
+  variants: Partial<NodeOptions>[] = [{}],
+): Promise<ClusterNode[]> {
+  const writers = variants.flatMap((options, v) =>
+    [ZEEK_LOG_FORMAT, LOG_FORMAT].map((logSerializer, f) =>
+      makeNode({ name: `w${v}-${f}`, ...via(logger), logSerializer, logging: { writeBufferSize: 10 }, ...options }),
+    ),
+  );
+  for (const w of writers) await w.start();
+  for (const [i, w] of writers.entries())
+    for (let seq = 0; seq < count; seq++) w.log(ACK_TEST_LOG, { ts: 1, writer: `w${i}`, seq });
+  for (const w of writers) expect(await w.flushLogs(10_000)).toBe(true);
+  for (const w of writers)
+    expect(w.stats()).toMatchObject({
+      logBatchesAcked: count / 10,
+      logUnackedBatches: 0,
+      logBatchesResent: 0,
+      logLostBatches: 0,
+    });
+  return writers;
 }

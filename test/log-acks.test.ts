@@ -14,12 +14,11 @@ import {
   decodeZeekBatch,
   defineStream,
   encodeZeekBatch,
-  LOG_FORMAT,
   recordValues,
   ZEEK_LOG_FORMAT,
 } from "../lib/logformat.ts";
 import { ClusterNode } from "../lib/pubsub.ts";
-import { makeNode, startHub, startManager, via } from "./cluster-helpers.ts";
+import { acknowledgedWriters, makeNode, startHub, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, TempDirs, text, waitFor } from "./helpers.ts";
 
 const dirs = new TempDirs("zeek-acks-");
@@ -69,21 +68,7 @@ describe("the acknowledgment request", () => {
       { nodes: { manager: { type: "manager", ip: IP, port: 1 } } },
       { listenLogEndpoint: ANY_PORT, logging: { dir } },
     );
-    const writers = [ZEEK_LOG_FORMAT, LOG_FORMAT].map((logSerializer, i) =>
-      makeNode({
-        name: `w${i}`,
-        ...via(manager),
-        connectLogEndpoints: [manager.logEndpoint],
-        logSerializer,
-        logging: { writeBufferSize: 10 },
-      }),
-    );
-    for (const w of writers) await w.start();
-    for (const [i, w] of writers.entries())
-      for (let seq = 0; seq < 100; seq++) w.log(TEST, { ts: 1, writer: `w${i}`, seq });
-    for (const w of writers) expect(await w.flushLogs(10_000)).toBe(true);
-    for (const w of writers)
-      expect(w.stats()).toMatchObject({ logBatchesAcked: 10, logUnackedBatches: 0, logBatchesResent: 0 });
+    await acknowledgedWriters(manager, 100);
     await manager.stop();
     const lines = readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n").filter(Boolean));
     expect(lines).toHaveLength(200);

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { Context } from "../lib/_zmq.ts";
 import { resolveConfig } from "../lib/config.ts";
 import { ClusterError } from "../lib/errors.ts";
-import { defineStream, encodeZeekBatch, LOG_FORMAT, recordValues, ZEEK_LOG_FORMAT } from "../lib/logformat.ts";
+import { defineStream, encodeZeekBatch, recordValues, ZEEK_LOG_FORMAT } from "../lib/logformat.ts";
 import type { NodeOptions } from "../lib/pubsub.ts";
-import { makeNode, startManager, via } from "./cluster-helpers.ts";
+import { acknowledgedWriters, makeNode, startManager, via } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, TempDirs, waitFor } from "./helpers.ts";
 import { mixedCluster, startZeek, stopZeekClusters, ZEEK } from "./zeek-harness.ts";
 import { frame, greeting, message, readyOf } from "./zmtp-helpers.ts";
@@ -77,24 +77,7 @@ describe('a logger with pullEngine "bun"', () => {
     const { logger, lines } = await bunLogger();
     expect(logger.logEndpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
     expect(logger.logEndpoint).not.toBe(ANY_PORT);
-    const writers = ["libzmq", "bun"].flatMap((pushEngine) =>
-      ["zeek-bin-serializer", LOG_FORMAT].map((logSerializer) =>
-        makeNode({
-          name: `w-${pushEngine}-${logSerializer}`,
-          ...via(logger),
-          logSerializer,
-          pushEngine: pushEngine as "bun",
-          logging: { writeBufferSize: 10 },
-        }),
-      ),
-    );
-    for (const w of writers) cleanups.push(() => w.stop());
-    for (const w of writers) await w.start();
-    for (const [i, w] of writers.entries())
-      for (let seq = 0; seq < 300; seq++) w.log(TEST, { ts: 1, writer: `w${i}`, seq });
-    for (const w of writers) expect(await w.flushLogs(10_000)).toBe(true);
-    for (const w of writers)
-      expect(w.stats()).toMatchObject({ logBatchesAcked: 30, logUnackedBatches: 0, logLostBatches: 0 });
+    await acknowledgedWriters(logger, 300, [{ pushEngine: "libzmq" }, { pushEngine: "bun" }]);
     await waitFor(() => lines().length === 1200, "1200 lines", 10_000);
     expect(new Set(lines()).size).toBe(1200);
     expect(logger.stats().msgErrors).toBe(0);

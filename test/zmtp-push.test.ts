@@ -9,8 +9,7 @@ import { Counter, createSharedState, readCounter } from "../lib/_channel.ts";
 import { Context, DONTWAIT, type Socket } from "../lib/_zmq.ts";
 import { ZmtpPush, type ZmtpPushConfig } from "../lib/_zmtp-push.ts";
 import { resolveConfig } from "../lib/config.ts";
-import { defineStream, LOG_FORMAT } from "../lib/logformat.ts";
-import { makeNode, startManager, via } from "./cluster-helpers.ts";
+import { acknowledgedWriters, startManager } from "./cluster-helpers.ts";
 import { ANY_PORT, bytes, TempDirs, text, waitFor } from "./helpers.ts";
 import { frame, greeting, rawPeer, readyOf } from "./zmtp-helpers.ts";
 
@@ -157,33 +156,7 @@ describe('nodes with pushEngine "bun"', () => {
       { nodes: { manager: { type: "manager", ip: "127.0.0.1", port: 1 } } },
       { listenLogEndpoint: ANY_PORT, logging: { dir } },
     );
-    const TEST = defineStream({
-      id: "Test::LOG",
-      path: "test",
-      fields: { ts: "time", writer: "string", seq: "count" },
-    });
-    const writers = ["zeek-bin-serializer", LOG_FORMAT].map((logSerializer, i) =>
-      makeNode({
-        name: `w${i}`,
-        ...via(manager),
-        connectLogEndpoints: [manager.logEndpoint],
-        logSerializer,
-        pushEngine: "bun",
-        logging: { writeBufferSize: 10 },
-      }),
-    );
-    for (const w of writers) cleanups.push(() => w.stop());
-    for (const w of writers) await w.start();
-    for (const [i, w] of writers.entries())
-      for (let seq = 0; seq < 100; seq++) w.log(TEST, { ts: 1, writer: `w${i}`, seq });
-    for (const w of writers) expect(await w.flushLogs(10_000)).toBe(true);
-    for (const w of writers)
-      expect(w.stats()).toMatchObject({
-        logBatchesAcked: 10,
-        logUnackedBatches: 0,
-        logBatchesResent: 0,
-        logLostBatches: 0,
-      });
+    await acknowledgedWriters(manager, 100, [{ pushEngine: "bun" }]);
     await manager.stop();
     const lines = readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), "utf8").split("\n").filter(Boolean));
     expect(lines).toHaveLength(200);
