@@ -108,29 +108,32 @@ function speedChecks(
   const [c, z, cl, crt] = [r.throughput.c, r.throughput.zeromqJs, r.latency.c, r.roundTrip.c];
   const vs = (mine: number | undefined, theirs: number | undefined) =>
     mine !== undefined && theirs ? mine / theirs : undefined;
-  const latRow = (what: string, mine: number | undefined, theirs: number | undefined, k: number, p: string) =>
-    check(
+  const latRow = (what: string, mine: number | undefined, theirs: number | undefined, k: number, p: string) => {
+    const x = vs(mine, theirs);
+    return check(
       `${what}${setting} ${p} ${f}`,
       `≤ ${k}× C`,
-      vs(mine, theirs),
+      x,
       k,
       false,
-      `${us(mine)} (${vs(mine, theirs) === undefined ? "-" : ratio(vs(mine, theirs)!)})`,
+      `${us(mine)} (${x === undefined ? "-" : ratio(x)})`,
       us(theirs),
     );
+  };
   out.push(latRow("latency at 1,000 events/s", m.lat?.p50Us, cl?.p50Us, 1.3, "p50"));
   out.push(latRow("latency at 1,000 events/s", m.lat?.p99Us, cl?.p99Us, 2, "p99"));
   out.push(latRow("round trip ping → pong", m.rt?.p50Us, crt?.p50Us, 1.3, "p50"));
   out.push(latRow("round trip ping → pong", m.rt?.p99Us, crt?.p99Us, 2, "p99"));
   const t = m.tp?.receivedPerSec;
+  const toC = vs(t, c?.eventsPerSec);
   out.push(
     check(
       `throughput vs C${setting} ${f}`,
       "≥ 0.75× C",
-      vs(t, c?.eventsPerSec),
+      toC,
       0.75,
       true,
-      `${rate(t)} (${vs(t, c?.eventsPerSec) === undefined ? "-" : ratio(vs(t, c?.eventsPerSec)!)})`,
+      `${rate(t)} (${toC === undefined ? "-" : ratio(toC)})`,
       c ? rate(c.eventsPerSec) : (r.throughput.cSkipped ?? "-"),
     ),
   );

@@ -78,7 +78,7 @@ export class IoThread {
   #lastPublish = Number.NEGATIVE_INFINITY;
   /** Main's turns on the XSUB while it is idle (`_io-xsub-loan.ts`), from start until stop. */
   #loan: XsubLoan | undefined;
-  /** Main's own connections to the broker (`xsubEngine`/`xpubEngine` "bun", `_io-engines.ts`), from start until stop. */
+  /** Main's own connections and PULL (the engines "bun", `_io-engines.ts`), from start until stop. */
   #engines: Engines = {};
   #handles: { xpub: SocketHandle; xsub: SocketHandle } | undefined;
   /** Problems reported so far, by kind: each is reported once, whichever thread saw it. */
