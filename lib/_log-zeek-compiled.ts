@@ -1,10 +1,11 @@
 /**
- * @module Private: the loop of `_log-zeek-lines.ts` generated once per file and list of type tags, for
- * the batches of a path after its first ones: the same code per field, unrolled, with the field's tag
- * and the format fixed (no dispatch per value) and a JSON key's bytes written as constants (no copy
- * loop). The bytes written are those of the loop; anything it would not format itself goes the same
- * way (`readValue` and the `LineWriter`). The code holds tags, indices and key bytes as numbers only,
- * nothing of a batch as text; a malformed batch throws as in the loop, and the caller decodes it then.
+ * @module Private: the formatting loop of `_log-zeek-lines.ts`, generated once per file and list of
+ * type tags (the batches of a path after its first ones): code per field, unrolled, with the field's
+ * tag and the format fixed (no dispatch per value) and a JSON key's bytes written as constants (no
+ * copy loop). The bytes written are those `LogFiles.write` writes for the decoded batch; anything it
+ * does not format itself goes through `readValue` and the `LineWriter`. The code holds tags, indices
+ * and key bytes as numbers only, nothing of a batch as text; a malformed batch throws, and the caller
+ * decodes it then.
  */
 
 import { type ByteOut, type LineWriter, putUint } from "./_log-out.ts";
